@@ -1,0 +1,34 @@
+# npte's build. `make test` is what CI runs (as root, via .ci/run).
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS := -X main.version=$(VERSION)
+PREFIX  ?= /usr/local
+
+.PHONY: all build test golden lint install demo bench man fuzz clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o npte .
+
+# Unit, golden, fidelity, fuzz seed corpora and (as root) sandboxed live tests.
+test: lint
+	$(GO) test -count=1 -timeout 40m ./...
+
+# Regenerate every golden dry-run script under testdata/golden; review the diff.
+golden:
+	$(GO) test ./cli -run '^TestGolden$$' -count=1 -update
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+install: build
+	install -o root -g root -m 0555 npte $(PREFIX)/sbin/npte
+
+demo: build
+	./npte lab create --dry-run
+
+clean:
+	rm -f npte

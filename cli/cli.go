@@ -1,0 +1,225 @@
+// Package cli is npte's command line: one struct per verb with a Run
+// method (kong), the environment they run in, and the mapping from errors to
+// exit codes (0 ok, 1 runtime failure, 2 usage, validation or ownership).
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"strings"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/npte/npte/exec"
+	"github.com/npte/npte/plan"
+	"github.com/npte/npte/registry"
+	"github.com/npte/npte/render"
+)
+
+// Env is everything npte takes from the outside world. main builds it from
+// the process (DefaultEnv); tests build their own. It is the only place
+// where the state layout can differ from registry.DefaultLayout, and no
+// flag or environment variable reaches it.
+type Env struct {
+	Args    []string // command-line arguments, without the program name
+	Stdin   io.Reader
+	Stdout  io.Writer
+	Stderr  io.Writer
+	Getenv  func(string) string
+	Euid    int
+	Version string
+	// Color enables colour on stderr (a terminal, and NO_COLOR unset).
+	Color bool
+	// Layout is the state layout; Owner the uid that must own it.
+	Layout registry.Layout
+	Owner  int
+	// Dirs, Start, Exec and Signals are handed to exec.Runner (nil: real).
+	Dirs    []string
+	Start   exec.Starter
+	Exec    exec.Handoff
+	Signals chan os.Signal
+	// LookupUser resolves a user name (os/user.Lookup).
+	LookupUser func(string) (*user.User, error)
+	// Getwd returns the working directory (os.Getwd).
+	Getwd func() (string, error)
+}
+
+// DefaultEnv is the environment of a real npte process.
+func DefaultEnv(version string) Env {
+	color := os.Getenv("NO_COLOR") == "" && isTerminal(os.Stderr)
+	return Env{
+		Args:       os.Args[1:],
+		Stdin:      os.Stdin,
+		Stdout:     os.Stdout,
+		Stderr:     os.Stderr,
+		Getenv:     os.Getenv,
+		Euid:       os.Geteuid(),
+		Version:    version,
+		Color:      color,
+		Layout:     registry.DefaultLayout(),
+		Owner:      0,
+		LookupUser: user.Lookup,
+		Getwd:      os.Getwd,
+	}
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// CLI is npte's command tree.
+type CLI struct {
+	Version kong.VersionFlag `help:"Print npte's version and exit."`
+
+	Netns      NetnsCmd      `cmd:"" help:"Create, wire, inspect and destroy npte's network namespaces."`
+	Netem      NetemCmd      `cmd:"" help:"Shape a link: delay, loss, rate caps (netem, tbf, cake), egress or ingress."`
+	Lab        LabCmd        `cmd:"" help:"The built-in client/router/server lab and its link profiles."`
+	Gateway    GatewayCmd    `cmd:"" help:"Give a namespace a NAT'd uplink through the host (not for NOPASSWD)."`
+	Sudoers    SudoersCmd    `cmd:"" help:"Print a sudoers snippet that lets a user run the namespace verbs."`
+	Doctor     DoctorCmd     `cmd:"" help:"Check the programs and kernel features npte needs."`
+	Tutorial   TutorialCmd   `cmd:"" help:"Read npte's tutorial."`
+	Completion CompletionCmd `cmd:"" help:"Print a shell completion script (bash, zsh, fish)."`
+}
+
+// DryRun is the --dry-run flag shared by every verb that changes state.
+type DryRun struct {
+	DryRun bool `short:"n" help:"Print the POSIX sh script this command would run, and change nothing."`
+}
+
+// App is what every verb's Run method receives.
+type App struct {
+	Env      Env
+	Registry *registry.Registry
+	ctx      context.Context
+}
+
+// UsageError is bad input: exit 2, one line.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// Usage wraps err (if not nil) as a UsageError.
+func Usage(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &UsageError{err}
+}
+
+// Usagef is a formatted UsageError.
+func Usagef(format string, args ...any) error { return &UsageError{fmt.Errorf(format, args...)} }
+
+// Context returns the context of this run.
+func (a *App) Context() context.Context { return a.ctx }
+
+// Runner returns an exec.Runner for this environment.
+func (a *App) Runner() *exec.Runner {
+	return &exec.Runner{
+		Registry: a.Registry,
+		Stdout:   a.Env.Stdout,
+		Stderr:   a.Env.Stderr,
+		Color:    a.Env.Color,
+		Dirs:     a.Env.Dirs,
+		Start:    a.Env.Start,
+		Exec:     a.Env.Exec,
+		Signals:  a.Env.Signals,
+	}
+}
+
+// RenderOptions are the options for rendering in this environment.
+func (a *App) RenderOptions() render.Options {
+	return render.Options{Layout: a.Env.Layout, Version: a.Env.Version}
+}
+
+// Apply renders p on stdout (dry) or runs it live.
+func (a *App) Apply(p plan.Plan, dry bool) error {
+	if dry {
+		s, err := render.Script(p, a.RenderOptions())
+		if err != nil {
+			return Usage(err)
+		}
+		_, err = io.WriteString(a.Env.Stdout, s)
+		return err
+	}
+	if err := a.RequireRoot(); err != nil {
+		return err
+	}
+	return a.Runner().Run(a.ctx, p)
+}
+
+// RequireRoot refuses a live run without root, before anything happens.
+func (a *App) RequireRoot() error {
+	if a.Env.Euid != 0 {
+		return Usagef("this command changes kernel state and needs root: run it with sudo, or add --dry-run to print the script")
+	}
+	return nil
+}
+
+// Main runs npte with env and returns the exit code.
+func Main(env Env) (code int) {
+	var cli CLI
+	type exitPanic int
+	defer func() {
+		if r := recover(); r != nil {
+			if c, ok := r.(exitPanic); ok {
+				code = int(c)
+				return
+			}
+			panic(r)
+		}
+	}()
+	parser, err := kong.New(&cli,
+		kong.Name("npte"),
+		kong.Description("npte builds isolated network labs on one Linux host: namespaces, veth links, addresses, routes, shaping and a NAT'd uplink. Every verb that changes state takes --dry-run and prints the exact POSIX sh script it would run.\n\nStart with: npte lab create --dry-run, or npte tutorial."),
+		kong.Writers(env.Stdout, env.Stderr),
+		kong.Exit(func(c int) { panic(exitPanic(c)) }),
+		kong.Vars{"version": "npte " + env.Version},
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true, WrapUpperBound: 100}),
+	)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "npte: internal error: %v\n", err)
+		return 1
+	}
+	kctx, err := parser.Parse(env.Args)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "npte: %s\n", oneLine(err.Error()))
+		fmt.Fprintf(env.Stderr, "npte: run 'npte --help' for usage\n")
+		return exec.ExitUsage
+	}
+	app := &App{Env: env, Registry: registry.New(env.Layout, env.Owner), ctx: context.Background()}
+	err = kctx.Run(app)
+	return report(env, err)
+}
+
+func oneLine(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\n", `\n`), "\r", `\r`)
+}
+
+// report prints err and returns its exit code.
+func report(env Env, err error) int {
+	if err == nil {
+		return 0
+	}
+	var se *exec.StepError
+	var ue *UsageError
+	switch {
+	case errors.As(err, &se):
+		fmt.Fprintf(env.Stderr, "npte: %s\n", se.Error())
+		return se.Code
+	case errors.As(err, &ue):
+		fmt.Fprintf(env.Stderr, "npte: %s\n", oneLine(ue.Error()))
+		return exec.ExitUsage
+	case errors.Is(err, registry.ErrNotManaged), errors.Is(err, registry.ErrUnsafe):
+		fmt.Fprintf(env.Stderr, "npte: %s\n", oneLine(err.Error()))
+		return exec.ExitUsage
+	default:
+		fmt.Fprintf(env.Stderr, "npte: %s\n", oneLine(err.Error()))
+		return exec.ExitFailure
+	}
+}

@@ -1,0 +1,138 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/npte/npte/plan"
+	"github.com/npte/npte/validate"
+)
+
+// NetnsCmd groups the namespace verbs. All of them act only on namespaces
+// that carry npte's marker (except create, which makes one).
+type NetnsCmd struct {
+	Create     NetnsCreateCmd     `cmd:"" help:"Create a managed namespace."`
+	Destroy    NetnsDestroyCmd    `cmd:"" help:"Destroy a namespace that npte made."`
+	List       NetnsListCmd       `cmd:"" help:"List the namespaces npte manages."`
+	Connect    NetnsConnectCmd    `cmd:"" help:"Link two managed namespaces with a veth pair."`
+	AssignAddr NetnsAssignAddrCmd `cmd:"" name:"assign-addr" help:"Add an IPv4 or IPv6 address to an interface of a managed namespace."`
+	AddRoute   NetnsAddRouteCmd   `cmd:"" name:"add-route" help:"Add a route inside a managed namespace."`
+	Run        NetnsRunCmd        `cmd:"" help:"Run a command inside a managed namespace, as the user who invoked sudo."`
+	Show       NetnsShowCmd       `cmd:"" help:"Show links, addresses, routes, qdiscs, neighbours, sockets and pids of a managed namespace."`
+}
+
+// NetnsCreateCmd is `npte netns create NAME`.
+type NetnsCreateCmd struct {
+	DryRun
+	DNS  []string `name:"dns" placeholder:"ADDR" help:"Resolver for the namespace's /etc/netns/NAME/resolv.conf (repeatable; default 1.1.1.1 and 8.8.8.8)."`
+	Name string   `arg:"" help:"Namespace name: a lowercase letter, then lowercase letters and digits, at most 12."`
+}
+
+// Help is the long help of netns create.
+func (c *NetnsCreateCmd) Help() string {
+	return `Creates namespace NAME and marks it as managed by npte. In order, under npte's lock:
+refuses a NAME already taken (a namespace, marker or intent record), records the intent,
+runs 'modprobe -q tcp_bbr' (a failure is tolerated), 'ip netns add NAME', brings lo up,
+sets tcp_rmem/tcp_wmem to 4096 131072 33554432 and ip_forward=1 inside, writes
+/etc/netns/NAME/resolv.conf (used by 'ip netns exec' and 'npte netns run'), and writes
+the marker /run/npte/netns/NAME last.
+
+Refuses (exit 2, nothing changed): an invalid NAME, a NAME in use, an invalid --dns.`
+}
+
+// Run implements the verb.
+func (c *NetnsCreateCmd) Run(app *App) error {
+	if err := validate.NetnsName(c.Name); err != nil {
+		return Usage(err)
+	}
+	dns := c.DNS
+	if dns == nil {
+		dns = plan.DefaultDNS
+	}
+	var clean []string
+	for _, d := range dns {
+		if d == "" && len(dns) == 1 {
+			break // --dns '' writes no resolv.conf
+		}
+		a, err := validate.IPAddr(d)
+		if err != nil {
+			return Usage(err)
+		}
+		clean = append(clean, a.String())
+	}
+	return app.Apply(plan.NetnsCreate(c.Name, clean), c.DryRun.DryRun)
+}
+
+// NetnsDestroyCmd is `npte netns destroy NAME`.
+type NetnsDestroyCmd struct {
+	DryRun
+	Name string `arg:"" help:"A namespace made by npte."`
+}
+
+// Help is the long help of netns destroy.
+func (c *NetnsDestroyCmd) Help() string {
+	return `Destroys namespace NAME, which must carry npte's marker (or the intent record of a
+create that was interrupted). Under npte's lock: removes /etc/netns/NAME, runs
+'ip netns del NAME' if the namespace exists (its interfaces and the far ends of its veth
+pairs go with it), then removes the marker and the intent record.
+
+Refuses (exit 2, nothing changed): an invalid NAME, a namespace npte did not make.
+It does not touch host state made by 'npte gateway create'; run 'npte gateway destroy'.`
+}
+
+// Run implements the verb.
+func (c *NetnsDestroyCmd) Run(app *App) error {
+	if err := validate.NetnsName(c.Name); err != nil {
+		return Usage(err)
+	}
+	return app.Apply(plan.NetnsDestroy(c.Name), c.DryRun.DryRun)
+}
+
+// NetnsListCmd is `npte netns list`.
+type NetnsListCmd struct {
+	JSON bool `name:"json" help:"Print a JSON array of names."`
+}
+
+// Help is the long help of netns list.
+func (c *NetnsListCmd) Help() string {
+	return `Prints the names of the namespaces npte manages, one per line, sorted; nothing (and
+exit 0) when there are none. As root it reads under npte's lock; otherwise it reads
+without it. Namespaces made by other tools are never listed.`
+}
+
+// Run implements the verb.
+func (c *NetnsListCmd) Run(app *App) error {
+	names, err := app.ListManaged()
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		b, _ := json.Marshal(names)
+		_, err = fmt.Fprintf(app.Env.Stdout, "%s\n", b)
+		return err
+	}
+	for _, n := range names {
+		if _, err := fmt.Fprintln(app.Env.Stdout, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ListManaged lists managed namespaces, under the lock when root.
+func (a *App) ListManaged() ([]string, error) {
+	if a.Env.Euid == 0 {
+		unlock, err := a.Registry.Lock(a.ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
+	names, err := a.Registry.List()
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, fmt.Errorf("cannot read %s: %w", a.Env.Layout.NetnsDir(), err)
+	}
+	return names, err
+}

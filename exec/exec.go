@@ -1,0 +1,394 @@
+// Package exec runs a plan.Plan live, step by step.
+//
+// Programs are resolved from the allowlist (Tools) in the fixed directories
+// of render.SafePath, never through the caller's PATH, and run with a
+// scrubbed environment holding only that PATH. Each command is echoed to
+// stderr as "+ <quoted argv>" before it runs, exactly as the rendered
+// script would run it. The first failure stops the plan with a *StepError
+// naming the step, what was already done, and the command that cleans up.
+// SIGINT and SIGTERM let the current step finish and start no other.
+package exec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	osexec "os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/npte/npte/plan"
+	"github.com/npte/npte/registry"
+	"github.com/npte/npte/render"
+)
+
+// Cmd is one resolved program invocation.
+type Cmd struct {
+	Path   string   // absolute path of the program
+	Argv   []string // argv, argv[0] is the allowlisted name
+	Env    []string // the whole environment
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// Starter runs a Cmd to completion and returns its error; a non-zero exit
+// is an error with an ExitCode() int method, like *os/exec.ExitError.
+type Starter func(ctx context.Context, c Cmd) error
+
+// Handoff replaces the current process with c (execve). It returns only on
+// failure.
+type Handoff func(c Cmd) error
+
+// Runner executes plans.
+type Runner struct {
+	Registry *registry.Registry
+	Stdout   io.Writer // children's stdout
+	Stderr   io.Writer // children's stderr, "+ argv" echo and notes
+	Color    bool      // colour the echo (a terminal, and NO_COLOR unset)
+	// Dirs are searched in order for allowlisted programs; nil means the
+	// directories of render.SafePath.
+	Dirs []string
+	// Start runs a command; nil means os/exec in its own process group.
+	Start Starter
+	// Exec hands off to a command; nil means syscall.Exec.
+	Exec Handoff
+	// Signals, when not nil, replaces SIGINT/SIGTERM delivery (tests).
+	Signals chan os.Signal
+
+	resolved map[string]string
+}
+
+// Exit codes of npte.
+const (
+	ExitFailure = 1 // a step failed
+	ExitUsage   = 2 // bad input, or a guard refused
+)
+
+// StepError is a failed (or interrupted) live run.
+type StepError struct {
+	Index, Total int       // 1-based index of the failing step, and the plan's length
+	Step         plan.Step // the failing step (nil when interrupted between steps)
+	Err          error
+	Done         []string // descriptions of the state-changing steps that completed
+	Undo         []string // npte argv (without "npte") that cleans up, or nil
+	Code         int      // exit code: 1, 2 (guard), 130 (SIGINT), 143 (SIGTERM)
+}
+
+// Error renders the failure as one or more lines without a trailing newline.
+func (e *StepError) Error() string {
+	var b strings.Builder
+	switch {
+	case e.Code == 130 || e.Code == 143:
+		fmt.Fprintf(&b, "interrupted (%v) before step %d/%d; no further step was started", e.Err, e.Index, e.Total)
+	case e.Code == ExitUsage:
+		fmt.Fprintf(&b, "%v", e.Err)
+	default:
+		fmt.Fprintf(&b, "step %d/%d failed: %s: %v", e.Index, e.Total, e.Step.Describe(), e.Err)
+	}
+	if len(e.Done) > 0 {
+		b.WriteString("\nnpte: already done: " + strings.Join(e.Done, "; "))
+		if len(e.Undo) > 0 {
+			b.WriteString("\nnpte: to clean up, run: " + render.CommandLine(append([]string{"npte"}, e.Undo...)))
+		}
+	} else if e.Code != ExitUsage {
+		b.WriteString("\nnpte: nothing was changed")
+	}
+	return b.String()
+}
+
+// Unwrap returns the underlying error.
+func (e *StepError) Unwrap() error { return e.Err }
+
+// GuardError is a guard's refusal: exit 2, nothing further runs.
+type GuardError struct{ Msg string }
+
+func (e *GuardError) Error() string { return e.Msg }
+
+// ErrNotAllowed is wrapped by errors about programs outside the allowlist.
+var ErrNotAllowed = errors.New("not in npte's allowlist")
+
+// ErrNotFound is wrapped when an allowlisted program is not installed.
+var ErrNotFound = errors.New("not installed")
+
+// Env is the whole environment of every child.
+func Env() []string { return []string{"PATH=" + render.SafePath} }
+
+// Resolve returns the absolute path of the allowlisted program name.
+func (r *Runner) Resolve(name string) (string, error) {
+	if p, ok := r.resolved[name]; ok {
+		return p, nil
+	}
+	t, ok := Lookup(name)
+	if !ok {
+		return "", fmt.Errorf("%q is %w", name, ErrNotAllowed)
+	}
+	dirs := r.Dirs
+	if dirs == nil {
+		dirs = strings.Split(render.SafePath, ":")
+	}
+	for _, d := range dirs {
+		p := filepath.Join(d, name)
+		fi, err := os.Stat(p)
+		if err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+			if r.resolved == nil {
+				r.resolved = map[string]string{}
+			}
+			r.resolved[name] = p
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s is %w (Debian package %s)", name, ErrNotFound, t.Package)
+}
+
+func defaultStart(ctx context.Context, c Cmd) error {
+	cmd := osexec.Command(c.Path)
+	cmd.Args = c.Argv
+	cmd.Env = c.Env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
+	// A process group of its own: a Ctrl-C at the terminal reaches npte,
+	// which lets the current step finish instead of killing it half-way.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return cmd.Run()
+}
+
+func defaultExec(c Cmd) error { return syscall.Exec(c.Path, c.Argv, c.Env) }
+
+func (r *Runner) echo(argv []string, suffix string) {
+	line, err := render.Argv(argv)
+	if err != nil {
+		line = render.CommandLine(argv)
+	}
+	if r.Color {
+		fmt.Fprintf(r.Stderr, "\x1b[34m+ %s%s\x1b[0m\n", line, suffix)
+	} else {
+		fmt.Fprintf(r.Stderr, "+ %s%s\n", line, suffix)
+	}
+}
+
+// Run executes p. It returns nil or a *StepError.
+func (r *Runner) Run(ctx context.Context, p plan.Plan) error {
+	sigs := r.Signals
+	if sigs == nil {
+		sigs = make(chan os.Signal, 2)
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+		defer signal.Stop(sigs)
+	}
+	st := &state{p: p, total: countSteps(p.Steps), sigs: sigs}
+	defer st.release()
+	return r.steps(ctx, st, p.Steps)
+}
+
+type state struct {
+	p      plan.Plan
+	total  int
+	index  int
+	done   []string
+	unlock func()
+	sigs   chan os.Signal
+}
+
+func (st *state) release() {
+	if st.unlock != nil {
+		st.unlock()
+		st.unlock = nil
+	}
+}
+
+func countSteps(steps []plan.Step) int {
+	n := 0
+	for _, s := range steps {
+		n++
+		switch s := s.(type) {
+		case plan.IfOwned:
+			n += countSteps(s.Then)
+		case plan.IfNetns:
+			n += countSteps(s.Then)
+		}
+	}
+	return n
+}
+
+func (st *state) fail(s plan.Step, err error, code int) error {
+	return &StepError{Index: st.index, Total: st.total, Step: s, Err: err, Done: st.done, Undo: st.p.Undo, Code: code}
+}
+
+func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error {
+	reg := r.Registry
+	for _, s := range steps {
+		st.index++
+		select {
+		case sig := <-st.sigs:
+			code := 130
+			if sig == syscall.SIGTERM {
+				code = 143
+			}
+			return st.fail(nil, errors.New(sigName(sig)), code)
+		default:
+		}
+		var err error
+		changed := false
+		switch s := s.(type) {
+		case plan.Lock:
+			var unlock func()
+			unlock, err = reg.Lock(ctx)
+			if err == nil {
+				st.unlock = unlock
+			} else if errors.Is(err, registry.ErrUnsafe) {
+				return st.fail(s, &GuardError{err.Error()}, ExitUsage)
+			}
+		case plan.Unlock:
+			st.release()
+		case plan.RequireManaged:
+			if err = reg.RequireManaged(s.Name); err != nil {
+				return st.fail(s, &GuardError{err.Error()}, ExitUsage)
+			}
+		case plan.RequireOwned:
+			var ok bool
+			ok, err = reg.Owned(s.Name)
+			if err == nil && !ok {
+				err = fmt.Errorf("%s: %w (no marker %s)", s.Name, registry.ErrNotManaged, reg.Layout.Marker(s.Name))
+			}
+			if err != nil {
+				return st.fail(s, &GuardError{err.Error()}, ExitUsage)
+			}
+		case plan.RequireAbsent:
+			var taken bool
+			taken, err = reg.Taken(s.Name)
+			if err == nil && taken {
+				return st.fail(s, &GuardError{s.Name + ": already exists (a namespace, npte marker or intent record has that name)"}, ExitUsage)
+			}
+		case plan.RequireNoSymlink:
+			for _, p := range s.Paths {
+				if fi, e := os.Lstat(p); e == nil && fi.Mode()&fs.ModeSymlink != 0 {
+					return st.fail(s, &GuardError{"a path npte writes is a symbolic link; refusing to follow it: " + p}, ExitUsage)
+				}
+			}
+		case plan.Probe:
+			var path string
+			path, err = r.Resolve(s.Argv[0])
+			if err == nil {
+				e := r.start(ctx, Cmd{Path: path, Argv: s.Argv, Env: Env(), Stdout: io.Discard, Stderr: io.Discard})
+				if e != nil && !isExit(e) {
+					err = e
+				} else if (e == nil) != s.WantSuccess {
+					return st.fail(s, &GuardError{s.Message}, ExitUsage)
+				}
+			}
+		case plan.Command:
+			err = r.command(ctx, s)
+			changed = err == nil
+		case plan.WriteMarker:
+			err = reg.Register(s.Name)
+			changed = err == nil
+		case plan.RemoveMarker:
+			err = reg.Unregister(s.Name)
+			changed = err == nil
+		case plan.WriteIntent:
+			err = reg.WriteIntent(s.Name)
+			changed = err == nil
+		case plan.RemoveIntent:
+			err = reg.RemoveIntent(s.Name)
+			changed = err == nil
+		case plan.IfOwned:
+			var ok bool
+			ok, err = reg.Owned(s.Name)
+			if err == nil {
+				if ok {
+					if e := r.steps(ctx, st, s.Then); e != nil {
+						return e
+					}
+				} else {
+					st.index += countSteps(s.Then)
+					fmt.Fprintf(r.Stderr, "npte: %s: not managed by npte, skipped\n", s.Name)
+				}
+			}
+		case plan.IfNetns:
+			var ok bool
+			ok, err = reg.NetnsExists(s.Name)
+			if err == nil {
+				if ok {
+					if e := r.steps(ctx, st, s.Then); e != nil {
+						return e
+					}
+				} else {
+					st.index += countSteps(s.Then)
+				}
+			}
+		case plan.Note:
+			fmt.Fprintf(r.Stderr, "npte: %s\n", s.Text)
+		default:
+			err = fmt.Errorf("unknown step %T", s)
+		}
+		if err != nil {
+			return st.fail(s, err, ExitFailure)
+		}
+		if changed {
+			st.done = append(st.done, s.Describe())
+		}
+	}
+	return nil
+}
+
+func sigName(s os.Signal) string {
+	if s == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return "SIGINT"
+}
+
+func (r *Runner) start(ctx context.Context, c Cmd) error {
+	if r.Start != nil {
+		return r.Start(ctx, c)
+	}
+	return defaultStart(ctx, c)
+}
+
+func (r *Runner) command(ctx context.Context, s plan.Command) error {
+	path, err := r.Resolve(s.Argv[0])
+	if err != nil {
+		if s.Tolerant && errors.Is(err, ErrNotFound) {
+			r.echo(s.Argv, " || true")
+			fmt.Fprintf(r.Stderr, "npte: ignored: %v\n", err)
+			return nil
+		}
+		return err
+	}
+	c := Cmd{Path: path, Argv: s.Argv, Env: Env(), Stdout: r.Stdout, Stderr: r.Stderr}
+	if s.Handoff {
+		r.echo(s.Argv, "")
+		h := r.Exec
+		if h == nil {
+			h = defaultExec
+		}
+		return h(c)
+	}
+	if s.Stdin != "" {
+		c.Stdin = strings.NewReader(s.Stdin)
+	}
+	suffix := ""
+	if s.Tolerant {
+		suffix = " || true"
+	}
+	r.echo(s.Argv, suffix)
+	err = r.start(ctx, c)
+	if err != nil && s.Tolerant {
+		if isExit(err) {
+			fmt.Fprintf(r.Stderr, "npte: ignored: %s: %v\n", s.Describe(), err)
+			return nil
+		}
+	}
+	return err
+}
+
+// isExit reports whether err is a program's non-zero exit (as opposed to a
+// failure to start it).
+func isExit(err error) bool {
+	var ec interface{ ExitCode() int }
+	return errors.As(err, &ec)
+}

@@ -1,0 +1,323 @@
+// Package fidelity checks, without root, that a rendered script and the
+// live executor do the same thing for the same npte command line.
+//
+// Live runs cli.Main in live mode against a private state layout with a
+// recording Starter: no program runs, every argv (and stdin payload) is
+// recorded. Script renders the same command with --dry-run, parses it with
+// mvdan.cc/sh/v3/syntax and runs it in mvdan.cc/sh/v3/interp with an exec
+// handler that records argv the same way. World decides, identically for
+// both, the exit status of each recorded program, so guards (probes) take
+// the same branch. The lock's own commands (install -d, flock) and the
+// marker/intent removals (rm -f -- under the state root) are applied to the
+// private state instead of being recorded; the resulting state directories
+// are compared too.
+package fidelity
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"mvdan.cc/sh/v3/expand"
+	"mvdan.cc/sh/v3/interp"
+	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/npte/npte/cli"
+	"github.com/npte/npte/exec"
+	"github.com/npte/npte/registry"
+	"github.com/npte/npte/render"
+)
+
+// Event is one program run: its argv and what it read on stdin.
+type Event struct {
+	Argv  []string
+	Stdin string
+}
+
+// String renders an event for diffs.
+func (e Event) String() string {
+	s := render.CommandLine(e.Argv)
+	if e.Stdin != "" {
+		s += " <<< " + fmt.Sprintf("%q", e.Stdin)
+	}
+	return s
+}
+
+// World decides the exit status of a program run (0 means success).
+type World func(argv []string) int
+
+// AllSucceed is a World where every program succeeds.
+func AllSucceed([]string) int { return 0 }
+
+// Result is what one side did.
+type Result struct {
+	Events []Event
+	Exit   int
+	State  string // markers and intent records after the run
+	Stdout string
+	Stderr string
+}
+
+// Setup prepares a private state root: layout, fake program directory and
+// pre-existing managed namespaces (markers) and kernel namespaces.
+type Setup struct {
+	Managed []string // names with a marker (and a kernel namespace)
+	Foreign []string // kernel namespaces without a marker
+	Intents []string // names with only an intent record
+	// SudoUser is $SUDO_USER (netns run); LookupUser resolves it.
+	SudoUser string
+}
+
+func (s Setup) env(t *testing.T, args []string) (cli.Env, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
+	root := t.TempDir()
+	layout := registry.Layout{Root: filepath.Join(root, "npte"), RunNetns: filepath.Join(root, "netns")}
+	bin := filepath.Join(root, "bin")
+	for _, d := range []string{layout.Root, layout.NetnsDir(), layout.IntentDir(), layout.RunNetns, bin} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		_ = os.Chmod(d, 0o755)
+	}
+	for _, tool := range exec.Tools() {
+		if err := os.WriteFile(filepath.Join(bin, tool.Name), []byte("#!/bin/false\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	touch := func(p string) {
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range s.Managed {
+		touch(layout.Marker(n))
+		touch(layout.Netns(n))
+	}
+	for _, n := range s.Foreign {
+		touch(layout.Netns(n))
+	}
+	for _, n := range s.Intents {
+		touch(layout.Intent(n))
+	}
+	var stdout, stderr bytes.Buffer
+	sudoUser := s.SudoUser
+	env := cli.Env{
+		Args:    args,
+		Stdin:   strings.NewReader(""),
+		Stdout:  &stdout,
+		Stderr:  &stderr,
+		Getenv:  func(k string) string { return map[string]string{"SUDO_USER": sudoUser, "TERM": "xterm"}[k] },
+		Euid:    0,
+		Version: "test",
+		Layout:  layout,
+		Owner:   os.Getuid(),
+		Dirs:    []string{bin},
+		LookupUser: func(name string) (*user.User, error) {
+			if name == sudoUser && name != "" {
+				return &user.User{Username: name, Uid: "1000", Gid: "1000", HomeDir: "/home/" + name}, nil
+			}
+			return nil, user.UnknownUserError(name)
+		},
+		Getwd: func() (string, error) { return "/home/work", nil },
+	}
+	return env, &stdout, &stderr
+}
+
+func snapshot(l registry.Layout) string {
+	var out []string
+	for _, d := range []string{l.NetnsDir(), l.IntentDir()} {
+		entries, _ := os.ReadDir(d)
+		for _, e := range entries {
+			out = append(out, filepath.Base(d)+"/"+e.Name())
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, " ")
+}
+
+// Live runs npte ARGS (without --dry-run) live with recorded programs.
+func Live(t *testing.T, s Setup, w World, args ...string) Result {
+	t.Helper()
+	env, stdout, stderr := s.env(t, args)
+	var events []Event
+	record := func(c exec.Cmd) error {
+		ev := Event{Argv: append([]string(nil), c.Argv...)}
+		if c.Stdin != nil {
+			b, _ := io.ReadAll(c.Stdin)
+			ev.Stdin = string(b)
+		}
+		events = append(events, ev)
+		if code := w(c.Argv); code != 0 {
+			return &fakeExit{code}
+		}
+		return nil
+	}
+	env.Start = func(_ context.Context, c exec.Cmd) error { return record(c) }
+	env.Exec = func(c exec.Cmd) error { return record(c) }
+	code := cli.Main(env)
+	return Result{Events: events, Exit: code, State: snapshot(env.Layout), Stdout: stdout.String(), Stderr: stderr.String()}
+}
+
+// fakeExit is a recorded program's non-zero exit.
+type fakeExit struct{ code int }
+
+func (e *fakeExit) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// ExitCode makes fakeExit a program exit for the executor.
+func (e *fakeExit) ExitCode() int { return e.code }
+
+// Script renders npte ARGS --dry-run, checks that it parses, and runs it in
+// interp with recorded programs.
+func Script(t *testing.T, s Setup, w World, args ...string) (Result, string) {
+	t.Helper()
+	dryArgs := append(append([]string(nil), args...), "--dry-run")
+	if i := indexOf(args, "--"); i >= 0 {
+		dryArgs = append(append(append([]string(nil), args[:i]...), "--dry-run"), args[i:]...)
+	}
+	env, stdout, stderr := s.env(t, dryArgs)
+	if code := cli.Main(env); code != 0 {
+		return Result{Exit: code, Stdout: stdout.String(), Stderr: stderr.String()}, ""
+	}
+	script := stdout.String()
+	if _, err := syntax.NewParser(syntax.Variant(syntax.LangPOSIX)).Parse(strings.NewReader(script), "dry-run.sh"); err != nil {
+		t.Fatalf("rendered script is not POSIX sh: %v\n%s", err, script)
+	}
+	// interp runs the bash-variant tree: its POSIX variant leaves export
+	// unparsed as a declaration. The script was checked as POSIX above.
+	file, err := syntax.NewParser().Parse(strings.NewReader(script), "dry-run.sh")
+	if err != nil {
+		t.Fatalf("rendered script does not parse: %v\n%s", err, script)
+	}
+	// interp cannot redirect fd 9, which only carries the lock; the lock is
+	// checked for real by the sandboxed dash tests. Drop those redirections.
+	syntax.Walk(file, func(n syntax.Node) bool {
+		if st, ok := n.(*syntax.Stmt); ok {
+			kept := st.Redirs[:0]
+			for _, r := range st.Redirs {
+				if r.N == nil || r.N.Value != render.LockFD {
+					kept = append(kept, r)
+				}
+			}
+			st.Redirs = kept
+		}
+		return true
+	})
+	l := env.Layout
+	var events []Event
+	handler := func(next interp.ExecHandlerFunc) interp.ExecHandlerFunc {
+		return func(ctx context.Context, argv []string) error {
+			hc := interp.HandlerCtx(ctx)
+			switch {
+			case len(argv) >= 3 && argv[0] == "install" && argv[1] == "-d":
+				for _, p := range argv[4:] {
+					_ = os.MkdirAll(p, 0o755)
+				}
+				return nil
+			case len(argv) == 2 && argv[0] == "flock":
+				return nil
+			case len(argv) == 4 && argv[0] == "rm" && argv[1] == "-f" && argv[2] == "--" && strings.HasPrefix(argv[3], l.Root+"/"):
+				_ = os.Remove(argv[3])
+				return nil
+			}
+			ev := Event{Argv: append([]string(nil), argv...)}
+			if hc.Stdin != nil {
+				b, _ := io.ReadAll(hc.Stdin)
+				ev.Stdin = string(b)
+			}
+			events = append(events, ev)
+			if code := w(argv); code != 0 {
+				return interp.ExitStatus(uint8(code))
+			}
+			return nil
+		}
+	}
+	var out, errb bytes.Buffer
+	runner, err := interp.New(
+		interp.StdIO(strings.NewReader(""), &out, &errb),
+		interp.Env(expand.ListEnviron("PATH="+render.SafePath)),
+		interp.ExecHandlers(handler),
+		// interp lacks umask and set -C. The umask only affects modes, and
+		// noclobber only makes the marker creation exclusive (O_EXCL),
+		// which the sandboxed dash tests exercise for real.
+		interp.CallHandler(func(ctx context.Context, args []string) ([]string, error) {
+			if len(args) > 0 && args[0] == "umask" || len(args) == 2 && args[0] == "set" && args[1] == "-C" {
+				return []string{"true"}, nil
+			}
+			return args, nil
+		}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = runner.Run(context.Background(), file)
+	code := 0
+	var es interp.ExitStatus
+	switch {
+	case err == nil:
+	case errors.As(err, &es):
+		code = int(es)
+	default:
+		t.Fatalf("interp: %v", err)
+	}
+	return Result{Events: events, Exit: code, State: snapshot(l), Stdout: out.String(), Stderr: errb.String()}, script
+}
+
+// DryRun runs npte ARGS (which include --dry-run) in the default layout, as
+// a user would, with Setup's user and no file system access; it returns
+// stdout, stderr and the exit code. Golden files come from here.
+func DryRun(t *testing.T, s Setup, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	env, out, errb := s.env(t, args)
+	env.Layout = registry.DefaultLayout()
+	env.Owner = 0
+	code = cli.Main(env)
+	return out.String(), errb.String(), code
+}
+
+func indexOf(args []string, s string) int {
+	for i, a := range args {
+		if a == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// Check runs npte ARGS both ways and fails t on any difference in the
+// programs run (argv and stdin, in order), the exit code class, or the
+// resulting markers and intent records. It returns the live result.
+func Check(t *testing.T, s Setup, w World, args ...string) Result {
+	t.Helper()
+	live := Live(t, s, w, args...)
+	sh, script := Script(t, s, w, args...)
+	if script == "" {
+		t.Fatalf("npte %s --dry-run failed (exit %d): %s", strings.Join(args, " "), sh.Exit, sh.Stderr)
+	}
+	if a, b := fmtEvents(live.Events), fmtEvents(sh.Events); a != b {
+		t.Errorf("npte %s: live and script run different programs\n--- live\n%s--- script\n%s--- script text\n%s", strings.Join(args, " "), a, b, script)
+	}
+	if (live.Exit == 0) != (sh.Exit == 0) || (live.Exit == 2) != (sh.Exit == 2) {
+		t.Errorf("npte %s: live exit %d, script exit %d\nlive stderr: %s\nscript stderr: %s", strings.Join(args, " "), live.Exit, sh.Exit, live.Stderr, sh.Stderr)
+	}
+	if live.State != sh.State {
+		t.Errorf("npte %s: state differs: live %q, script %q", strings.Join(args, " "), live.State, sh.State)
+	}
+	return live
+}
+
+func fmtEvents(evs []Event) string {
+	var b strings.Builder
+	for _, e := range evs {
+		b.WriteString(e.String())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}

@@ -1,0 +1,109 @@
+package plan
+
+// EtcNetns is where `ip netns exec` looks for per-namespace files
+// (/etc/netns/NAME/resolv.conf is bind-mounted over /etc/resolv.conf).
+const EtcNetns = "/etc/netns"
+
+// DefaultDNS are the resolvers written to a new namespace's resolv.conf
+// when the user names none (as the original npte did).
+var DefaultDNS = []string{"1.1.1.1", "8.8.8.8"}
+
+// Sysctls are set inside every new namespace: TCP buffers large enough for
+// a long fat link (4 KiB min, 128 KiB default, 32 MiB max), and forwarding
+// on, so that any namespace can act as a router.
+var Sysctls = []string{
+	"net.ipv4.tcp_rmem=4096 131072 33554432",
+	"net.ipv4.tcp_wmem=4096 131072 33554432",
+	"net.ipv4.ip_forward=1",
+}
+
+// NetnsCreate is `npte netns create NAME`: it takes the lock, then runs
+// NetnsCreateSteps. name must have passed validate.NetnsName and every
+// entry of dns validate.IPAddr.
+func NetnsCreate(name string, dns []string) Plan {
+	steps := []Step{Lock{}}
+	steps = append(steps, NetnsCreateSteps(name, dns)...)
+	return Plan{
+		Argv:  append([]string{"netns", "create"}, append(dnsFlags(dns), name)...),
+		Steps: steps,
+		Undo:  []string{"netns", "destroy", name},
+	}
+}
+
+func dnsFlags(dns []string) []string {
+	if equalStrings(dns, DefaultDNS) {
+		return nil
+	}
+	var out []string
+	for _, d := range dns {
+		out = append(out, "--dns", d)
+	}
+	if len(dns) == 0 {
+		out = append(out, "--dns", "")
+	}
+	return out
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// NetnsCreateSteps creates namespace name without taking the lock (the
+// caller holds it): refuse a taken name, record the intent, load tcp_bbr
+// (tolerated: kernels without modules), add the namespace, bring up lo, set
+// Sysctls, write /etc/netns/NAME/resolv.conf, write the marker last, drop
+// the intent record.
+func NetnsCreateSteps(name string, dns []string) []Step {
+	steps := []Step{
+		RequireAbsent{Name: name},
+		RequireNoSymlink{Paths: []string{EtcNetns, EtcNetns + "/" + name}},
+		WriteIntent{Name: name},
+		Command{Argv: []string{"modprobe", "-q", "tcp_bbr"}, Tolerant: true, Show: "load tcp_bbr so that BBR can be chosen inside namespaces"},
+		Command{Argv: []string{"ip", "netns", "add", name}},
+		Command{Argv: []string{"ip", "-n", name, "link", "set", "dev", "lo", "up"}},
+		Command{Argv: append([]string{"ip", "netns", "exec", name, "sysctl", "-q", "-w"}, Sysctls...)},
+	}
+	if len(dns) > 0 {
+		var conf string
+		for _, d := range dns {
+			conf += "nameserver " + d + "\n"
+		}
+		steps = append(steps, Command{
+			Argv:  []string{"install", "-D", "-m", "0644", "/dev/stdin", EtcNetns + "/" + name + "/resolv.conf"},
+			Stdin: conf,
+		})
+	}
+	return append(steps, WriteMarker{Name: name}, RemoveIntent{Name: name})
+}
+
+// NetnsDestroy is `npte netns destroy NAME`: lock, then NetnsDestroySteps.
+func NetnsDestroy(name string) Plan {
+	return Plan{
+		Argv:  []string{"netns", "destroy", name},
+		Steps: append([]Step{Lock{}, RequireOwned{Name: name}}, NetnsDestroySteps(name)...),
+	}
+}
+
+// NetnsDestroySteps destroys a namespace that npte made (the caller holds
+// the lock and checked ownership): remove /etc/netns/NAME, delete the
+// kernel namespace if it exists (which also deletes its interfaces and the
+// peers of its veth pairs), then remove the marker and any intent record.
+func NetnsDestroySteps(name string) []Step {
+	return []Step{
+		RequireNoSymlink{Paths: []string{EtcNetns}},
+		Command{Argv: []string{"rm", "-rf", "--", EtcNetns + "/" + name}},
+		IfNetns{Name: name, Then: []Step{
+			Command{Argv: []string{"ip", "netns", "del", name}},
+		}},
+		RemoveMarker{Name: name},
+		RemoveIntent{Name: name},
+	}
+}

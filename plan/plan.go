@@ -1,0 +1,256 @@
+// Package plan defines npte's Plan: an ordered list of typed steps that is
+// either rendered as a POSIX sh script (package render) or executed live
+// (package exec). Both read the same Plan, which is what makes a dry-run
+// script say exactly what a live run does.
+//
+// Plan builders (in this package and in shape, lab and gateway) are pure
+// functions from validated arguments to a Plan: no I/O, no globals.
+//
+// Each step type documents the shell it renders to. Paths are written for
+// the default state layout (/run/npte); the renderer substitutes the layout
+// it is given.
+package plan
+
+// Plan is what one npte invocation does, in order.
+type Plan struct {
+	// Argv is the npte command line that produced the plan, without the
+	// program name and without --dry-run; render puts it in the header.
+	Argv []string
+	// Steps run in order; the first failing step stops the plan.
+	Steps []Step
+	// Undo is the npte command line (without "npte") that cleans up after a
+	// partial run, or nil when there is nothing to undo.
+	Undo []string
+}
+
+// Step is one unit of a Plan. The concrete types below are the only steps.
+type Step interface {
+	// Describe is a short human description used in progress and error
+	// messages ("create namespace demo").
+	Describe() string
+	isStep()
+}
+
+// Lock takes npte's global lock and makes sure the state directories exist.
+//
+// Renders as:
+//
+//	if test -L /run/npte || ...; then echo 'npte: ...' >&2; exit 2; fi
+//	install -d -m 0755 /run/npte /run/npte/netns /run/npte/intent
+//	exec 9>>/run/npte/lock
+//	flock 9
+type Lock struct{}
+
+// Unlock releases the global lock before the end of the plan (netns run
+// releases it before the user's command starts).
+//
+// Renders as: exec 9>&-
+type Unlock struct{}
+
+// RequireManaged refuses to go on unless Name carries npte's marker: a
+// regular file (not a symlink) /run/npte/netns/NAME.
+//
+// Renders as:
+//
+//	if ! test -f /run/npte/netns/NAME || test -L /run/npte/netns/NAME; then
+//		echo 'npte: NAME: not managed by npte ...' >&2; exit 2; fi
+type RequireManaged struct{ Name string }
+
+// RequireOwned refuses to go on unless Name carries npte's marker or an
+// intent record (a create that did not finish). destroy uses it, so that it
+// can clean up a namespace whose create was interrupted.
+//
+// Renders as:
+//
+//	if ! { test -f MARKER && ! test -L MARKER; } && ! { test -f INTENT && ! test -L INTENT; }; then
+//		echo ... >&2; exit 2; fi
+type RequireOwned struct{ Name string }
+
+// RequireAbsent refuses to go on if Name is taken: by a marker, an intent
+// record or a kernel namespace /run/netns/NAME.
+//
+// Renders as:
+//
+//	if test -e MARKER || test -L MARKER || test -e INTENT || test -L INTENT || test -e /run/netns/NAME || test -L /run/netns/NAME; then
+//		echo 'npte: NAME: already exists' >&2; exit 2; fi
+type RequireAbsent struct{ Name string }
+
+// RequireNoSymlink refuses to go on if any of Paths is a symbolic link.
+// Paths are literal, absolute paths built from validated names.
+//
+// Renders as: if test -L P1 || test -L P2; then echo ... >&2; exit 2; fi
+type RequireNoSymlink struct{ Paths []string }
+
+// Probe runs a read-only command (output discarded) and refuses to go on
+// (exit 2, with Message) unless it succeeds (WantSuccess) or fails
+// (!WantSuccess).
+//
+// Renders as:
+//
+//	if ! ARGV >/dev/null 2>&1; then echo 'npte: MESSAGE' >&2; exit 2; fi   (WantSuccess)
+//	if ARGV >/dev/null 2>&1; then echo 'npte: MESSAGE' >&2; exit 2; fi     (!WantSuccess)
+type Probe struct {
+	Argv        []string
+	WantSuccess bool
+	Message     string
+}
+
+// Command runs an external program from the allowlist.
+//
+// Renders as:
+//
+//	ARGV                      (plain)
+//	ARGV || true              (Tolerant: a failure is reported and accepted)
+//	ARGV <<'NPTE_EOF'         (Stdin: the payload as a quoted heredoc)
+//	exec ARGV                 (Handoff: npte becomes the program; last step)
+type Command struct {
+	Argv []string
+	// Stdin, when not empty, is fed to the program's standard input.
+	Stdin string
+	// Tolerant marks a step whose failure (non-zero exit, or a program that
+	// is not installed) is accepted, as with "|| true" in sh.
+	Tolerant bool
+	// Handoff replaces npte with the program (execve), so that its exit
+	// status, signals and terminal pass through untouched. Only the last
+	// step of a plan may hand off.
+	Handoff bool
+	// Show is the description for progress and error messages; when empty,
+	// the argv is used.
+	Show string
+}
+
+// WriteMarker marks Name as managed by npte. It is written last by create.
+// Live mode creates it with O_CREAT|O_EXCL|O_NOFOLLOW.
+//
+// Renders as: (set -C; : >/run/npte/netns/NAME)
+type WriteMarker struct{ Name string }
+
+// RemoveMarker unmarks Name. It is removed last by destroy.
+//
+// Renders as: rm -f -- /run/npte/netns/NAME
+type RemoveMarker struct{ Name string }
+
+// WriteIntent records, before any kernel change, that npte is creating
+// Name, so that an interrupted create can be cleaned up by destroy.
+//
+// Renders as: (set -C; : >/run/npte/intent/NAME)
+type WriteIntent struct{ Name string }
+
+// RemoveIntent drops the intent record of Name once its marker exists (or
+// once destroy is done).
+//
+// Renders as: rm -f -- /run/npte/intent/NAME
+type RemoveIntent struct{ Name string }
+
+// IfOwned runs Then only when Name carries npte's marker or intent record,
+// and otherwise reports that it skips Name. lab destroy uses it so that a
+// half-built lab can be torn down.
+//
+// Renders as:
+//
+//	if { test -f MARKER && ! test -L MARKER; } || { test -f INTENT && ! test -L INTENT; }; then
+//		THEN...
+//	else
+//		echo 'npte: NAME: not managed by npte, skipped' >&2
+//	fi
+type IfOwned struct {
+	Name string
+	Then []Step
+}
+
+// Note is a message for the user: a comment in the script, a line on
+// stderr in live mode. It changes nothing.
+//
+// Renders as: # TEXT
+type Note struct{ Text string }
+
+func (Lock) isStep()             {}
+func (Unlock) isStep()           {}
+func (RequireManaged) isStep()   {}
+func (RequireOwned) isStep()     {}
+func (RequireAbsent) isStep()    {}
+func (RequireNoSymlink) isStep() {}
+func (Probe) isStep()            {}
+func (Command) isStep()          {}
+func (WriteMarker) isStep()      {}
+func (RemoveMarker) isStep()     {}
+func (WriteIntent) isStep()      {}
+func (RemoveIntent) isStep()     {}
+func (IfOwned) isStep()          {}
+func (Note) isStep()             {}
+
+// Describe implements Step.
+func (Lock) Describe() string { return "take the npte lock" }
+
+// Describe implements Step.
+func (Unlock) Describe() string { return "release the npte lock" }
+
+// Describe implements Step.
+func (s RequireManaged) Describe() string { return "check that " + s.Name + " is managed by npte" }
+
+// Describe implements Step.
+func (s RequireOwned) Describe() string { return "check that " + s.Name + " was made by npte" }
+
+// Describe implements Step.
+func (s RequireAbsent) Describe() string { return "check that " + s.Name + " does not exist yet" }
+
+// Describe implements Step.
+func (s RequireNoSymlink) Describe() string { return "check for symbolic links" }
+
+// Describe implements Step.
+func (s Probe) Describe() string { return s.Message }
+
+// Describe implements Step.
+func (s Command) Describe() string {
+	if s.Show != "" {
+		return s.Show
+	}
+	return joinArgv(s.Argv)
+}
+
+// Describe implements Step.
+func (s WriteMarker) Describe() string { return "mark " + s.Name + " as managed by npte" }
+
+// Describe implements Step.
+func (s RemoveMarker) Describe() string { return "remove the npte marker of " + s.Name }
+
+// Describe implements Step.
+func (s WriteIntent) Describe() string { return "record the intent to create " + s.Name }
+
+// Describe implements Step.
+func (s RemoveIntent) Describe() string { return "drop the intent record of " + s.Name }
+
+// Describe implements Step.
+func (s IfOwned) Describe() string { return "if " + s.Name + " was made by npte" }
+
+// Describe implements Step.
+func (s Note) Describe() string { return s.Text }
+
+func joinArgv(argv []string) string {
+	n := 0
+	for _, a := range argv {
+		n += len(a) + 1
+	}
+	b := make([]byte, 0, n)
+	for i, a := range argv {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, a...)
+	}
+	return string(b)
+}
+
+// IfNetns runs Then only when the kernel namespace Name exists
+// (/run/netns/NAME), so that destroy works whatever survived.
+//
+// Renders as: if test -e /run/netns/NAME; then THEN...; fi
+type IfNetns struct {
+	Name string
+	Then []Step
+}
+
+func (IfNetns) isStep() {}
+
+// Describe implements Step.
+func (s IfNetns) Describe() string { return "if namespace " + s.Name + " exists" }

@@ -1,0 +1,331 @@
+// Package registry tracks the network namespaces that npte manages.
+//
+// A namespace is managed by npte when a regular-file marker
+// /run/npte/netns/NAME exists. create writes the marker last and destroy
+// removes it last, so the marker's presence means the namespace is complete
+// and npte made it. Verbs open to a NOPASSWD grant touch only managed
+// namespaces (RequireManaged).
+//
+// An intent record /run/npte/intent/NAME is written under the lock before
+// create changes the kernel, and removed once the marker exists. It lets
+// destroy clean up after a create that was killed half-way, and only such a
+// namespace: the record exists only if npte checked the name was free.
+//
+// Every state-changing npte process holds the global lock (an exclusive
+// flock(2) on /run/npte/lock) around its kernel and marker operations, so
+// "kernel operation, then marker" looks atomic to other npte processes and
+// to scripts rendered by npte, which flock the same file.
+//
+// The state root is fixed at build time (DefaultLayout). Tests use another
+// Layout through the value they construct; no flag or environment variable
+// can move it.
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sort"
+	"syscall"
+	"time"
+
+	"github.com/npte/npte/validate"
+)
+
+// ErrNotManaged is returned (wrapped, with the name) by RequireManaged when
+// a namespace has no marker. Match it with errors.Is.
+var ErrNotManaged = errors.New("not managed by npte")
+
+// ErrUnsafe is returned (wrapped) when a state path is a symbolic link, not
+// a directory where one is expected, or not owned by the expected user.
+var ErrUnsafe = errors.New("unsafe npte state path")
+
+// Layout names the paths npte keeps state in.
+type Layout struct {
+	// Root is npte's state directory, /run/npte (a tmpfs: it is empty
+	// after a reboot, as are the kernel namespaces it describes).
+	Root string
+	// RunNetns is where iproute2 keeps named namespaces, /run/netns.
+	RunNetns string
+}
+
+// DefaultLayout is the layout npte uses on a real system.
+func DefaultLayout() Layout { return Layout{Root: "/run/npte", RunNetns: "/run/netns"} }
+
+// NetnsDir is the marker directory, ROOT/netns.
+func (l Layout) NetnsDir() string { return l.Root + "/netns" }
+
+// IntentDir is the intent record directory, ROOT/intent.
+func (l Layout) IntentDir() string { return l.Root + "/intent" }
+
+// LockPath is the global lock file, ROOT/lock.
+func (l Layout) LockPath() string { return l.Root + "/lock" }
+
+// Marker is the marker path of name.
+func (l Layout) Marker(name string) string { return l.NetnsDir() + "/" + name }
+
+// Intent is the intent record path of name.
+func (l Layout) Intent(name string) string { return l.IntentDir() + "/" + name }
+
+// Netns is the kernel namespace path of name, /run/netns/NAME.
+func (l Layout) Netns(name string) string { return l.RunNetns + "/" + name }
+
+// Registry reads and writes npte's state under a Layout.
+type Registry struct {
+	Layout Layout
+	// Owner is the uid that must own the state directories (0 on a real
+	// system; tests running without root use their own uid).
+	Owner int
+}
+
+// New returns a Registry for layout whose directories must belong to owner.
+func New(layout Layout, owner int) *Registry { return &Registry{Layout: layout, Owner: owner} }
+
+func checkName(name string) error {
+	if err := validate.NetnsName(name); err != nil {
+		return fmt.Errorf("registry: %w", err)
+	}
+	return nil
+}
+
+// checkDir verifies that path is a real directory (not a symlink) owned by
+// r.Owner and not writable by group or others. With create, a missing
+// directory is made with mode 0755.
+func (r *Registry) checkDir(path string, create bool) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) && create {
+		if err := os.Mkdir(path, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("registry: %w", err)
+		}
+		if err := os.Chmod(path, 0o755); err != nil {
+			return fmt.Errorf("registry: %w", err)
+		}
+		fi, err = os.Lstat(path)
+	}
+	if err != nil {
+		return fmt.Errorf("registry: %w", err)
+	}
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("%w: %s is a symbolic link; refusing to follow it", ErrUnsafe, path)
+	case !fi.IsDir():
+		return fmt.Errorf("%w: %s is not a directory", ErrUnsafe, path)
+	case fi.Mode().Perm()&0o022 != 0:
+		return fmt.Errorf("%w: %s is writable by group or others (mode %04o)", ErrUnsafe, path, fi.Mode().Perm())
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != r.Owner {
+		return fmt.Errorf("%w: %s is owned by uid %d, not %d", ErrUnsafe, path, st.Uid, r.Owner)
+	}
+	return nil
+}
+
+// Prepare makes sure the state directories exist (mode 0755) and are safe,
+// without taking the lock.
+func (r *Registry) Prepare() error {
+	for _, d := range []string{r.Layout.Root, r.Layout.NetnsDir(), r.Layout.IntentDir()} {
+		if err := r.checkDir(d, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Lock prepares the state directories and takes the global lock, waiting
+// for other npte processes (and rendered scripts) that hold it. It gives up
+// when ctx is done. The returned unlock function is safe to call more than
+// once; the kernel also drops the lock when the process exits, however it
+// exits.
+func (r *Registry) Lock(ctx context.Context) (unlock func(), err error) {
+	if err := r.Prepare(); err != nil {
+		return nil, err
+	}
+	fd, err := syscall.Open(r.Layout.LockPath(), syscall.O_RDWR|syscall.O_CREAT|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o644)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("%w: %s is a symbolic link; refusing to follow it", ErrUnsafe, r.Layout.LockPath())
+		}
+		return nil, fmt.Errorf("registry: open lock %s: %w", r.Layout.LockPath(), err)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		syscall.Close(fd)
+		return nil, fmt.Errorf("%w: %s is not a regular file", ErrUnsafe, r.Layout.LockPath())
+	}
+	wait := 100 * time.Microsecond
+	for {
+		err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			syscall.Close(fd)
+			return nil, fmt.Errorf("registry: lock %s: %w", r.Layout.LockPath(), err)
+		}
+		select {
+		case <-ctx.Done():
+			syscall.Close(fd)
+			return nil, fmt.Errorf("registry: waiting for the lock: %w", ctx.Err())
+		case <-time.After(wait):
+		}
+		if wait < 20*time.Millisecond {
+			wait *= 2
+		}
+	}
+	done := false
+	return func() {
+		if !done {
+			done = true
+			syscall.Close(fd)
+		}
+	}, nil
+}
+
+// isRegular reports whether path is a regular file, without following a
+// final symlink. A symlink or other non-regular entry is an error wrapping
+// ErrUnsafe.
+func isRegular(path string) (bool, error) {
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("registry: %w", err)
+	case !fi.Mode().IsRegular():
+		return false, fmt.Errorf("%w: %s is not a regular file (%s)", ErrUnsafe, path, fi.Mode().Type())
+	}
+	return true, nil
+}
+
+// RequireManaged returns nil when name has a regular-file marker, an error
+// wrapping ErrNotManaged when it has none, and an error wrapping ErrUnsafe
+// when the marker path is a symlink, a directory or anything else.
+func (r *Registry) RequireManaged(name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	ok, err := isRegular(r.Layout.Marker(name))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%s: %w (no marker %s)", name, ErrNotManaged, r.Layout.Marker(name))
+	}
+	return nil
+}
+
+// Owned reports whether name has a marker or an intent record: whether
+// npte made it, completely or not.
+func (r *Registry) Owned(name string) (bool, error) {
+	if err := checkName(name); err != nil {
+		return false, err
+	}
+	m, err := isRegular(r.Layout.Marker(name))
+	if err != nil || m {
+		return m, err
+	}
+	return isRegular(r.Layout.Intent(name))
+}
+
+// Taken reports whether name is in use: a marker, an intent record or a
+// kernel namespace of that name exists (whatever their type).
+func (r *Registry) Taken(name string) (bool, error) {
+	if err := checkName(name); err != nil {
+		return false, err
+	}
+	for _, p := range []string{r.Layout.Marker(name), r.Layout.Intent(name), r.Layout.Netns(name)} {
+		_, err := os.Lstat(p)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return false, fmt.Errorf("registry: %w", err)
+		}
+	}
+	return false, nil
+}
+
+// NetnsExists reports whether the kernel namespace /run/netns/NAME exists.
+func (r *Registry) NetnsExists(name string) (bool, error) {
+	if err := checkName(name); err != nil {
+		return false, err
+	}
+	_, err := os.Lstat(r.Layout.Netns(name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// List returns the sorted names of the managed namespaces: the regular-file
+// markers whose names pass validate.NetnsName. A missing directory is an
+// empty list; symlinks, directories and malformed names are skipped.
+func (r *Registry) List() ([]string, error) {
+	entries, err := os.ReadDir(r.Layout.NetnsDir())
+	if errors.Is(err, fs.ErrNotExist) {
+		return []string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registry: %w", err)
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if e.Type().IsRegular() && validate.NetnsName(e.Name()) == nil {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+func createExcl(path string) error {
+	fd, err := syscall.Open(path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o644)
+	if err != nil {
+		return fmt.Errorf("registry: create %s: %w", path, err)
+	}
+	return syscall.Close(fd)
+}
+
+func remove(path string) error {
+	err := os.Remove(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("registry: %w", err)
+	}
+	return nil
+}
+
+// Register writes the marker of name (O_CREAT|O_EXCL|O_NOFOLLOW, mode
+// 0644). The caller holds the lock.
+func (r *Registry) Register(name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	return createExcl(r.Layout.Marker(name))
+}
+
+// Unregister removes the marker of name; a missing marker is not an error.
+// A symlink is removed, never followed.
+func (r *Registry) Unregister(name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	return remove(r.Layout.Marker(name))
+}
+
+// WriteIntent writes the intent record of name (O_CREAT|O_EXCL|O_NOFOLLOW).
+func (r *Registry) WriteIntent(name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	return createExcl(r.Layout.Intent(name))
+}
+
+// RemoveIntent removes the intent record of name; a missing record is not
+// an error.
+func (r *Registry) RemoveIntent(name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	return remove(r.Layout.Intent(name))
+}
