@@ -27,6 +27,15 @@ lint:
 install: build
 	install -o root -g root -m 0555 npte $(PREFIX)/sbin/npte
 
+# Whole-process benchmarks in a private sandbox (root); prints a table.
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./plan ./render
+	./bench/run.sh ./npte
+
+# The man page, generated from the kong model.
+man:
+	$(GO) run ./internal/mangen > npte.8
+
 demo: build
 	./npte lab create --dry-run
 

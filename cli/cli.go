@@ -42,6 +42,8 @@ type Env struct {
 	Start   exec.Starter
 	Exec    exec.Handoff
 	Signals chan os.Signal
+	// BeforeStep is handed to exec.Runner (crash tests; nil in npte).
+	BeforeStep func(index int)
 	// LookupUser resolves a user name (os/user.Lookup).
 	LookupUser func(string) (*user.User, error)
 	// Getwd returns the working directory (os.Getwd).
@@ -121,14 +123,15 @@ func (a *App) Context() context.Context { return a.ctx }
 // Runner returns an exec.Runner for this environment.
 func (a *App) Runner() *exec.Runner {
 	return &exec.Runner{
-		Registry: a.Registry,
-		Stdout:   a.Env.Stdout,
-		Stderr:   a.Env.Stderr,
-		Color:    a.Env.Color,
-		Dirs:     a.Env.Dirs,
-		Start:    a.Env.Start,
-		Exec:     a.Env.Exec,
-		Signals:  a.Env.Signals,
+		Registry:   a.Registry,
+		Stdout:     a.Env.Stdout,
+		Stderr:     a.Env.Stderr,
+		Color:      a.Env.Color,
+		Dirs:       a.Env.Dirs,
+		Start:      a.Env.Start,
+		Exec:       a.Env.Exec,
+		Signals:    a.Env.Signals,
+		BeforeStep: a.Env.BeforeStep,
 	}
 }
 

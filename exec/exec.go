@@ -60,6 +60,10 @@ type Runner struct {
 	Exec Handoff
 	// Signals, when not nil, replaces SIGINT/SIGTERM delivery (tests).
 	Signals chan os.Signal
+	// BeforeStep, when not nil, is called with the 1-based index of each
+	// step before it runs. Crash tests use it to kill the process at every
+	// step boundary; production npte leaves it nil.
+	BeforeStep func(index int)
 
 	resolved map[string]string
 }
@@ -230,6 +234,9 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 			}
 			return st.fail(nil, errors.New(sigName(sig)), code)
 		default:
+		}
+		if r.BeforeStep != nil {
+			r.BeforeStep(st.index)
 		}
 		var err error
 		changed := false

@@ -1,0 +1,89 @@
+package plan
+
+import "net/netip"
+
+// LinkName is the name of the interface inside one namespace that leads to
+// peer: "if-PEER". With validated names it fits in 15 bytes.
+func LinkName(peer string) string { return "if-" + peer }
+
+// NetnsConnectSteps links two managed namespaces (the caller holds the
+// lock): refuse unless both are managed and neither end exists yet, then
+// create the veth pair with each end born in its namespace, in one
+// command (nothing ever appears on the host side, even if it fails), and
+// bring both ends up. left and right must be distinct validated names.
+func NetnsConnectSteps(left, right string) []Step {
+	l, r := LinkName(right), LinkName(left)
+	return []Step{
+		RequireManaged{Name: left},
+		RequireManaged{Name: right},
+		Probe{Argv: []string{"ip", "-n", left, "link", "show", "dev", l}, Message: left + " already has an interface " + l + " (are " + left + " and " + right + " already connected?)"},
+		Probe{Argv: []string{"ip", "-n", right, "link", "show", "dev", r}, Message: right + " already has an interface " + r + " (are " + left + " and " + right + " already connected?)"},
+		Command{Argv: []string{"ip", "link", "add", "name", l, "netns", left, "type", "veth", "peer", "name", r, "netns", right}},
+		Command{Argv: []string{"ip", "-n", left, "link", "set", "dev", l, "up"}},
+		Command{Argv: []string{"ip", "-n", right, "link", "set", "dev", r, "up"}},
+	}
+}
+
+// NetnsConnect is `npte netns connect LEFT RIGHT`.
+func NetnsConnect(left, right string) Plan {
+	return Plan{
+		Argv:  []string{"netns", "connect", left, right},
+		Steps: append([]Step{Lock{}}, NetnsConnectSteps(left, right)...),
+	}
+}
+
+// NetnsAssignAddrSteps adds address cidr to iface in managed namespace ns
+// (the caller holds the lock). It uses `ip addr replace`, so assigning the
+// same address twice is not an error. IPv6 addresses skip duplicate address
+// detection (nodad): lab links have no duplicates, and DAD would leave the
+// address unusable for the first second or two.
+func NetnsAssignAddrSteps(ns, iface string, cidr netip.Prefix) []Step {
+	argv := []string{"ip", "-n", ns, "addr", "replace", cidr.String(), "dev", iface}
+	if cidr.Addr().Is6() {
+		argv = append(argv, "nodad")
+	}
+	return []Step{
+		RequireManaged{Name: ns},
+		Probe{Argv: []string{"ip", "-n", ns, "link", "show", "dev", iface}, WantSuccess: true, Message: ns + " has no interface " + iface},
+		Command{Argv: argv},
+	}
+}
+
+// NetnsAssignAddr is `npte netns assign-addr NS IFACE CIDR`.
+func NetnsAssignAddr(ns, iface string, cidr netip.Prefix) Plan {
+	return Plan{
+		Argv:  []string{"netns", "assign-addr", ns, iface, cidr.String()},
+		Steps: append([]Step{Lock{}}, NetnsAssignAddrSteps(ns, iface, cidr)...),
+	}
+}
+
+// NetnsAddRouteSteps adds a route to dest ("default" or a prefix) via
+// the address via in managed namespace ns, optionally through dev (the
+// caller holds the lock and checked that dest and via are of one family).
+// It uses `ip route replace`, so adding the same route twice is not an
+// error.
+func NetnsAddRouteSteps(ns, dest string, via netip.Addr, dev string) []Step {
+	argv := []string{"ip", "-n", ns}
+	if via.Is6() {
+		argv = append(argv, "-6")
+	}
+	argv = append(argv, "route", "replace", dest, "via", via.String())
+	steps := []Step{RequireManaged{Name: ns}}
+	if dev != "" {
+		argv = append(argv, "dev", dev)
+		steps = append(steps, Probe{Argv: []string{"ip", "-n", ns, "link", "show", "dev", dev}, WantSuccess: true, Message: ns + " has no interface " + dev})
+	}
+	return append(steps, Command{Argv: argv})
+}
+
+// NetnsAddRoute is `npte netns add-route NS DEST VIA [--dev IFACE]`.
+func NetnsAddRoute(ns, dest string, via netip.Addr, dev string) Plan {
+	argv := []string{"netns", "add-route"}
+	if dev != "" {
+		argv = append(argv, "--dev", dev)
+	}
+	return Plan{
+		Argv:  append(argv, ns, dest, via.String()),
+		Steps: append([]Step{Lock{}}, NetnsAddRouteSteps(ns, dest, via, dev)...),
+	}
+}
