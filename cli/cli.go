@@ -10,7 +10,10 @@ import (
 	"io"
 	"os"
 	"os/user"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/alecthomas/kong"
 
@@ -164,6 +167,9 @@ func (a *App) RequireRoot() error {
 	return nil
 }
 
+// Description is npte's description in --help and the man page.
+const Description = "npte builds isolated network labs on one Linux host: namespaces, veth links, addresses, routes, shaping and a NAT'd uplink. Every verb that changes state takes --dry-run and prints the exact POSIX sh script it would run.\n\nStart with: npte lab create --dry-run, or npte tutorial."
+
 // Main runs npte with env and returns the exit code.
 func Main(env Env) (code int) {
 	var cli CLI
@@ -179,7 +185,7 @@ func Main(env Env) (code int) {
 	}()
 	parser, err := kong.New(&cli,
 		kong.Name("npte"),
-		kong.Description("npte builds isolated network labs on one Linux host: namespaces, veth links, addresses, routes, shaping and a NAT'd uplink. Every verb that changes state takes --dry-run and prints the exact POSIX sh script it would run.\n\nStart with: npte lab create --dry-run, or npte tutorial."),
+		kong.Description(Description),
 		kong.Writers(env.Stdout, env.Stderr),
 		kong.Exit(func(c int) { panic(exitPanic(c)) }),
 		kong.Vars{"version": "npte " + env.Version},
@@ -200,8 +206,23 @@ func Main(env Env) (code int) {
 	return report(env, err)
 }
 
+// oneLine makes a message one printable line: newlines, other control
+// and format characters (terminal escapes, U+2028, U+202E...) and invalid
+// UTF-8 from a user's value are escaped as in Go strings (\n, \x1b, \xff).
 func oneLine(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, "\n", `\n`), "\r", `\r`)
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && len(s[i:]) > 0 && !strings.HasPrefix(s[i:], "\uFFFD"):
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case !unicode.IsPrint(r) && r != ' ':
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // report prints err and returns its exit code.

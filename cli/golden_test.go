@@ -95,7 +95,8 @@ func loadCases(t *testing.T) []goldenCase {
 }
 
 // world makes `ip -n NS link show dev DEV` succeed only for listed links
-// (and `ip -n NS -j link show dev DEV` likewise); everything else succeeds.
+// (and `ip -n NS -j link show dev DEV` likewise, and `ip link show dev DEV`
+// for links=host/DEV); everything else succeeds.
 func (c goldenCase) world(argv []string) int {
 	if len(argv) >= 7 && argv[0] == "ip" && argv[1] == "-n" {
 		rest := argv[3:]
@@ -108,6 +109,14 @@ func (c goldenCase) world(argv []string) int {
 			}
 			return 1
 		}
+	}
+	// The host's own interfaces: `ip link show dev DEV` succeeds only for
+	// links=host/DEV ("host" is never a gateway's namespace name).
+	if len(argv) == 5 && argv[0] == "ip" && argv[1] == "link" && argv[2] == "show" && argv[3] == "dev" {
+		if c.links["host/"+argv[4]] {
+			return 0
+		}
+		return 1
 	}
 	return 0
 }

@@ -35,7 +35,7 @@ func (c *NetnsCreateCmd) Help() string {
 	return `Creates namespace NAME and marks it as managed by npte. In order, under npte's lock:
 refuses a NAME already taken (a namespace, marker or intent record), records the intent,
 runs 'modprobe -q tcp_bbr' (a failure is tolerated), 'ip netns add NAME', brings lo up,
-sets tcp_rmem/tcp_wmem to 4096 131072 33554432 and ip_forward=1 inside, writes
+runs sysctl inside to set tcp_rmem/tcp_wmem to 4096 131072 33554432 and ip_forward=1, writes
 /etc/netns/NAME/resolv.conf (used by 'ip netns exec' and 'npte netns run'), and writes
 the marker /run/npte/netns/NAME last.
 
@@ -68,7 +68,7 @@ func (c *NetnsCreateCmd) Run(app *App) error {
 // NetnsDestroyCmd is `npte netns destroy NAME`.
 type NetnsDestroyCmd struct {
 	DryRun
-	Name string `arg:"" help:"A namespace made by npte."`
+	Name string `arg:"" predictor:"netns" help:"A namespace made by npte."`
 }
 
 // Help is the long help of netns destroy.

@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/npte/npte/plan"
@@ -155,6 +156,15 @@ func defaultStart(ctx context.Context, c Cmd) error {
 	cmd.Args = c.Argv
 	cmd.Env = c.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
+	// Output that is discarded (probes) goes straight to /dev/null: given
+	// io.Discard, os/exec would make a pipe and a goroutine to copy the
+	// output into nothing, and wait for it.
+	if c.Stdout == io.Discard {
+		cmd.Stdout = nil
+	}
+	if c.Stderr == io.Discard {
+		cmd.Stderr = nil
+	}
 	// A process group of its own: a Ctrl-C at the terminal reaches npte,
 	// which lets the current step finish instead of killing it half-way.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -228,11 +238,7 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 		st.index++
 		select {
 		case sig := <-st.sigs:
-			code := 130
-			if sig == syscall.SIGTERM {
-				code = 143
-			}
-			return st.fail(nil, errors.New(sigName(sig)), code)
+			return st.fail(nil, errors.New(sigName(sig)), sigCode(sig))
 		default:
 		}
 		if r.BeforeStep != nil {
@@ -243,7 +249,11 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 		switch s := s.(type) {
 		case plan.Lock:
 			var unlock func()
-			unlock, err = reg.Lock(ctx)
+			var sig os.Signal
+			unlock, sig, err = lockInterruptible(ctx, reg, st.sigs)
+			if sig != nil {
+				return st.fail(nil, errors.New(sigName(sig)), sigCode(sig))
+			}
 			if err == nil {
 				st.unlock = unlock
 			} else if errors.Is(err, registry.ErrUnsafe) {
@@ -290,6 +300,9 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 		case plan.Command:
 			err = r.command(ctx, s)
 			changed = err == nil
+			if errors.Is(err, errIgnored) {
+				err = nil // a tolerated failure changed nothing: not "done"
+			}
 		case plan.WriteMarker:
 			err = reg.Register(s.Name)
 			changed = err == nil
@@ -342,6 +355,46 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 	return nil
 }
 
+// lockInterruptible takes the lock like reg.Lock, but gives up when a
+// signal arrives while it waits (another npte may hold the lock for long):
+// it then returns the signal, and holds no lock.
+func lockInterruptible(ctx context.Context, reg *registry.Registry, sigs chan os.Signal) (func(), os.Signal, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	got := make(chan os.Signal, 1)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		select {
+		case sig := <-sigs:
+			got <- sig
+			cancel()
+		case <-stop:
+		}
+	}()
+	unlock, err := reg.Lock(ctx)
+	close(stop)
+	wg.Wait()
+	select {
+	case sig := <-got:
+		if err == nil {
+			unlock()
+		}
+		return nil, sig, nil
+	default:
+	}
+	return unlock, nil, err
+}
+
+func sigCode(s os.Signal) int {
+	if s == syscall.SIGTERM {
+		return 143
+	}
+	return 130
+}
+
 func sigName(s os.Signal) string {
 	if s == syscall.SIGTERM {
 		return "SIGTERM"
@@ -356,13 +409,18 @@ func (r *Runner) start(ctx context.Context, c Cmd) error {
 	return defaultStart(ctx, c)
 }
 
+// errIgnored is returned by command for a Tolerant step that failed (or
+// whose program is missing): the plan goes on, and the step is not listed
+// as done.
+var errIgnored = errors.New("ignored")
+
 func (r *Runner) command(ctx context.Context, s plan.Command) error {
 	path, err := r.Resolve(s.Argv[0])
 	if err != nil {
 		if s.Tolerant && errors.Is(err, ErrNotFound) {
 			r.echo(s.Argv, " || true")
 			fmt.Fprintf(r.Stderr, "npte: ignored: %v\n", err)
-			return nil
+			return errIgnored
 		}
 		return err
 	}
@@ -376,7 +434,13 @@ func (r *Runner) command(ctx context.Context, s plan.Command) error {
 		return h(c)
 	}
 	if s.Stdin != "" {
-		c.Stdin = strings.NewReader(s.Stdin)
+		// The rendered script feeds the payload as a heredoc, which
+		// always ends with a newline: feed exactly the same bytes.
+		payload := s.Stdin
+		if !strings.HasSuffix(payload, "\n") {
+			payload += "\n"
+		}
+		c.Stdin = strings.NewReader(payload)
 	}
 	suffix := ""
 	if s.Tolerant {
@@ -387,7 +451,7 @@ func (r *Runner) command(ctx context.Context, s plan.Command) error {
 	if err != nil && s.Tolerant {
 		if isExit(err) {
 			fmt.Fprintf(r.Stderr, "npte: ignored: %s: %v\n", s.Describe(), err)
-			return nil
+			return errIgnored
 		}
 	}
 	return err

@@ -102,6 +102,7 @@ type Probe struct {
 //	ARGV                      (plain)
 //	ARGV || true              (Tolerant: a failure is reported and accepted)
 //	ARGV <<'NPTE_EOF'         (Stdin: the payload as a quoted heredoc)
+//	ARGV <<'NPTE_EOF' || true (Stdin and Tolerant)
 //	exec ARGV                 (Handoff: npte becomes the program; last step)
 type Command struct {
 	Argv []string

@@ -11,6 +11,14 @@ func LinkName(peer string) string { return "if-" + peer }
 // create the veth pair with each end born in its namespace, in one
 // command (nothing ever appears on the host side, even if it fails), and
 // bring both ends up. left and right must be distinct validated names.
+//
+// Renders as (after the marker guards):
+//
+//	if ip -n LEFT link show dev if-RIGHT >/dev/null 2>&1; then echo ... >&2; exit 2; fi
+//	if ip -n RIGHT link show dev if-LEFT >/dev/null 2>&1; then echo ... >&2; exit 2; fi
+//	ip link add name if-RIGHT netns LEFT type veth peer name if-LEFT netns RIGHT
+//	ip -n LEFT link set dev if-RIGHT up
+//	ip -n RIGHT link set dev if-LEFT up
 func NetnsConnectSteps(left, right string) []Step {
 	l, r := LinkName(right), LinkName(left)
 	return []Step{
@@ -24,7 +32,9 @@ func NetnsConnectSteps(left, right string) []Step {
 	}
 }
 
-// NetnsConnect is `npte netns connect LEFT RIGHT`.
+// NetnsConnect is `npte netns connect LEFT RIGHT`: the lock, then
+// NetnsConnectSteps. It has no Undo: if a step after the veth pair's
+// creation fails, `npte netns destroy` of either side removes the pair.
 func NetnsConnect(left, right string) Plan {
 	return Plan{
 		Argv:  []string{"netns", "connect", left, right},
@@ -36,7 +46,13 @@ func NetnsConnect(left, right string) Plan {
 // (the caller holds the lock). It uses `ip addr replace`, so assigning the
 // same address twice is not an error. IPv6 addresses skip duplicate address
 // detection (nodad): lab links have no duplicates, and DAD would leave the
-// address unusable for the first second or two.
+// address unusable for the first second or two. iface must have passed
+// validate.IfaceName; cidr may have host bits (it is an interface address).
+//
+// Renders as (after the marker guard):
+//
+//	if ! ip -n NS link show dev IFACE >/dev/null 2>&1; then echo ... >&2; exit 2; fi
+//	ip -n NS addr replace CIDR dev IFACE [nodad]
 func NetnsAssignAddrSteps(ns, iface string, cidr netip.Prefix) []Step {
 	argv := []string{"ip", "-n", ns, "addr", "replace", cidr.String(), "dev", iface}
 	if cidr.Addr().Is6() {
@@ -61,7 +77,15 @@ func NetnsAssignAddr(ns, iface string, cidr netip.Prefix) Plan {
 // the address via in managed namespace ns, optionally through dev (the
 // caller holds the lock and checked that dest and via are of one family).
 // It uses `ip route replace`, so adding the same route twice is not an
-// error.
+// error. dest is the literal "default" or a prefix without host bits
+// (validate.Subnet) of via's family; dev, when not empty, passed
+// validate.IfaceName. The -6 flag makes "default" mean the IPv6 default
+// route when via is IPv6.
+//
+// Renders as (after the marker guard):
+//
+//	[if ! ip -n NS link show dev DEV >/dev/null 2>&1; then echo ... >&2; exit 2; fi]
+//	ip -n NS [-6] route replace DEST via VIA [dev DEV]
 func NetnsAddRouteSteps(ns, dest string, via netip.Addr, dev string) []Step {
 	argv := []string{"ip", "-n", ns}
 	if via.Is6() {

@@ -193,7 +193,14 @@ func isRegular(path string) (bool, error) {
 	case err != nil:
 		return false, fmt.Errorf("registry: %w", err)
 	case !fi.Mode().IsRegular():
-		return false, fmt.Errorf("%w: %s is not a regular file (%s)", ErrUnsafe, path, fi.Mode().Type())
+		kind := "not a regular file"
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			kind = "a symbolic link (refusing to follow it)"
+		case fi.IsDir():
+			kind = "a directory"
+		}
+		return false, fmt.Errorf("%w: %s is %s, not an npte marker file", ErrUnsafe, path, kind)
 	}
 	return true, nil
 }

@@ -178,11 +178,26 @@ func (e *fakeExit) ExitCode() int { return e.code }
 // interp with recorded programs.
 func Script(t *testing.T, s Setup, w World, args ...string) (Result, string) {
 	t.Helper()
-	dryArgs := append(append([]string(nil), args...), "--dry-run")
-	if i := indexOf(args, "--"); i >= 0 {
-		dryArgs = append(append(append([]string(nil), args[:i]...), "--dry-run"), args[i:]...)
+	// --dry-run goes right after the verb path (the first two words), so
+	// that it can never land inside a passthrough command such as
+	// netns run's, where it would be a word of the user's command.
+	at := 2
+	if at > len(args) {
+		at = len(args)
 	}
+	if i := indexOf(args, "--"); i >= 0 && i < at {
+		at = i
+	}
+	dryArgs := append(append(append([]string(nil), args[:at]...), "--dry-run"), args[at:]...)
 	env, stdout, stderr := s.env(t, dryArgs)
+	env.Exec = func(c exec.Cmd) error {
+		t.Fatalf("npte %s ran live (handoff to %v) instead of rendering", strings.Join(dryArgs, " "), c.Argv)
+		return nil
+	}
+	env.Start = func(_ context.Context, c exec.Cmd) error {
+		t.Fatalf("npte %s ran live (%v) instead of rendering", strings.Join(dryArgs, " "), c.Argv)
+		return nil
+	}
 	if code := cli.Main(env); code != 0 {
 		return Result{Exit: code, Stdout: stdout.String(), Stderr: stderr.String()}, ""
 	}

@@ -1,0 +1,244 @@
+#!/bin/bash
+# bench/run.sh: what npte costs over the commands it runs (make bench).
+#
+# Usage: bench/run.sh [NPTE]          as root; NPTE defaults to ./npte
+#        bench/run.sh --print-ops N   print the operations of a chain of N
+#
+# It enters a private sandbox of its own, exactly like the live tests
+# (internal/sandbox): unshare --mount --net --propagation private, fresh
+# tmpfs on /run and /etc/netns. Nothing it makes is visible outside, and
+# all of it vanishes when it exits.
+#
+# For each N it builds a chain ns1 - ns2 - ... - nsN: N creates, N-1
+# connects, 2(N-1) assign-addrs and N default routes (bench/chain.go
+# builds the same operations for the Go benchmarks), and times, wall clock:
+#   (a) npte live, one npte invocation per operation, from an sh script;
+#   (b) sh running the concatenated --dry-run scripts of those operations;
+#   (c) the kernel floor: the same ip operations (namespaces, veth pairs,
+#       links up, addresses, routes) in one `ip -batch` plus one
+#       `ip -n NS -batch` per namespace;
+#   (d) one `npte netns create --dry-run ns1`, process start to exit.
+# Runs are interleaved (a, b, c in a rotating order, then d), with a
+# teardown (ip -all netns delete) between them; the table shows medians.
+#
+# Environment: NPTE_BENCH_SIZES (default "10 100"), NPTE_BENCH_RUNS
+# (default 5), NPTE_BENCH_DRY (timed (d) invocations per run, default 20).
+set -eu
+
+prog=bench/run.sh
+
+die() {
+	echo "$prog: $*" >&2
+	exit 2
+}
+
+# ops N prints the npte command lines (without "npte") of a chain of N.
+# Link i joins ns(i) and ns(i+1) on 10.H.L.0/24 (i = 256H + L).
+ops() {
+	local n=$1 i net
+	for ((i = 1; i <= n; i++)); do
+		echo "netns create ns$i"
+	done
+	for ((i = 1; i < n; i++)); do
+		echo "netns connect ns$i ns$((i + 1))"
+	done
+	for ((i = 1; i < n; i++)); do
+		net=10.$((i >> 8)).$((i & 255))
+		echo "netns assign-addr ns$i if-ns$((i + 1)) $net.1/24"
+		echo "netns assign-addr ns$((i + 1)) if-ns$i $net.2/24"
+	done
+	if ((n > 1)); then
+		for ((i = 1; i < n; i++)); do
+			echo "netns add-route ns$i default 10.$((i >> 8)).$((i & 255)).2"
+		done
+		echo "netns add-route ns$n default 10.$(((n - 1) >> 8)).$(((n - 1) & 255)).1"
+	fi
+}
+
+if [ "${1:-}" = --print-ops ]; then
+	[[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--print-ops needs a chain length"
+	ops "$2"
+	exit 0
+fi
+
+npte=${1:-./npte}
+sizes=${NPTE_BENCH_SIZES:-10 100}
+runs=${NPTE_BENCH_RUNS:-5}
+dry=${NPTE_BENCH_DRY:-20}
+for v in $sizes $runs $dry; do
+	[[ $v =~ ^[1-9][0-9]*$ ]] || die "NPTE_BENCH_SIZES, NPTE_BENCH_RUNS and NPTE_BENCH_DRY take positive integers, not '$v'"
+done
+for v in $sizes; do
+	((v <= 65535)) || die "a chain of $v namespaces is more than the addressing scheme numbers"
+done
+
+if [ "${NPTE_BENCH_SANDBOX:-}" != 1 ]; then
+	[ "$(id -u)" = 0 ] || die "needs root: it builds namespaces, inside a private sandbox of its own (run: sudo make bench)"
+	command -v unshare >/dev/null || die "needs unshare (Debian package util-linux)"
+	[ -x "$npte" ] || die "$npte: no such executable (run make build, or pass the path of npte)"
+	npte=$(realpath -- "$npte")
+	self=$(realpath -- "$0")
+	NPTE_BENCH_SANDBOX=1 exec unshare --mount --net --propagation private -- "$self" "$npte"
+fi
+
+# Inside the sandbox: the same mounts as internal/sandbox.
+mount -t tmpfs -o mode=0755 tmpfs /run
+mkdir -p /etc/netns
+mount -t tmpfs -o mode=0755 tmpfs /etc/netns
+ip link set dev lo up
+
+work=$(mktemp -d /tmp/npte-bench.XXXXXX)
+trap 'rm -rf -- "$work"' EXIT
+export NPTE=$npte
+
+now() { echo "${EPOCHREALTIME/./}"; } # microseconds, no fork
+
+# median prints the median of its arguments (integers).
+median() {
+	local sorted n
+	mapfile -t sorted < <(printf '%s\n' "$@" | sort -n)
+	n=${#sorted[@]}
+	if ((n % 2)); then
+		echo "${sorted[n / 2]}"
+	else
+		echo $(((sorted[n / 2 - 1] + sorted[n / 2]) / 2))
+	fi
+}
+
+# ms prints microseconds as milliseconds with two decimals.
+ms() { printf '%d.%02d' $(($1 / 1000)) $((($1 % 1000) / 10)); }
+
+# ratio prints $1/$2 with two decimals.
+ratio() { printf '%d.%02d' $(($1 / $2)) $(((($1 % $2) * 100 + $2 / 2) / $2)); }
+
+teardown() {
+	ip -all netns delete 2>/dev/null || true
+	rm -rf /run/npte /etc/netns/*
+	# Namespaces are freed asynchronously by the kernel; let it finish
+	# before the next timed run.
+	sleep "$1"
+}
+
+# check N METHOD verifies that the chain exists after a timed run.
+check() {
+	local n=$1 m=$2 got
+	got=$(ip netns list | wc -l)
+	[ "$got" = "$n" ] || die "($m) N=$n: $got namespaces after the run, want $n; see $work/$m.err"
+	if ((n > 1)); then
+		ip -n "ns$n" route show default | grep -q via || die "($m) N=$n: ns$n has no default route; see $work/$m.err"
+	fi
+	if [ "$m" != c ]; then
+		got=$(find /run/npte/netns -mindepth 1 -maxdepth 1 | wc -l)
+		[ "$got" = "$n" ] || die "($m) N=$n: $got npte markers after the run, want $n"
+	fi
+}
+
+# prepare N writes the three scripts of a chain of N into $work/N/.
+prepare() {
+	local n=$1 d=$work/$1 op i
+	mkdir -p "$d"
+	ops "$n" >"$d/ops"
+	{
+		echo 'set -e'
+		while read -r op; do
+			echo "\"\$NPTE\" $op"
+		done <"$d/ops"
+	} >"$d/a.sh"
+	: >"$d/b.sh"
+	while read -r op; do
+		# shellcheck disable=SC2086 # op is a list of plain words
+		"$npte" $op --dry-run >>"$d/b.sh"
+	done <"$d/ops"
+	{
+		for ((i = 1; i <= n; i++)); do
+			echo "netns add ns$i"
+		done
+		for ((i = 1; i < n; i++)); do
+			echo "link add name if-ns$((i + 1)) netns ns$i type veth peer name if-ns$i netns ns$((i + 1))"
+		done
+	} >"$d/c-host.batch"
+	{
+		echo "set -e"
+		echo "ip -batch $d/c-host.batch"
+	} >"$d/c.sh"
+	for ((i = 1; i <= n; i++)); do
+		{
+			echo "link set dev lo up"
+			if ((i > 1)); then
+				echo "link set dev if-ns$((i - 1)) up"
+				echo "addr replace 10.$(((i - 1) >> 8)).$(((i - 1) & 255)).2/24 dev if-ns$((i - 1))"
+			fi
+			if ((i < n)); then
+				echo "link set dev if-ns$((i + 1)) up"
+				echo "addr replace 10.$((i >> 8)).$((i & 255)).1/24 dev if-ns$((i + 1))"
+				echo "route replace default via 10.$((i >> 8)).$((i & 255)).2"
+			elif ((n > 1)); then
+				echo "route replace default via 10.$(((i - 1) >> 8)).$(((i - 1) & 255)).1"
+			fi
+		} >"$d/c-ns$i.batch"
+		echo "ip -n ns$i -batch $d/c-ns$i.batch" >>"$d/c.sh"
+	done
+}
+
+# timed N METHOD runs one method once and prints its wall time in µs.
+timed() {
+	local n=$1 m=$2 d=$work/$1 t0 t1
+	t0=$(now)
+	if ! sh "$d/$m.sh" >"$work/$m.out" 2>"$work/$m.err"; then
+		tail -5 "$work/$m.err" >&2
+		die "($m) N=$n failed"
+	fi
+	t1=$(now)
+	echo $((t1 - t0))
+}
+
+kernel=$(uname -r)
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+sh=$(readlink -f "$(command -v sh)")
+echo "npte whole-process benchmark: $("$npte" --version 2>&1 | head -1), $(nproc) CPUs ($cpu), Linux $kernel, sh = $sh"
+echo "medians of $runs interleaved runs, wall time; (d) over $((runs * dry)) invocations"
+echo
+printf '%6s %6s  %16s %16s %16s %7s %7s\n' N ops '(a) npte live' '(b) sh dry-run' '(c) ip -batch' a/b a/c
+
+dry_times=()
+true_times=()
+for n in $sizes; do
+	prepare "$n"
+	settle_ms=$((50 + n * 5))
+	settle=$(printf '%d.%03d' $((settle_ms / 1000)) $((settle_ms % 1000)))
+	teardown "$settle"
+	declare -A tm=([a]='' [b]='' [c]='')
+	methods=(a b c)
+	for ((r = 0; r < runs; r++)); do
+		for ((k = 0; k < 3; k++)); do
+			m=${methods[(r + k) % 3]}
+			t=$(timed "$n" "$m")
+			check "$n" "$m"
+			tm[$m]+=" $t"
+			teardown "$settle"
+		done
+		for ((k = 0; k < dry; k++)); do
+			t0=$(now)
+			"$npte" netns create --dry-run ns1 >/dev/null
+			t1=$(now)
+			dry_times+=($((t1 - t0)))
+			t0=$(now)
+			/bin/true
+			t1=$(now)
+			true_times+=($((t1 - t0)))
+		done
+	done
+	# shellcheck disable=SC2086 # lists of integers
+	{
+		a=$(median ${tm[a]})
+		b=$(median ${tm[b]})
+		c=$(median ${tm[c]})
+	}
+	nops=$(wc -l <"$work/$n/ops")
+	printf '%6s %6s  %13s ms %13s ms %13s ms %7s %7s\n' "$n" "$nops" "$(ms "$a")" "$(ms "$b")" "$(ms "$c")" "$(ratio "$a" "$b")" "$(ratio "$a" "$c")"
+	unset tm
+done
+d=$(median "${dry_times[@]}")
+f=$(median "${true_times[@]}")
+echo
+echo "(d) npte netns create --dry-run ns1, start to exit: median $(ms "$d") ms (spawning /bin/true the same way: $(ms "$f") ms)"

@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"github.com/npte/npte/lab"
+)
+
+// LabCmd groups the lab verbs: a fixed client/router/server topology
+// built only from the netns and netem plan builders.
+type LabCmd struct {
+	Create  LabCreateCmd  `cmd:"" help:"Create the client/router/server lab."`
+	Destroy LabDestroyCmd `cmd:"" help:"Destroy the lab (also a half-built one)."`
+	Netem   LabNetemCmd   `cmd:"" help:"Shape the lab's router links from a profile, or clear them."`
+}
+
+// LabCreateCmd is `npte lab create`.
+type LabCreateCmd struct {
+	DryRun
+}
+
+// Help is the long help of lab create.
+func (c *LabCreateCmd) Help() string {
+	return `Creates the lab in one plan, under one lock (one script with --dry-run):
+
+  client (if-router 172.16.3.2/24) <-> (if-client 172.16.3.1/24) router
+  router (if-server 172.16.2.1/24) <-> (if-router 172.16.2.2/24) server
+
+It runs the steps of 'netns create' for client, router and server (markers, resolv.conf,
+sysctls, forwarding), 'netns connect' client-router and server-router, the four
+'netns assign-addr', and 'netns add-route client default 172.16.3.1' and
+'netns add-route server default 172.16.2.1'. 172.16.1.0/24 is reserved for the router's
+uplink: 'npte gateway create router 172.16.1.0/24 IFACE' (password verb, not run here).
+
+Refuses (exit 2, nothing changed): any of client, router, server already taken. If a step
+fails half-way, what was made carries npte's marker or intent record: 'npte lab destroy'
+removes it.`
+}
+
+// Run implements the verb.
+func (c *LabCreateCmd) Run(app *App) error {
+	return app.Apply(lab.Create(), c.DryRun.DryRun)
+}
+
+// LabDestroyCmd is `npte lab destroy`.
+type LabDestroyCmd struct {
+	DryRun
+}
+
+// Help is the long help of lab destroy.
+func (c *LabDestroyCmd) Help() string {
+	return `Destroys the lab under one lock: for each of client, server and router that npte made
+(marker or intent record), the steps of 'netns destroy' (remove /etc/netns/NAME,
+'ip netns del NAME', remove the marker and intent record). A name npte did not make is
+skipped with a message and left alone, so it works on a half-built lab and succeeds when
+there is no lab. It does not touch host state made by 'npte gateway create router ...':
+run 'npte gateway destroy router' first.`
+}
+
+// Run implements the verb.
+func (c *LabDestroyCmd) Run(app *App) error {
+	return app.Apply(lab.Destroy(), c.DryRun.DryRun)
+}
+
+// LabNetemCmd is `npte lab netem [--profile NAME | --list]`.
+type LabNetemCmd struct {
+	DryRun
+	Profile *string `placeholder:"NAME" help:"A profile from --list; without it, the router links are cleared."`
+	List    bool    `help:"Print the profile table and exit."`
+}
+
+// Help is the long help of lab netem.
+func (c *LabNetemCmd) Help() string {
+	return `Shapes the router's two lab links from a profile: the downlink (router if-client, traffic
+to the client) and the uplink (router if-server, traffic to the server), egress, each with
+the steps of 'netem apply' (clear then build, so switching profiles needs no clear; any
+ingress shaping of those links is removed). Without --profile, both links are cleared
+(egress and ingress). --list prints the profiles with their flags and sources.
+
+Refuses (exit 2, nothing changed): an unknown profile (the message lists them), no managed
+router, a router without its lab links.`
+}
+
+// Run implements the verb.
+func (c *LabNetemCmd) Run(app *App) error {
+	if c.List {
+		return lab.WriteTable(app.Env.Stdout)
+	}
+	var prof *lab.Profile
+	if c.Profile != nil {
+		p, err := lab.FindProfile(*c.Profile)
+		if err != nil {
+			return Usage(err)
+		}
+		prof = p
+	}
+	p, err := lab.Netem(prof)
+	if err != nil {
+		return err
+	}
+	return app.Apply(p, c.DryRun.DryRun)
+}

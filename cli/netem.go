@@ -1,0 +1,202 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/npte/npte/plan"
+	"github.com/npte/npte/render"
+	"github.com/npte/npte/shape"
+	"github.com/npte/npte/validate"
+)
+
+// NetemCmd groups the shaping verbs. They act only on namespaces that
+// carry npte's marker.
+type NetemCmd struct {
+	Apply NetemApplyCmd `cmd:"" help:"Shape an interface of a managed namespace: delay, loss, rate caps (netem, tbf, cake)."`
+	Clear NetemClearCmd `cmd:"" help:"Remove npte's shaping from an interface (idempotent)."`
+	Show  NetemShowCmd  `cmd:"" help:"Show the shaping of a managed namespace in npte's knob terms."`
+}
+
+// NetemApplyCmd is `npte netem apply [KNOBS] NS IFACE`.
+type NetemApplyCmd struct {
+	DryRun
+	Delay        *string `placeholder:"'TIME [JITTER [CORR%]]'" help:"Delay, e.g. 25ms or '10ms 2ms 25%' (us, ms, s)."`
+	Distribution *string `placeholder:"DIST" help:"Jitter distribution: uniform, normal, pareto, paretonormal (needs a jitter; default normal, always spelled out)."`
+	Loss         *string `placeholder:"LOSS" help:"Loss: 'PCT [CORR]', 'state P13 [P31 [P32 [P23 [P14]]]]' or 'gemodel P [R [1-H [1-K]]]', then optionally 'ecn'."`
+	Duplicate    *string `placeholder:"'PCT [CORR]'" help:"Duplicate packets, e.g. 1%."`
+	Corrupt      *string `placeholder:"'PCT [CORR]'" help:"Corrupt packets (one bit flipped), e.g. 0.1%."`
+	Reorder      *string `placeholder:"'PCT [CORR] [gap N]'" help:"Send this share of packets without the delay (needs --delay)."`
+	Rate         *string `placeholder:"'RATE [OVERHEAD [CELL [CELLOVERHEAD]]]'" help:"Rate cap, e.g. 20mbit (bit, kbit, mbit, gbit, tbit). Alone: a root tbf; with impairments: netem's rate."`
+	Slot         *string `placeholder:"SLOT" help:"Slotted delivery: 'MIN [MAX]' or 'distribution D DELAY JITTER', then 'packets N', 'bytes N'."`
+	Limit        *string `placeholder:"PACKETS" help:"netem's queue length in packets (default 1000, raised by npte when a rate times the delay needs more)."`
+	Child        *string `placeholder:"KIND" help:"Child qdisc under netem: cake or tbf."`
+	ChildRate    *string `name:"child-rate" placeholder:"RATE" help:"The child's rate: cake's bandwidth, tbf's cap (required for tbf)."`
+	Direction    string  `default:"egress" placeholder:"DIR" help:"egress (leaving IFACE), ingress (arriving on IFACE, through an ifb device) or both."`
+	Netns        string  `arg:"" predictor:"netns" name:"ns" help:"A managed namespace."`
+	Iface        string  `arg:"" name:"iface" help:"An interface inside it."`
+}
+
+// Help is the long help of netem apply.
+func (c *NetemApplyCmd) Help() string {
+	return `Makes IFACE in namespace NS carry exactly the shaping asked for, whatever it carried
+before: under npte's lock, checks that NS is managed and has IFACE, removes the previous
+shaping of that direction ('tc qdisc del ... || true') and builds the new tree. Applying the
+same arguments twice is not an error, and changing one knob needs no 'netem clear'.
+
+The tree is the simplest that gives what was asked:
+  impairments (--delay, --loss, --duplicate, --corrupt, --reorder, --slot, --limit):
+      tc qdisc add dev IFACE root handle 1: netem ...   (--rate goes inside netem)
+  a rate cap alone (--rate RATE):
+      tc qdisc add dev IFACE root handle 1: tbf rate RATE burst B latency 50ms
+      (B = 10 ms of traffic at RATE, at least 16384 bytes; works without sch_netem)
+  --child cake|tbf [--child-rate RATE]:
+      tc qdisc add dev IFACE parent 1: handle 2: cake bandwidth RATE   (alone: the root)
+--direction ingress shapes packets arriving on IFACE: npte creates an ifb device in NS named
+ifb-IFACE (IFACE of at most 11 bytes; longer names become ifb- + 5 bytes + 6 hex digits of
+their SHA-256), shapes its egress, and redirects IFACE's ingress to it (ingress qdisc ffff:,
+u32 match-all filter, mirred redirect).
+
+Honest rendering: with a jitter the distribution is always spelled out (normal unless
+--distribution says otherwise); jitter without --rate warns that packets will be reordered;
+when a rate times the delay exceeds netem's default queue of 1000 packets and --limit is not
+given, the limit is raised to twice that product (a note says so).
+
+Refuses (exit 2, nothing changed): a value outside its grammar (each knob is validated whole,
+then split into words), a percentage above 100, a distribution without jitter, --reorder
+without --delay, --rate together with --child, a namespace npte did not make, a missing IFACE.`
+}
+
+func (c *NetemApplyCmd) options() shape.Options {
+	return shape.Options{Delay: c.Delay, Distribution: c.Distribution, Loss: c.Loss, Duplicate: c.Duplicate,
+		Corrupt: c.Corrupt, Reorder: c.Reorder, Rate: c.Rate, Slot: c.Slot, Limit: c.Limit,
+		Child: c.Child, ChildRate: c.ChildRate}
+}
+
+func validateTarget(ns, iface string) error {
+	if err := validate.NetnsName(ns); err != nil {
+		return Usage(err)
+	}
+	if err := validate.IfaceName(iface); err != nil {
+		return Usage(err)
+	}
+	return nil
+}
+
+// Run implements the verb.
+func (c *NetemApplyCmd) Run(app *App) error {
+	if err := validateTarget(c.Netns, c.Iface); err != nil {
+		return err
+	}
+	dir, err := shape.ParseDirection(c.Direction)
+	if err != nil {
+		return Usage(err)
+	}
+	spec, err := shape.Parse(c.options())
+	if err != nil {
+		return Usage(err)
+	}
+	p := shape.Apply(c.Netns, c.Iface, dir, spec)
+	if c.DryRun.DryRun {
+		// Live runs print notes as they go; a dry run keeps them as
+		// comments in the script and warns on stderr.
+		for _, w := range spec.Tree().Warnings {
+			fmt.Fprintf(app.Env.Stderr, "npte: %s/%s: %s\n", c.Netns, c.Iface, w)
+		}
+	}
+	return app.Apply(p, c.DryRun.DryRun)
+}
+
+// NetemClearCmd is `npte netem clear NS IFACE`.
+type NetemClearCmd struct {
+	DryRun
+	Direction string `default:"both" placeholder:"DIR" help:"egress, ingress or both (default both)."`
+	Netns     string `arg:"" predictor:"netns" name:"ns" help:"A managed namespace."`
+	Iface     string `arg:"" name:"iface" help:"An interface inside it."`
+}
+
+// Help is the long help of netem clear.
+func (c *NetemClearCmd) Help() string {
+	return `Removes npte's shaping from IFACE in namespace NS. Under npte's lock, checks that NS is
+managed and has IFACE, then runs, each tolerated when there is nothing to remove:
+  egress:  tc -n NS qdisc del dev IFACE root || true
+  ingress: tc -n NS qdisc del dev IFACE ingress || true; ip -n NS link del dev ifb-IFACE || true
+Clearing an interface that carries no shaping succeeds. Deleting the root also removes any
+child qdisc.
+
+Refuses (exit 2, nothing changed): invalid names, a namespace npte did not make, a missing IFACE.`
+}
+
+// Run implements the verb.
+func (c *NetemClearCmd) Run(app *App) error {
+	if err := validateTarget(c.Netns, c.Iface); err != nil {
+		return err
+	}
+	dir, err := shape.ParseDirection(c.Direction)
+	if err != nil {
+		return Usage(err)
+	}
+	return app.Apply(shape.Clear(c.Netns, c.Iface, dir), c.DryRun.DryRun)
+}
+
+// NetemShowCmd is `npte netem show NS [IFACE]`.
+type NetemShowCmd struct {
+	JSON  bool   `name:"json" help:"Print a JSON array (netns, iface, direction, qdisc, shaped, args, note)."`
+	Netns string `arg:"" predictor:"netns" name:"ns" help:"A managed namespace."`
+	Iface string `arg:"" optional:"" name:"iface" help:"Only this interface."`
+}
+
+// Help is the long help of netem show.
+func (c *NetemShowCmd) Help() string {
+	return `Prints what each interface of NS carries, egress and ingress, in npte's own knob terms:
+the 'netem apply' flags that rebuild it. It runs 'tc -n NS -j qdisc show' under npte's lock
+(after checking that NS is managed) and reads npte's trees back: netem (delay, loss, ...,
+--limit when not the default 1000), a root tbf as --rate, cake and tbf children as
+--child/--child-rate, ingress shaping through the interface's ifb device. The kernel does not
+report a delay distribution; the note column says so. Needs root (it enters NS); read-only.
+
+Refuses (exit 2): invalid names, a namespace npte did not make, a missing IFACE.`
+}
+
+// Run implements the verb.
+func (c *NetemShowCmd) Run(app *App) error {
+	if err := validate.NetnsName(c.Netns); err != nil {
+		return Usage(err)
+	}
+	if c.Iface != "" {
+		if err := validate.IfaceName(c.Iface); err != nil {
+			return Usage(err)
+		}
+	}
+	if err := app.RequireRoot(); err != nil {
+		return err
+	}
+	steps := []plan.Step{plan.Lock{}, plan.RequireManaged{Name: c.Netns}}
+	if c.Iface != "" {
+		steps = append(steps, shape.Guard(c.Netns, c.Iface)[1])
+	}
+	steps = append(steps, plan.Command{Argv: []string{"tc", "-n", c.Netns, "-j", "qdisc", "show"}})
+	var out, errb bytes.Buffer
+	r := app.Runner()
+	r.Stdout, r.Stderr = &out, &errb
+	if err := r.Run(app.Context(), plan.Plan{Argv: []string{"netem", "show", c.Netns}, Steps: steps}); err != nil {
+		for _, l := range strings.Split(strings.TrimSpace(errb.String()), "\n") {
+			if l != "" && !strings.HasPrefix(l, "+ ") {
+				fmt.Fprintln(app.Env.Stderr, l)
+			}
+		}
+		return err
+	}
+	shapings, err := shape.ReadQdiscs(c.Netns, c.Iface, out.Bytes())
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		b, _ := json.Marshal(shapings)
+		_, err = fmt.Fprintf(app.Env.Stdout, "%s\n", b)
+		return err
+	}
+	return shape.WriteTable(app.Env.Stdout, shapings, render.CommandLine)
+}

@@ -1,0 +1,364 @@
+package cli
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/npte/npte/plan"
+	"github.com/npte/npte/validate"
+)
+
+// NetnsConnectCmd is `npte netns connect LEFT RIGHT`.
+type NetnsConnectCmd struct {
+	DryRun
+	Left  string `arg:"" predictor:"netns" help:"A namespace made by npte; its end of the link is named if-RIGHT."`
+	Right string `arg:"" predictor:"netns" help:"Another namespace made by npte; its end is named if-LEFT."`
+}
+
+// Help is the long help of netns connect.
+func (c *NetnsConnectCmd) Help() string {
+	return `Links LEFT and RIGHT with a veth pair: the end inside LEFT is named if-RIGHT, the end
+inside RIGHT is named if-LEFT, so 'ip link' inside a namespace says where each link leads.
+Under npte's lock it checks that both namespaces carry npte's marker and that neither end
+exists yet, then runs, in one atomic command (no end ever appears on the host side, even
+if it fails):
+
+  ip link add name if-RIGHT netns LEFT type veth peer name if-LEFT netns RIGHT
+
+and brings both ends up ('ip -n NS link set dev IF up'). It assigns no address: use
+'npte netns assign-addr'.
+
+Refuses (exit 2, nothing changed): an invalid name, LEFT equal to RIGHT, a namespace
+npte did not make, two namespaces that are already connected.`
+}
+
+// Run implements the verb.
+func (c *NetnsConnectCmd) Run(app *App) error {
+	for _, n := range []string{c.Left, c.Right} {
+		if err := validate.NetnsName(n); err != nil {
+			return Usage(err)
+		}
+	}
+	if c.Left == c.Right {
+		return Usagef("cannot connect %s to itself: LEFT and RIGHT must be two different namespaces", c.Left)
+	}
+	return app.Apply(plan.NetnsConnect(c.Left, c.Right), c.DryRun.DryRun)
+}
+
+// NetnsAssignAddrCmd is `npte netns assign-addr NS IFACE CIDR`.
+type NetnsAssignAddrCmd struct {
+	DryRun
+	Name  string `arg:"" predictor:"netns" name:"ns" help:"A namespace made by npte."`
+	Iface string `arg:"" name:"iface" help:"An interface inside NS, such as if-router (see 'npte netns connect')."`
+	CIDR  string `arg:"" name:"cidr" help:"Address and prefix length, IPv4 (10.0.0.1/24) or IPv6 (fd00::1/64)."`
+}
+
+// Help is the long help of netns assign-addr.
+func (c *NetnsAssignAddrCmd) Help() string {
+	return `Adds the address CIDR to interface IFACE inside namespace NS. Under npte's lock it
+checks NS's marker and that IFACE exists in NS, then runs
+
+  ip -n NS addr replace CIDR dev IFACE            (IPv4)
+  ip -n NS addr replace CIDR dev IFACE nodad      (IPv6: usable at once, no DAD wait)
+
+The kernel adds the connected route. Assigning the same address twice is not an error.
+Run it once per family for a dual-stack link.
+
+Refuses (exit 2, nothing changed): an invalid name, an invalid interface name (more than
+15 bytes, "/", ":", "#", spaces, a leading "-"), a CIDR that is not ADDRESS/LENGTH or
+carries an IPv6 zone (%eth0), a namespace npte did not make, an interface NS lacks.`
+}
+
+// Run implements the verb.
+func (c *NetnsAssignAddrCmd) Run(app *App) error {
+	if err := validate.NetnsName(c.Name); err != nil {
+		return Usage(err)
+	}
+	if err := validate.IfaceName(c.Iface); err != nil {
+		return Usage(err)
+	}
+	p, err := validate.CIDR(c.CIDR)
+	if err != nil {
+		return Usage(err)
+	}
+	return app.Apply(plan.NetnsAssignAddr(c.Name, c.Iface, p), c.DryRun.DryRun)
+}
+
+// NetnsAddRouteCmd is `npte netns add-route NS DEST VIA [--dev IFACE]`.
+type NetnsAddRouteCmd struct {
+	DryRun
+	Dev  string `name:"dev" placeholder:"IFACE" help:"Send through this interface of NS (needed when VIA is link-local)."`
+	Name string `arg:"" predictor:"netns" name:"ns" help:"A namespace made by npte."`
+	Dest string `arg:"" name:"dest" help:"'default', or a network such as 10.0.2.0/24 or fd00:2::/64 (no host bits)."`
+	Via  string `arg:"" name:"via" help:"The next hop: an address of DEST's family, such as 10.0.3.1 or fd00:3::1."`
+}
+
+// Help is the long help of netns add-route.
+func (c *NetnsAddRouteCmd) Help() string {
+	return `Adds a route to DEST via the next hop VIA inside namespace NS. Under npte's lock it
+checks NS's marker (and that --dev IFACE exists in NS), then runs
+
+  ip -n NS route replace DEST via VIA [dev IFACE]        (IPv4)
+  ip -n NS -6 route replace DEST via VIA [dev IFACE]     (IPv6; 'default' is ::/0)
+
+Adding the same route twice is not an error; a second run replaces the next hop.
+
+Refuses (exit 2, nothing changed): an invalid name, a DEST that is neither 'default' nor
+a network without host bits (10.0.2.1/24 is refused: did you mean 10.0.2.0/24?), a VIA
+that is not a plain address (no prefix length, no IPv6 zone), DEST and VIA of different
+families, a multicast or unspecified VIA, a link-local VIA without --dev, a namespace npte
+did not make.`
+}
+
+// Run implements the verb.
+func (c *NetnsAddRouteCmd) Run(app *App) error {
+	if err := validate.NetnsName(c.Name); err != nil {
+		return Usage(err)
+	}
+	via, err := validate.IPAddr(c.Via)
+	if err != nil {
+		return Usage(err)
+	}
+	dest := "default"
+	if c.Dest != "default" {
+		p, err := validate.Subnet(c.Dest)
+		if err != nil {
+			return Usage(err)
+		}
+		if p.Addr().Is4() != via.Is4() {
+			return Usagef("DEST %s is %s but VIA %s is %s: a route and its next hop must be of one family", p, family(p.Addr()), via, family(via))
+		}
+		dest = p.String()
+	}
+	switch {
+	case via.IsUnspecified(), via.IsMulticast():
+		return Usagef("invalid next hop %s: VIA must be a unicast address of a neighbour", via)
+	case via.IsLinkLocalUnicast() && c.Dev == "":
+		return Usagef("next hop %s is link-local: name the interface it is reached through with --dev IFACE", via)
+	}
+	if c.Dev != "" {
+		if err := validate.IfaceName(c.Dev); err != nil {
+			return Usage(err)
+		}
+	}
+	return app.Apply(plan.NetnsAddRoute(c.Name, dest, via, c.Dev), c.DryRun.DryRun)
+}
+
+func family(a netip.Addr) string {
+	if a.Is4() {
+		return "IPv4"
+	}
+	return "IPv6"
+}
+
+// NetnsRunCmd is `npte netns run [-e KEY=VALUE]... [--sandbox] NS -- CMD [ARG...]`.
+type NetnsRunCmd struct {
+	DryRun
+	Setenv  []string `short:"e" name:"env" sep:"none" placeholder:"KEY=VALUE" help:"Set a variable in the command's environment (repeatable; the value may contain '=' and ',')."`
+	Sandbox bool     `help:"Run the command in bubblewrap: / read-only, private /tmp, the working directory writable."`
+	Name    string   `arg:"" predictor:"netns" name:"ns" help:"A namespace made by npte."`
+	Command []string `arg:"" passthrough:"partial" placeholder:"-- CMD [ARG...]" help:"The command and its arguments; npte reads no option after CMD."`
+}
+
+// Help is the long help of netns run.
+func (c *NetnsRunCmd) Help() string {
+	return `Runs CMD inside namespace NS as the user who invoked sudo ($SUDO_USER), never as root.
+Under npte's lock it only checks NS's marker; it releases the lock, then becomes (execve)
+
+  ip netns exec NS runuser -u $SUDO_USER -- env -i -- PATH=` + plan.RunPath + `
+      HOME=~ USER=$SUDO_USER LOGNAME=$SUDO_USER [TERM=$TERM] [KEY=VALUE...] CMD [ARG...]
+
+so /etc/netns/NS/resolv.conf applies, the command starts from an empty environment plus
+the -e pairs (later ones override earlier ones), and its exit status, terminal, stdin,
+stdout, stderr and signals (Ctrl-C) pass through. npte parses no option after CMD; put
+'--' before CMD when it starts with '-'.
+
+--sandbox puts bubblewrap between runuser and env:
+
+  bwrap --ro-bind / / --tmpfs /tmp --proc /proc --dev /dev --bind CWD CWD --chdir CWD
+        --share-net --unshare-pid --unshare-ipc --unshare-uts --die-with-parent --
+
+(the whole file system read-only except a private /tmp and the working directory; the
+lab network shared; its own pids; killed when npte's process dies).
+
+Refuses (exit 2, nothing changed): an invalid name; $SUDO_USER unset, malformed, unknown,
+root or of uid 0 (run 'sudo npte netns run ...' as yourself); an -e pair that is not
+KEY=VALUE with KEY a letter or '_' then letters, digits or '_'; a missing CMD, or a CMD
+containing '=' (env(1) would take it for an assignment); with --sandbox, a working
+directory that is '/' or not a clean absolute path; a namespace npte did not make.`
+}
+
+// Run implements the verb.
+func (c *NetnsRunCmd) Run(app *App) error {
+	if err := validate.NetnsName(c.Name); err != nil {
+		return Usage(err)
+	}
+	cmd, err := rawCommand(app.Env.Args, c.Command)
+	if err != nil {
+		return err
+	}
+	if len(cmd) > 0 && cmd[0] == "--" {
+		cmd = cmd[1:] // kong keeps the "--" that introduces a passthrough argument
+	}
+	if err := checkCommand(cmd); err != nil {
+		return err
+	}
+	for _, e := range c.Setenv {
+		if _, _, err := validate.EnvAssignment(e); err != nil {
+			return Usage(err)
+		}
+	}
+	user, home, err := sudoUser(app.Env)
+	if err != nil {
+		return err
+	}
+	r := plan.Run{
+		Netns:   c.Name,
+		User:    user,
+		Home:    home,
+		Term:    termName(app.Env.Getenv("TERM")),
+		Env:     c.Setenv,
+		Sandbox: c.Sandbox,
+		Command: cmd,
+	}
+	if c.Sandbox {
+		if r.Dir, err = sandboxDir(app.Env); err != nil {
+			return err
+		}
+	}
+	if !c.DryRun.DryRun {
+		if err := app.RequireRoot(); err != nil {
+			return err
+		}
+		// The handoff resolves only ip; the programs it chains to must be
+		// there too, or the command would fail after the lock check with a
+		// less helpful message.
+		tools := []string{"ip", "runuser", "env"}
+		if c.Sandbox {
+			tools = append(tools, "bwrap")
+		}
+		runner := app.Runner()
+		for _, t := range tools {
+			if _, err := runner.Resolve(t); err != nil {
+				return fmt.Errorf("cannot run the command: %w", err)
+			}
+		}
+	}
+	return app.Apply(plan.NetnsRun(r), c.DryRun.DryRun)
+}
+
+// rawCommand returns the words of the command exactly as they were
+// given. kong replaces invalid UTF-8 in what it parses with U+FFFD, and a
+// file name in another encoding must reach the command unchanged; the
+// passthrough words are the last len(parsed) arguments, one for one. Every
+// argument before them must be valid UTF-8, so that no -e value is altered
+// behind the user's back.
+func rawCommand(args, parsed []string) ([]string, error) {
+	if len(parsed) > len(args) {
+		return parsed, nil
+	}
+	split := len(args) - len(parsed)
+	raw := args[split:]
+	for i := range raw {
+		if raw[i] != parsed[i] && string([]rune(raw[i])) != parsed[i] {
+			return parsed, nil // not the tail after all: keep kong's words
+		}
+	}
+	for _, a := range args[:split] {
+		if !utf8.ValidString(a) {
+			return nil, Usagef("invalid argument %q: must be valid UTF-8 (only the command's own words may be in another encoding)", a)
+		}
+	}
+	return raw, nil
+}
+
+// checkCommand refuses a command that cannot be handed to env(1) intact.
+// The arguments themselves are the user's and pass as they are.
+func checkCommand(cmd []string) error {
+	if len(cmd) == 0 {
+		return Usagef("missing command: npte netns run NS -- CMD [ARG...]")
+	}
+	for _, a := range cmd {
+		if strings.IndexByte(a, 0) >= 0 {
+			return Usagef("invalid command argument %q: must not contain a NUL byte", a)
+		}
+	}
+	switch {
+	case cmd[0] == "":
+		return Usagef("invalid command \"\": must not be empty")
+	case strings.Contains(cmd[0], "="):
+		return Usagef("invalid command %q: must not contain \"=\" (env(1) would take it for a variable assignment)", cmd[0])
+	}
+	return nil
+}
+
+// sudoUser returns the user netns run drops to, and their home directory:
+// $SUDO_USER, which must be a valid user name, known, and not root.
+func sudoUser(env Env) (name, home string, err error) {
+	name = env.Getenv("SUDO_USER")
+	if name == "" {
+		return "", "", Usagef("$SUDO_USER is not set: netns run runs the command as the user who invoked sudo, so run it as 'sudo npte netns run ...' from your own account")
+	}
+	if err := validate.Username(name); err != nil {
+		return "", "", Usagef("$SUDO_USER: %w", err)
+	}
+	if name == "root" {
+		return "", "", Usagef("$SUDO_USER is root: netns run never runs a command as root; run it as 'sudo npte netns run ...' from an unprivileged account")
+	}
+	lookup := env.LookupUser
+	if lookup == nil {
+		return "", "", Usagef("$SUDO_USER %q: cannot look up users", name)
+	}
+	u, err := lookup(name)
+	if err != nil {
+		return "", "", Usagef("$SUDO_USER %q: no such user (%v)", name, err)
+	}
+	if u.Uid == "0" {
+		return "", "", Usagef("$SUDO_USER %q has uid 0: netns run never runs a command as root", name)
+	}
+	home = u.HomeDir
+	if home == "" {
+		home = "/" // as login(1) does for a user without a home directory
+	}
+	if err := validate.AbsPath(home); err != nil {
+		return "", "", Usagef("home directory of %s: %w", name, err)
+	}
+	return name, home, nil
+}
+
+// termName returns t when it looks like a terminal type (letters, digits
+// and "._+-", at most 64 bytes), and "" otherwise: an odd TERM is dropped,
+// not passed on.
+func termName(t string) string {
+	if t == "" || len(t) > 64 {
+		return ""
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("._+-", c) >= 0) {
+			return ""
+		}
+	}
+	return t
+}
+
+// sandboxDir is the working directory --sandbox keeps writable.
+func sandboxDir(env Env) (string, error) {
+	getwd := env.Getwd
+	if getwd == nil {
+		return "", Usagef("--sandbox: cannot read the working directory")
+	}
+	dir, err := getwd()
+	if err != nil {
+		return "", Usagef("--sandbox: cannot read the working directory: %v", err)
+	}
+	if err := validate.AbsPath(dir); err != nil {
+		return "", Usagef("--sandbox: working directory: %w", err)
+	}
+	if dir == "/" {
+		return "", Usagef("--sandbox keeps the working directory writable, and it is /: cd to the directory the command may write to first")
+	}
+	return dir, nil
+}

@@ -1,0 +1,142 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/npte/npte/validate"
+)
+
+// DefaultInstallPath is where `make install` puts npte, and the path the
+// sudoers rules name unless --path says otherwise.
+const DefaultInstallPath = "/usr/local/sbin/npte"
+
+// NopasswdVerbs are the verb groups `npte sudoers` grants: the ones that
+// touch only namespaces carrying npte's marker.
+var nopasswdVerbs = []string{"netns", "netem", "lab"}
+
+// SudoersCmd is `npte sudoers`.
+type SudoersCmd struct {
+	User string `name:"user" placeholder:"NAME" help:"Who gets the grant (default: $USER; required when run as root)."`
+	Path string `name:"path" default:"/usr/local/sbin/npte" placeholder:"PATH" help:"Absolute path of the installed, root-owned npte binary."`
+	Form string `name:"form" default:"both" enum:"both,classic,sudo-rs" help:"Which rules to print: both (classic active, sudo-rs commented out), classic, or sudo-rs."`
+}
+
+// Help is the long help of sudoers.
+func (c *SudoersCmd) Help() string {
+	return `Prints a sudoers file that lets one user run the namespace verbs (netns, netem, lab) as
+root without a password. It writes nothing and runs nothing: review it, check it with
+'visudo -c -f FILE' and install it into /etc/sudoers.d yourself.
+
+Two forms: classic sudo matches arguments, so its rule names the three verb groups
+('npte netns *' ...); sudo-rs refuses any wildcard in arguments (and then refuses every
+sudo command while such a file is installed), so its rule grants the binary itself,
+which includes 'npte gateway'. The comments in the output say what each form allows.
+
+Run it as the user who gets the grant, or pass --user. Refuses (exit 2): root without
+--user, an invalid user name, a --path that is not absolute and clean or holds
+characters that sudoers would read specially.`
+}
+
+// sudoersPath checks that p is safe to write into a sudoers command spec:
+// absolute, clean, and made of characters sudoers never reads specially.
+func sudoersPath(p string) error {
+	if err := validate.AbsPath(p); err != nil {
+		return err
+	}
+	for _, r := range p {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._+-", r)
+		if !ok {
+			return &validate.Error{Kind: "path", Value: p, Rule: `may contain only ASCII letters, digits and "/._+-" (sudoers reads spaces, ",", ":", "=", "\", "*" and others specially)`}
+		}
+	}
+	return nil
+}
+
+// Run implements the verb.
+func (c *SudoersCmd) Run(app *App) error {
+	user := c.User
+	if user == "" {
+		if app.Env.Euid == 0 {
+			return Usagef("refusing to guess the user as root: run npte sudoers as the user who gets the grant, or pass --user NAME")
+		}
+		user = app.Env.Getenv("USER")
+		if user == "" {
+			return Usagef("$USER is not set: pass --user NAME")
+		}
+	}
+	if err := validate.Username(user); err != nil {
+		return Usage(err)
+	}
+	if err := sudoersPath(c.Path); err != nil {
+		return Usage(err)
+	}
+	return writeSudoers(app.Env.Stdout, user, c.Path, c.Form, app.Env.Version)
+}
+
+// writeSudoers prints the sudoers file for user and the binary at path.
+func writeSudoers(w io.Writer, user, path, form, version string) error {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	p("# sudoers rules for npte, for user %s (printed by npte %s sudoers).", user, version)
+	p("#")
+	p("# Install as root, checking the syntax first:")
+	p("#   visudo -c -f FILE && install -m 0440 -o root -g root FILE /etc/sudoers.d/npte")
+	p("#")
+	p("# Both forms rely on two things:")
+	p("# - sudo's defaults env_reset and secure_path: npte must not see %s's", user)
+	p("#   environment (GODEBUG, LD_PRELOAD...), and secure_path must contain %s,", parentDir(path))
+	p("#   so that 'sudo npte' resolves to exactly the path named below;")
+	p("# - %s, and every directory above it, being owned by root and", path)
+	p("#   writable by root only ('make install' installs it 0555 root:root):")
+	p("#   whoever can replace that file gets root through this grant.")
+	if form == "both" || form == "classic" {
+		p("")
+		p("# Classic sudo. %s may run, as root and without a password:", user)
+		for _, v := range nopasswdVerbs {
+			p("#   %s %s ...", path, v)
+		}
+		p("# These verbs touch only network namespaces that carry npte's marker (made")
+		p("# by npte), never the host's interfaces, firewall or other tools' namespaces;")
+		p("# every value they hand to a program is validated first; 'netns run' runs")
+		p("# the command as %s (from $SUDO_USER), never as root.", user)
+		p("# Not granted: 'npte gateway' (host veth, NAT and firewall rules, host")
+		p("# forwarding) and any other command: those still ask for a password.")
+		p("# sudo-rs rejects this rule (wildcard in arguments) and then every sudo")
+		p("# command: on sudo-rs use 'npte sudoers --form sudo-rs' instead.")
+		var specs []string
+		for _, v := range nopasswdVerbs {
+			specs = append(specs, path+" "+v+" *")
+		}
+		p("%s ALL=(root) NOPASSWD: %s", user, strings.Join(specs, ", "))
+	}
+	if form == "both" || form == "sudo-rs" {
+		prefix := ""
+		if form == "both" {
+			prefix = "#"
+		}
+		p("")
+		p("# sudo-rs refuses wildcards in arguments, so this form grants the binary")
+		p("# itself: %s may run EVERY npte verb as root without a password,", user)
+		p("# including 'npte gateway' (a veth, NAT and forward rules on the host, and")
+		p("# forwarding turned on host-wide). It is still not a root shell: npte runs")
+		p("# only its allowlisted programs with validated arguments, the namespace")
+		p("# verbs keep to npte's own namespaces, and 'netns run' drops to %s.", user)
+		p("# If gateway must keep its password prompt, use classic sudo.")
+		if prefix != "" {
+			p("# To use it: remove the classic rule above and uncomment this line.")
+		}
+		p("%s%s ALL=(root) NOPASSWD: %s", prefix, user, path)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func parentDir(p string) string {
+	i := strings.LastIndexByte(p, '/')
+	if i <= 0 {
+		return "/"
+	}
+	return p[:i]
+}

@@ -1,0 +1,120 @@
+// Package lab builds npte's fixed client/router/server lab, as pure Plan
+// builders composed only from the netns verbs' step builders (package
+// plan) and the shaping builders (package shape): one lock, one plan, one
+// script, never a re-exec of npte.
+//
+// Topology and addressing (172.16.0.0/16; the third octet names the link):
+//
+//	client if-router 172.16.3.2/24 --- 172.16.3.1/24 if-client router
+//	router if-server 172.16.2.1/24 --- 172.16.2.2/24 if-router server
+//	router uplink    172.16.1.0/24 reserved for `npte gateway create router 172.16.1.0/24 IFACE`
+//
+// The client's and the server's default routes go through the router.
+package lab
+
+import (
+	"net/netip"
+
+	"github.com/npte/npte/plan"
+	"github.com/npte/npte/shape"
+)
+
+// Namespace names of the lab.
+const (
+	Client = "client"
+	Router = "router"
+	Server = "server"
+)
+
+// Names are the lab's namespaces in creation order.
+var Names = []string{Client, Router, Server}
+
+// Addressing plan.
+var (
+	ClientAddr       = netip.MustParsePrefix("172.16.3.2/24") // client, if-router
+	RouterClientAddr = netip.MustParsePrefix("172.16.3.1/24") // router, if-client
+	ServerAddr       = netip.MustParsePrefix("172.16.2.2/24") // server, if-router
+	RouterServerAddr = netip.MustParsePrefix("172.16.2.1/24") // router, if-server
+	// GatewaySubnet is reserved for the router's uplink (npte gateway).
+	GatewaySubnet = netip.MustParsePrefix("172.16.1.0/24")
+)
+
+// Downlink and Uplink are the router interfaces that lab netem shapes:
+// the downlink carries router -> client traffic, the uplink router ->
+// server traffic. Shaping sits on the router because forwarded packets
+// are not held back by TCP small queues in the sender, so the shaping
+// queues really fill as they would on a real bottleneck.
+var (
+	Downlink = plan.LinkName(Client) // router's if-client
+	Uplink   = plan.LinkName(Server) // router's if-server
+)
+
+// Create is `npte lab create`: under one lock, create client, router and
+// server (plan.NetnsCreateSteps, default resolvers), connect client and
+// server to the router (plan.NetnsConnectSteps), address the four ends
+// (plan.NetnsAssignAddrSteps) and route the leaves through the router
+// (plan.NetnsAddRouteSteps). A failure half-way leaves markers or intent
+// records on what was made, so `npte lab destroy` cleans it up.
+func Create() plan.Plan {
+	steps := []plan.Step{plan.Lock{}}
+	for _, n := range Names {
+		steps = append(steps, plan.NetnsCreateSteps(n, plan.DefaultDNS)...)
+	}
+	steps = append(steps, plan.NetnsConnectSteps(Client, Router)...)
+	steps = append(steps, plan.NetnsConnectSteps(Server, Router)...)
+	steps = append(steps, plan.NetnsAssignAddrSteps(Client, plan.LinkName(Router), ClientAddr)...)
+	steps = append(steps, plan.NetnsAssignAddrSteps(Router, plan.LinkName(Client), RouterClientAddr)...)
+	steps = append(steps, plan.NetnsAssignAddrSteps(Server, plan.LinkName(Router), ServerAddr)...)
+	steps = append(steps, plan.NetnsAssignAddrSteps(Router, plan.LinkName(Server), RouterServerAddr)...)
+	steps = append(steps, plan.NetnsAddRouteSteps(Client, "default", RouterClientAddr.Addr(), "")...)
+	steps = append(steps, plan.NetnsAddRouteSteps(Server, "default", RouterServerAddr.Addr(), "")...)
+	steps = append(steps, plan.Note{Text: "lab ready: client 172.16.3.2 -> router -> server 172.16.2.2; " +
+		GatewaySubnet.String() + " is reserved for an uplink: npte gateway create router " + GatewaySubnet.String() + " IFACE"})
+	return plan.Plan{Argv: []string{"lab", "create"}, Steps: steps, Undo: []string{"lab", "destroy"}}
+}
+
+// Destroy is `npte lab destroy`: under one lock, for each of client,
+// server and router that carries npte's marker or intent record
+// (plan.IfOwned), plan.NetnsDestroySteps; a namespace npte did not make is
+// skipped with a message and left alone. It works on a half-built lab and
+// succeeds when there is no lab at all. The gateway (host state) is not
+// touched: run `npte gateway destroy router` first if you made one.
+func Destroy() plan.Plan {
+	steps := []plan.Step{plan.Lock{}}
+	for _, n := range []string{Client, Server, Router} {
+		steps = append(steps, plan.IfOwned{Name: n, Then: plan.NetnsDestroySteps(n)})
+	}
+	return plan.Plan{Argv: []string{"lab", "destroy"}, Steps: steps}
+}
+
+// Netem is `npte lab netem [--profile NAME]`: under one lock, check the
+// router and both of its lab interfaces, then make the downlink and the
+// uplink carry exactly the profile's shaping (any ingress shaping is
+// cleared, the egress rebuilt with shape.ShapeSteps), or, with no profile,
+// clear both (shape.ClearSteps, both directions).
+// p is nil for "no profile".
+func Netem(p *Profile) (plan.Plan, error) {
+	steps := []plan.Step{plan.Lock{}}
+	steps = append(steps, shape.Guard(Router, Downlink)...)
+	steps = append(steps, shape.Guard(Router, Uplink)[1:]...)
+	argv := []string{"lab", "netem"}
+	if p == nil {
+		steps = append(steps, shape.ClearSteps(Router, Downlink, shape.Both)...)
+		steps = append(steps, shape.ClearSteps(Router, Uplink, shape.Both)...)
+		return plan.Plan{Argv: argv, Steps: steps}, nil
+	}
+	down, up, err := p.Specs()
+	if err != nil {
+		return plan.Plan{}, err
+	}
+	steps = append(steps, plan.Note{Text: "profile " + p.Name + ": " + p.Description + " (source: " + p.Source + ")"})
+	steps = append(steps, shape.ClearSteps(Router, Downlink, shape.Ingress)...)
+	steps = append(steps, shape.ShapeSteps(Router, Downlink, shape.Egress, down)...)
+	steps = append(steps, shape.ClearSteps(Router, Uplink, shape.Ingress)...)
+	steps = append(steps, shape.ShapeSteps(Router, Uplink, shape.Egress, up)...)
+	return plan.Plan{
+		Argv:  append(argv, "--profile", p.Name),
+		Steps: steps,
+		Undo:  []string{"lab", "netem"},
+	}, nil
+}

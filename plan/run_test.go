@@ -1,0 +1,126 @@
+package plan_test
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/npte/npte/plan"
+)
+
+func TestNetnsRunSteps(t *testing.T) {
+	p := plan.NetnsRun(plan.Run{Netns: "client", User: "alice", Home: "/home/alice", Command: []string{"id", "-u"}})
+	if len(p.Steps) != 4 {
+		t.Fatalf("steps: %#v", p.Steps)
+	}
+	// The lock is held for the ownership check only, and released before
+	// the hand-off, which is the last step.
+	if _, ok := p.Steps[0].(plan.Lock); !ok {
+		t.Errorf("step 1 is %T, want Lock", p.Steps[0])
+	}
+	if s, ok := p.Steps[1].(plan.RequireManaged); !ok || s.Name != "client" {
+		t.Errorf("step 2 is %#v, want RequireManaged client", p.Steps[1])
+	}
+	if _, ok := p.Steps[2].(plan.Unlock); !ok {
+		t.Errorf("step 3 is %T, want Unlock", p.Steps[2])
+	}
+	c, ok := p.Steps[3].(plan.Command)
+	if !ok || !c.Handoff || c.Tolerant || c.Stdin != "" {
+		t.Fatalf("step 4 is %#v, want a plain hand-off", p.Steps[3])
+	}
+	if got := c.Describe(); got != "run id in client as alice" {
+		t.Errorf("Describe = %q", got)
+	}
+	if p.Undo != nil {
+		t.Errorf("Undo = %q, want none", p.Undo)
+	}
+}
+
+func TestNetnsRunArgv(t *testing.T) {
+	env := []string{"env", "-i", "--", "PATH=" + plan.RunPath}
+	for _, tc := range []struct {
+		name string
+		run  plan.Run
+		argv string // the npte command line
+		want []string
+	}{
+		{
+			name: "plain",
+			run:  plan.Run{Netns: "client", User: "alice", Home: "/home/alice", Command: []string{"id", "-u"}},
+			argv: "netns run client -- id -u",
+			want: cat([]string{"ip", "netns", "exec", "client", "runuser", "-u", "alice", "--"}, env,
+				[]string{"HOME=/home/alice", "USER=alice", "LOGNAME=alice", "id", "-u"}),
+		},
+		{
+			name: "term and env pairs in order, after the minimal environment",
+			run: plan.Run{Netns: "client", User: "bob", Home: "/srv/bob", Term: "xterm-256color",
+				Env: []string{"A=B=C", "PATH=/opt/bin", "EMPTY="}, Command: []string{"printenv"}},
+			argv: "netns run -e A=B=C -e PATH=/opt/bin -e EMPTY= client -- printenv",
+			want: cat([]string{"ip", "netns", "exec", "client", "runuser", "-u", "bob", "--"}, env,
+				[]string{"HOME=/srv/bob", "USER=bob", "LOGNAME=bob", "TERM=xterm-256color", "A=B=C", "PATH=/opt/bin", "EMPTY=", "printenv"}),
+		},
+		{
+			name: "sandbox",
+			run:  plan.Run{Netns: "server", User: "alice", Home: "/home/alice", Sandbox: true, Dir: "/home/alice/lab", Command: []string{"touch", "x"}},
+			argv: "netns run --sandbox server -- touch x",
+			want: cat([]string{"ip", "netns", "exec", "server", "runuser", "-u", "alice", "--"},
+				plan.BwrapArgv("/home/alice/lab"), env,
+				[]string{"HOME=/home/alice", "USER=alice", "LOGNAME=alice", "touch", "x"}),
+		},
+		{
+			name: "the command keeps its own options and odd words",
+			run:  plan.Run{Netns: "client", User: "alice", Home: "/home/alice", Command: []string{"-dash", "--", "a b", "$(x)", "#", "line\nbreak", ""}},
+			argv: "netns run client -- -dash -- a b $(x) # line\nbreak ",
+			want: cat([]string{"ip", "netns", "exec", "client", "runuser", "-u", "alice", "--"}, env,
+				[]string{"HOME=/home/alice", "USER=alice", "LOGNAME=alice", "-dash", "--", "a b", "$(x)", "#", "line\nbreak", ""}),
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := plan.NetnsRun(tc.run)
+			if got := strings.Join(p.Argv, " "); got != tc.argv {
+				t.Errorf("Argv = %q, want %q", got, tc.argv)
+			}
+			got := p.Steps[len(p.Steps)-1].(plan.Command).Argv
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("hand-off argv\n got %q\nwant %q", got, tc.want)
+			}
+			// The user's command is the tail of the argv, after everything
+			// npte controls: nothing of it can be read as an option or an
+			// assignment by ip, runuser, bwrap or env.
+			tail := got[len(got)-len(tc.run.Command):]
+			if !reflect.DeepEqual(tail, tc.run.Command) {
+				t.Errorf("command is not the tail of the argv: %q", got)
+			}
+		})
+	}
+}
+
+func TestBwrapArgv(t *testing.T) {
+	got := strings.Join(plan.BwrapArgv("/w"), " ")
+	want := "bwrap --ro-bind / / --tmpfs /tmp --proc /proc --dev /dev --bind /w /w --chdir /w --share-net --unshare-pid --unshare-ipc --unshare-uts --die-with-parent --"
+	if got != want {
+		t.Errorf("BwrapArgv = %q\nwant %q", got, want)
+	}
+}
+
+func TestNetnsRunDescribeStaysOneLine(t *testing.T) {
+	p := plan.NetnsRun(plan.Run{Netns: "a", User: "u", Home: "/", Command: []string{"x\ny"}})
+	if d := p.Steps[3].Describe(); strings.ContainsAny(d, "\n\r") {
+		t.Errorf("Describe = %q", d)
+	}
+}
+
+func cat(parts ...[]string) []string {
+	var out []string
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+func BenchmarkNetnsRun(b *testing.B) {
+	r := plan.Run{Netns: "client", User: "alice", Home: "/home/alice", Term: "xterm", Env: []string{"A=1", "B=2"}, Sandbox: true, Dir: "/home/alice", Command: []string{"iperf3", "-c", "172.16.2.2"}}
+	for b.Loop() {
+		_ = plan.NetnsRun(r)
+	}
+}

@@ -1,0 +1,518 @@
+// Package shape turns link-shaping requests (npte's netem knobs) into tc
+// qdisc trees, as pure Plan builders, and reads trees back from
+// `tc -j qdisc show` into the same knob terms.
+//
+// Every knob value is validated whole by a grammar (grammar.go) before it
+// is split into argv words with github.com/google/shlex.
+//
+// The tree is the simplest one that gives what was asked:
+//
+//   - impairments (delay, loss, duplicate, corrupt, reorder, slot, limit, or
+//     a rate with packet/cell overheads): a root netem qdisc, handle 1:,
+//     carrying every knob, --rate included;
+//   - a rate cap alone: a root tbf qdisc, handle 1: (more faithful than
+//     netem's rate, and it works on kernels without sch_netem);
+//   - an optional child from an allowlist (cake, tbf) at parent 1:,
+//     handle 2:, under netem; alone, the child becomes the root.
+//
+// Egress shaping sits on IFACE itself. Ingress shaping redirects every
+// packet arriving on IFACE (an ingress qdisc, handle ffff:, with a u32
+// match-all filter and a mirred redirect) to an ifb device that npte
+// creates inside the same namespace and names after IFACE (IfbName); the
+// tree above then shapes the ifb device's egress.
+package shape
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/npte/npte/plan"
+	"github.com/npte/npte/validate"
+)
+
+// Direction says which traffic of an interface is shaped.
+type Direction string
+
+// Directions.
+const (
+	Egress  Direction = "egress"  // packets leaving IFACE
+	Ingress Direction = "ingress" // packets arriving on IFACE (through an ifb device)
+	Both    Direction = "both"    // both of the above
+)
+
+// ParseDirection validates a --direction value.
+func ParseDirection(s string) (Direction, error) {
+	switch d := Direction(s); d {
+	case Egress, Ingress, Both:
+		return d, nil
+	}
+	return "", &validate.Error{Kind: "--direction value", Value: s, Rule: "must be egress, ingress or both"}
+}
+
+func (d Direction) egress() bool  { return d == Egress || d == Both }
+func (d Direction) ingress() bool { return d == Ingress || d == Both }
+
+// Children is the allowlist of child qdiscs. It is short on purpose: tc
+// loads sch_KIND modules host-wide on demand.
+var Children = []string{"cake", "tbf"}
+
+// Options are the raw knob values of `netem apply` (nil: flag not given).
+type Options struct {
+	Delay, Distribution, Loss, Duplicate, Corrupt, Reorder, Rate, Slot, Limit *string
+	Child, ChildRate                                                          *string
+}
+
+// Spec is a validated shaping request.
+type Spec struct {
+	Delay        *Delay
+	Distribution string // "" when no jitter
+	Loss         []string
+	Duplicate    []string
+	Corrupt      []string
+	Reorder      []string
+	Rate         *Rate
+	Slot         []string
+	Limit        uint64 // 0: netem's default (1000), possibly raised (see Tree)
+	Child        string // "", "cake" or "tbf"
+	ChildRate    string // a RATE word, or ""
+	childBps     float64
+}
+
+// DefaultLimit is netem's queue length when none is given (packets).
+const DefaultLimit = 1000
+
+// Parse validates every knob and their combination. Errors are
+// *validate.Error: one line naming the value and the rule.
+func Parse(o Options) (Spec, error) {
+	var s Spec
+	var err error
+	if o.Delay != nil {
+		d, err := ParseDelay(*o.Delay)
+		if err != nil {
+			return Spec{}, err
+		}
+		s.Delay = &d
+		s.Distribution = d.Distribution
+	}
+	if o.Distribution != nil {
+		dist, err := ParseDistribution(*o.Distribution)
+		if err != nil {
+			return Spec{}, err
+		}
+		switch {
+		case s.Delay == nil || len(s.Delay.Words) < 2:
+			return Spec{}, &validate.Error{Kind: "--distribution value", Value: dist, Rule: "needs a jitter: give --delay 'TIME JITTER' (a distribution of no jitter is nothing)"}
+		case s.Distribution != "" && s.Distribution != dist:
+			return Spec{}, &validate.Error{Kind: "--distribution value", Value: dist, Rule: "contradicts the distribution " + s.Distribution + " given in --delay; give it once"}
+		}
+		s.Distribution = dist
+	}
+	if s.Delay != nil && len(s.Delay.Words) >= 2 && s.Distribution == "" {
+		// tc-netem(8) documents Normal as the default; npte makes that
+		// true by always spelling the distribution out.
+		s.Distribution = "normal"
+	}
+	if o.Loss != nil {
+		if s.Loss, err = ParseLoss(*o.Loss); err != nil {
+			return Spec{}, err
+		}
+	}
+	if o.Duplicate != nil {
+		if s.Duplicate, err = ParsePercent("--duplicate", *o.Duplicate); err != nil {
+			return Spec{}, err
+		}
+	}
+	if o.Corrupt != nil {
+		if s.Corrupt, err = ParsePercent("--corrupt", *o.Corrupt); err != nil {
+			return Spec{}, err
+		}
+	}
+	if o.Reorder != nil {
+		if s.Reorder, err = ParseReorder(*o.Reorder); err != nil {
+			return Spec{}, err
+		}
+		if s.Delay == nil {
+			return Spec{}, &validate.Error{Kind: "--reorder value", Value: *o.Reorder, Rule: "needs --delay: netem reorders by sending some packets without the delay"}
+		}
+	}
+	if o.Rate != nil {
+		r, err := ParseRate(*o.Rate)
+		if err != nil {
+			return Spec{}, err
+		}
+		s.Rate = &r
+	}
+	if o.Slot != nil {
+		if s.Slot, err = ParseSlot(*o.Slot); err != nil {
+			return Spec{}, err
+		}
+	}
+	if o.Limit != nil {
+		if s.Limit, err = ParseLimit(*o.Limit); err != nil {
+			return Spec{}, err
+		}
+	}
+	if o.Child != nil {
+		ok := false
+		for _, c := range Children {
+			ok = ok || *o.Child == c
+		}
+		if !ok {
+			return Spec{}, &validate.Error{Kind: "--child value", Value: *o.Child, Rule: "must be cake or tbf"}
+		}
+		s.Child = *o.Child
+	}
+	if o.ChildRate != nil {
+		if s.Child == "" {
+			return Spec{}, &validate.Error{Kind: "--child-rate value", Value: *o.ChildRate, Rule: "needs --child cake or --child tbf"}
+		}
+		if s.childBps, s.ChildRate, err = ParsePlainRate("--child-rate", *o.ChildRate); err != nil {
+			return Spec{}, err
+		}
+	}
+	if s.Child == "tbf" && s.ChildRate == "" {
+		return Spec{}, &validate.Error{Kind: "--child value", Value: "tbf", Rule: "needs --child-rate RATE (the cap tbf enforces)"}
+	}
+	if s.Child != "" && s.Rate != nil {
+		return Spec{}, &validate.Error{Kind: "--rate value", Value: *o.Rate, Rule: "cannot be combined with --child: a rate inside netem keeps the backlog in netem's queue and starves the child of it; give the cap to the child with --child-rate"}
+	}
+	if !s.netem() && s.Rate == nil && s.Child == "" {
+		return Spec{}, &validate.Error{Kind: "netem apply arguments", Value: "", Rule: "need at least one of --delay, --loss, --duplicate, --corrupt, --reorder, --rate, --slot, --limit, --child (to remove shaping, use netem clear)"}
+	}
+	return s, nil
+}
+
+// netem reports whether the request needs a netem qdisc.
+func (s Spec) netem() bool {
+	return s.Delay != nil || s.Loss != nil || s.Duplicate != nil || s.Corrupt != nil ||
+		s.Reorder != nil || s.Slot != nil || s.Limit != 0 || s.Rate != nil && s.Rate.Overheads
+}
+
+// Args renders s as canonical `netem apply` flags (the limit as given by
+// the user, not as raised by Tree).
+func (s Spec) Args() []string {
+	var a []string
+	add := func(flag string, w []string) {
+		if w != nil {
+			a = append(a, flag, join(w))
+		}
+	}
+	if s.Delay != nil {
+		add("--delay", s.Delay.Words)
+		if s.Distribution != "" {
+			a = append(a, "--distribution", s.Distribution)
+		}
+	}
+	add("--loss", s.Loss)
+	add("--duplicate", s.Duplicate)
+	add("--corrupt", s.Corrupt)
+	add("--reorder", s.Reorder)
+	if s.Rate != nil {
+		add("--rate", s.Rate.Words)
+	}
+	add("--slot", s.Slot)
+	if s.Limit != 0 {
+		a = append(a, "--limit", strconv.FormatUint(s.Limit, 10))
+	}
+	if s.Child != "" {
+		a = append(a, "--child", s.Child)
+		if s.ChildRate != "" {
+			a = append(a, "--child-rate", s.ChildRate)
+		}
+	}
+	return a
+}
+
+func join(w []string) string {
+	out := ""
+	for i, x := range w {
+		if i > 0 {
+			out += " "
+		}
+		out += x
+	}
+	return out
+}
+
+// Tree is the qdisc tree for one device: the words after
+// "tc qdisc add dev DEV root handle 1:" and, when there is a child, after
+// "tc qdisc add dev DEV parent 1: handle 2:".
+type Tree struct {
+	Root  []string
+	Child []string
+	// Notes explain choices npte made (a raised limit, the uniform
+	// distribution); Warnings are about behaviour the user may not expect.
+	Notes    []string
+	Warnings []string
+}
+
+// MTU is the packet size npte assumes for queue arithmetic (bytes).
+const MTU = 1500
+
+// TbfLatency is the tbf queue bound npte renders: tc sizes the queue so
+// that a packet waits at most this long behind the cap.
+const TbfLatency = "50ms"
+
+// TbfBurst returns tbf's bucket size in bytes for a cap of bps bit/s:
+// 10 ms worth of traffic at the cap, and at least 16384 bytes (about ten
+// full-size frames), so that a cap is reachable whatever the kernel's
+// timer granularity, without letting a burst much past 10 ms through.
+func TbfBurst(bps float64) uint64 {
+	b := uint64(math.Ceil(bps / 8 * 0.010))
+	if b < 16384 {
+		b = 16384
+	}
+	return b
+}
+
+func tbfWords(rate string, bps float64) []string {
+	return []string{"tbf", "rate", rate, "burst", strconv.FormatUint(TbfBurst(bps), 10), "latency", TbfLatency}
+}
+
+// RaisedLimit returns the netem limit (packets) npte sets when the user
+// gave none: twice the bandwidth-delay product in MTU-sized packets,
+// rounded up to a multiple of 100, when that exceeds DefaultLimit;
+// otherwise 0 (keep the default). bps is the cap, delay the delay plus
+// the jitter, in seconds.
+func RaisedLimit(bps, delay float64) (limit uint64, bdp float64) {
+	bdp = bps / 8 * delay / MTU
+	if 2*bdp <= DefaultLimit {
+		return 0, bdp
+	}
+	return uint64(math.Ceil(2*bdp/100)) * 100, bdp
+}
+
+// Tree decides the qdisc tree for s.
+func (s Spec) Tree() Tree {
+	var t Tree
+	switch {
+	case s.netem():
+		w := []string{"netem"}
+		limit := s.Limit
+		if s.Delay != nil && limit == 0 {
+			bps := s.childBps
+			if s.Rate != nil {
+				bps = s.Rate.BitsPerSecond
+			}
+			if bps > 0 {
+				var bdp float64
+				total := s.Delay.Delay + s.Delay.Jitter
+				if limit, bdp = RaisedLimit(bps, total); limit > 0 {
+					t.Notes = append(t.Notes, fmt.Sprintf("limit raised to %d packets: the rate times the delay is %.0f packets of %d bytes, and netem's default queue of %d packets would silently cap the throughput (give --limit to choose)", limit, math.Ceil(bdp), MTU, DefaultLimit))
+				}
+			}
+		}
+		if limit != 0 {
+			w = append(w, "limit", strconv.FormatUint(limit, 10))
+		}
+		if s.Delay != nil {
+			w = append(w, "delay")
+			w = append(w, s.Delay.Words...)
+			switch s.Distribution {
+			case "":
+			case "uniform":
+				t.Notes = append(t.Notes, "distribution uniform: tc ships no table for it; with no distribution word the kernel spreads the jitter uniformly, so none is rendered")
+			default:
+				w = append(w, "distribution", s.Distribution)
+			}
+			if len(s.Delay.Words) >= 2 && s.Rate == nil {
+				t.Warnings = append(t.Warnings, "warning: jitter without --rate: netem delays each packet independently, so packets will be reordered (add --rate to keep them in order)")
+			}
+		}
+		if s.Loss != nil {
+			w = append(append(w, "loss"), s.Loss...)
+		}
+		if s.Duplicate != nil {
+			w = append(append(w, "duplicate"), s.Duplicate...)
+		}
+		if s.Corrupt != nil {
+			w = append(append(w, "corrupt"), s.Corrupt...)
+		}
+		if s.Reorder != nil {
+			w = append(append(w, "reorder"), s.Reorder...)
+		}
+		if s.Rate != nil {
+			w = append(append(w, "rate"), s.Rate.Words...)
+		}
+		if s.Slot != nil {
+			w = append(append(w, "slot"), s.Slot...)
+		}
+		t.Root = w
+		t.Child = s.childWords()
+	case s.Rate != nil:
+		t.Root = tbfWords(s.Rate.Words[0], s.Rate.BitsPerSecond)
+	default:
+		t.Root = s.childWords()
+	}
+	return t
+}
+
+func (s Spec) childWords() []string {
+	switch s.Child {
+	case "cake":
+		if s.ChildRate != "" {
+			return []string{"cake", "bandwidth", s.ChildRate}
+		}
+		return []string{"cake"}
+	case "tbf":
+		return tbfWords(s.ChildRate, s.childBps)
+	}
+	return nil
+}
+
+// IfbName is the ifb device that carries the ingress shaping of iface:
+// "ifb-IFACE" when that fits in 15 bytes (IFACE of at most 11 bytes, such
+// as every if-NAME link npte makes: "ifb-if-client"); otherwise "ifb-",
+// the first 5 bytes of IFACE and the first 6 hex digits of the SHA-256 of
+// the whole name (15 bytes), so that long names sharing a prefix get
+// distinct devices. The result passes validate.IfaceName whenever iface
+// does.
+func IfbName(iface string) string {
+	if len(iface) <= 11 {
+		return "ifb-" + iface
+	}
+	sum := sha256.Sum256([]byte(iface))
+	return "ifb-" + iface[:5] + hex.EncodeToString(sum[:])[:6]
+}
+
+func tc(ns string, args ...string) []string {
+	return append([]string{"tc", "-n", ns}, args...)
+}
+
+func ipn(ns string, args ...string) []string {
+	return append([]string{"ip", "-n", ns}, args...)
+}
+
+// Guard checks, under the caller's lock, that ns is managed by npte and
+// has an interface iface.
+//
+// Renders as the RequireManaged guard, then
+// `if ! ip -n NS link show dev IFACE >/dev/null 2>&1; then ... exit 2; fi`.
+func Guard(ns, iface string) []plan.Step {
+	return []plan.Step{
+		plan.RequireManaged{Name: ns},
+		plan.Probe{Argv: ipn(ns, "link", "show", "dev", iface), WantSuccess: true, Message: ns + " has no interface " + iface},
+	}
+}
+
+// ShapeSteps makes iface in ns carry exactly the tree of s in direction
+// dir, whatever it carried before (the caller holds the lock and ran
+// Guard). Each direction is cleared, then built:
+//
+//	egress:  tc -n NS qdisc del dev IFACE root || true
+//	         tc -n NS qdisc add dev IFACE root handle 1: ROOT...
+//	         tc -n NS qdisc add dev IFACE parent 1: handle 2: CHILD...
+//	ingress: tc -n NS qdisc del dev IFACE ingress || true
+//	         ip -n NS link del dev IFB || true
+//	         ip -n NS link add name IFB type ifb
+//	         ip -n NS link set dev IFB up
+//	         tc -n NS qdisc add dev IFB root handle 1: ROOT...   (and CHILD)
+//	         tc -n NS qdisc add dev IFACE handle ffff: ingress
+//	         tc -n NS filter add dev IFACE parent ffff: protocol all prio 1 u32 match u32 0 0 action mirred egress redirect dev IFB
+//
+// tc cannot "replace" a root qdisc of one kind with another at the same
+// handle, so clear-then-add (in one plan, under the lock) is what makes
+// apply declarative: changing one knob needs no separate clear.
+func ShapeSteps(ns, iface string, dir Direction, s Spec) []plan.Step {
+	t := s.Tree()
+	var steps []plan.Step
+	for _, n := range t.Notes {
+		steps = append(steps, plan.Note{Text: ns + "/" + iface + ": " + n})
+	}
+	for _, w := range t.Warnings {
+		steps = append(steps, plan.Note{Text: ns + "/" + iface + ": " + w})
+	}
+	build := func(dev string) []plan.Step {
+		out := []plan.Step{plan.Command{Argv: tc(ns, append([]string{"qdisc", "add", "dev", dev, "root", "handle", "1:"}, t.Root...)...)}}
+		if t.Child != nil {
+			out = append(out, plan.Command{Argv: tc(ns, append([]string{"qdisc", "add", "dev", dev, "parent", "1:", "handle", "2:"}, t.Child...)...)})
+		}
+		return out
+	}
+	if dir.egress() {
+		steps = append(steps, clearEgress(ns, iface)...)
+		steps = append(steps, build(iface)...)
+	}
+	if dir.ingress() {
+		ifb := IfbName(iface)
+		steps = append(steps, clearIngress(ns, iface)...)
+		steps = append(steps,
+			plan.Command{Argv: ipn(ns, "link", "add", "name", ifb, "type", "ifb")},
+			plan.Command{Argv: ipn(ns, "link", "set", "dev", ifb, "up")},
+		)
+		steps = append(steps, build(ifb)...)
+		steps = append(steps,
+			plan.Command{Argv: tc(ns, "qdisc", "add", "dev", iface, "handle", "ffff:", "ingress")},
+			plan.Command{Argv: tc(ns, "filter", "add", "dev", iface, "parent", "ffff:", "protocol", "all", "prio", "1",
+				"u32", "match", "u32", "0", "0", "action", "mirred", "egress", "redirect", "dev", ifb)},
+		)
+	}
+	return steps
+}
+
+func clearEgress(ns, iface string) []plan.Step {
+	return []plan.Step{plan.Command{Argv: tc(ns, "qdisc", "del", "dev", iface, "root"), Tolerant: true,
+		Show: "remove the egress shaping of " + iface + " in " + ns + ", if any"}}
+}
+
+func clearIngress(ns, iface string) []plan.Step {
+	ifb := IfbName(iface)
+	return []plan.Step{
+		plan.Command{Argv: tc(ns, "qdisc", "del", "dev", iface, "ingress"), Tolerant: true,
+			Show: "remove the ingress redirect of " + iface + " in " + ns + ", if any"},
+		plan.Command{Argv: ipn(ns, "link", "del", "dev", ifb), Tolerant: true,
+			Show: "remove the ifb device " + ifb + " in " + ns + ", if any"},
+	}
+}
+
+// ClearSteps removes npte's shaping of iface in direction dir (the caller
+// holds the lock and ran Guard); every step is tolerant, so clearing an
+// unshaped interface succeeds:
+//
+//	egress:  tc -n NS qdisc del dev IFACE root || true
+//	ingress: tc -n NS qdisc del dev IFACE ingress || true
+//	         ip -n NS link del dev IFB || true
+func ClearSteps(ns, iface string, dir Direction) []plan.Step {
+	var steps []plan.Step
+	if dir.egress() {
+		steps = append(steps, clearEgress(ns, iface)...)
+	}
+	if dir.ingress() {
+		steps = append(steps, clearIngress(ns, iface)...)
+	}
+	return steps
+}
+
+// Apply is `npte netem apply [--direction DIR] KNOBS... NS IFACE`: lock,
+// Guard, ShapeSteps. ns and iface must have passed validate.NetnsName and
+// validate.IfaceName.
+func Apply(ns, iface string, dir Direction, s Spec) plan.Plan {
+	argv := []string{"netem", "apply"}
+	if dir != Egress {
+		argv = append(argv, "--direction", string(dir))
+	}
+	argv = append(append(argv, s.Args()...), ns, iface)
+	steps := append([]plan.Step{plan.Lock{}}, Guard(ns, iface)...)
+	return plan.Plan{
+		Argv:  argv,
+		Steps: append(steps, ShapeSteps(ns, iface, dir, s)...),
+		Undo:  []string{"netem", "clear", "--direction", string(dir), ns, iface},
+	}
+}
+
+// Clear is `npte netem clear [--direction DIR] NS IFACE`: lock, Guard,
+// ClearSteps.
+func Clear(ns, iface string, dir Direction) plan.Plan {
+	argv := []string{"netem", "clear"}
+	if dir != Both {
+		argv = append(argv, "--direction", string(dir))
+	}
+	steps := append([]plan.Step{plan.Lock{}}, Guard(ns, iface)...)
+	return plan.Plan{
+		Argv:  append(argv, ns, iface),
+		Steps: append(steps, ClearSteps(ns, iface, dir)...),
+	}
+}

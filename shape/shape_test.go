@@ -1,0 +1,350 @@
+package shape
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/npte/npte/plan"
+	"github.com/npte/npte/validate"
+)
+
+func sp(s string) *string { return &s }
+
+func TestTree(t *testing.T) {
+	cases := []struct {
+		name     string
+		o        Options
+		root     string
+		child    string
+		notes    []string
+		warnings []string
+	}{
+		{name: "rate alone is a root tbf", o: Options{Rate: sp("20mbit")},
+			root: "tbf rate 20mbit burst 25000 latency 50ms"},
+		{name: "tbf burst floor", o: Options{Rate: sp("1mbit")},
+			root: "tbf rate 1mbit burst 16384 latency 50ms"},
+		{name: "rate with overheads needs netem", o: Options{Rate: sp("10mbit 20 53 -5")},
+			root: "netem rate 10mbit 20 53 -5"},
+		{name: "delay", o: Options{Delay: sp("10ms")}, root: "netem delay 10ms"},
+		{name: "jitter spells out normal", o: Options{Delay: sp("10ms 2ms")},
+			root:     "netem delay 10ms 2ms distribution normal",
+			warnings: []string{"packets will be reordered"}},
+		{name: "jitter with rate keeps order", o: Options{Delay: sp("10ms 2ms 25%"), Distribution: sp("pareto"), Rate: sp("10mbit")},
+			root: "netem delay 10ms 2ms 25% distribution pareto rate 10mbit"},
+		{name: "distribution in the delay value", o: Options{Delay: sp("10ms 2ms distribution paretonormal"), Rate: sp("1mbit")},
+			root: "netem delay 10ms 2ms distribution paretonormal rate 1mbit"},
+		{name: "uniform is the kernel default", o: Options{Delay: sp("10ms 2ms"), Distribution: sp("uniform"), Rate: sp("1mbit")},
+			root: "netem delay 10ms 2ms rate 1mbit", notes: []string{"distribution uniform"}},
+		{name: "every netem knob in canonical order",
+			o: Options{Slot: sp("5ms 10ms"), Rate: sp("10mbit"), Reorder: sp("25% 50% gap 5"), Corrupt: sp("0.1%"),
+				Duplicate: sp("1%"), Loss: sp("gemodel 1% 10% 70% 0.1%"), Delay: sp("100ms"), Limit: sp("5000")},
+			root: "netem limit 5000 delay 100ms loss gemodel 1% 10% 70% 0.1% duplicate 1% corrupt 0.1% reorder 25% 50% gap 5 rate 10mbit slot 5ms 10ms"},
+		{name: "limit raised to twice the BDP", o: Options{Delay: sp("100ms"), Rate: sp("1gbit")},
+			root: "netem limit 16700 delay 100ms rate 1gbit", notes: []string{"limit raised to 16700 packets", "8334 packets"}},
+		{name: "BDP counts the jitter", o: Options{Delay: sp("50ms 50ms"), Rate: sp("1gbit")},
+			root: "netem limit 16700 delay 50ms 50ms distribution normal rate 1gbit", notes: []string{"limit raised"}},
+		{name: "user limit wins", o: Options{Delay: sp("100ms"), Rate: sp("1gbit"), Limit: sp("1000")},
+			root: "netem limit 1000 delay 100ms rate 1gbit"},
+		{name: "BDP below the default", o: Options{Delay: sp("25ms"), Rate: sp("30mbit")},
+			root: "netem delay 25ms rate 30mbit"},
+		{name: "BDP just at half the default", o: Options{Delay: sp("100ms"), Rate: sp("60mbit")},
+			root: "netem delay 100ms rate 60mbit"},
+		{name: "cake child", o: Options{Delay: sp("25ms"), Child: sp("cake"), ChildRate: sp("30mbit")},
+			root: "netem delay 25ms", child: "cake bandwidth 30mbit"},
+		{name: "cake child without bandwidth", o: Options{Loss: sp("1%"), Child: sp("cake")},
+			root: "netem loss random 1%", child: "cake"},
+		{name: "tbf child", o: Options{Delay: sp("25ms"), Child: sp("tbf"), ChildRate: sp("20mbit")},
+			root: "netem delay 25ms", child: "tbf rate 20mbit burst 25000 latency 50ms"},
+		{name: "child rate raises the limit too", o: Options{Delay: sp("200ms"), Child: sp("cake"), ChildRate: sp("1gbit")},
+			root: "netem limit 33400 delay 200ms", child: "cake bandwidth 1gbit", notes: []string{"limit raised"}},
+		{name: "child alone is the root", o: Options{Child: sp("cake"), ChildRate: sp("10mbit")},
+			root: "cake bandwidth 10mbit"},
+		{name: "limit alone", o: Options{Limit: sp("50")}, root: "netem limit 50"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := Parse(c.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr := s.Tree()
+			if got := strings.Join(tr.Root, " "); got != c.root {
+				t.Errorf("root = %q, want %q", got, c.root)
+			}
+			if got := strings.Join(tr.Child, " "); got != c.child {
+				t.Errorf("child = %q, want %q", got, c.child)
+			}
+			match := func(what string, got, want []string) {
+				all := strings.Join(got, "\n")
+				for _, w := range want {
+					if !strings.Contains(all, w) {
+						t.Errorf("%s %q lack %q", what, got, w)
+					}
+				}
+				if len(want) == 0 && len(got) != 0 {
+					t.Errorf("unexpected %s %q", what, got)
+				}
+			}
+			match("notes", tr.Notes, c.notes)
+			match("warnings", tr.Warnings, c.warnings)
+			// Args round-trip through the same parser.
+			back, err := Parse(optionsFromArgs(t, s.Args()))
+			if err != nil {
+				t.Fatalf("Args %q do not parse back: %v", s.Args(), err)
+			}
+			if !reflect.DeepEqual(back.Tree(), tr) {
+				t.Errorf("Args %q give another tree", s.Args())
+			}
+		})
+	}
+}
+
+func optionsFromArgs(t *testing.T, args []string) Options {
+	t.Helper()
+	var o Options
+	m := map[string]**string{"--delay": &o.Delay, "--distribution": &o.Distribution, "--loss": &o.Loss,
+		"--duplicate": &o.Duplicate, "--corrupt": &o.Corrupt, "--reorder": &o.Reorder, "--rate": &o.Rate,
+		"--slot": &o.Slot, "--limit": &o.Limit, "--child": &o.Child, "--child-rate": &o.ChildRate}
+	for i := 0; i+1 < len(args); i += 2 {
+		f, ok := m[args[i]]
+		if !ok {
+			t.Fatalf("unknown flag %q", args[i])
+		}
+		v := args[i+1]
+		*f = &v
+	}
+	return o
+}
+
+func TestParseRefusals(t *testing.T) {
+	cases := []struct {
+		o    Options
+		rule string
+	}{
+		{Options{}, "need at least one of"},
+		{Options{Distribution: sp("normal")}, "needs a jitter"},
+		{Options{Delay: sp("10ms"), Distribution: sp("normal")}, "needs a jitter"},
+		{Options{Delay: sp("10ms 2ms distribution pareto"), Distribution: sp("normal")}, "give it once"},
+		{Options{Delay: sp("10ms 2ms"), Distribution: sp("custom")}, "must be one of"},
+		{Options{Reorder: sp("25%")}, "needs --delay"},
+		{Options{Delay: sp("10ms"), Rate: sp("10mbit"), Child: sp("cake")}, "cannot be combined with --child"},
+		{Options{ChildRate: sp("10mbit")}, "needs --child"},
+		{Options{Child: sp("tbf")}, "needs --child-rate"},
+		{Options{Child: sp("fq_codel")}, "must be cake or tbf"},
+		{Options{Child: sp("cake;reboot")}, "must be cake or tbf"},
+		{Options{Child: sp("cake"), ChildRate: sp("30mbit 20")}, "must be one RATE"},
+		{Options{Loss: sp("101%")}, "above 100%"},
+		{Options{Limit: sp("0")}, "from 1 to"},
+	}
+	for _, c := range cases {
+		_, err := Parse(c.o)
+		var ve *validate.Error
+		if err == nil || !strings.Contains(err.Error(), c.rule) {
+			t.Errorf("Parse(%+v) = %v, want an error with %q", c.o, err, c.rule)
+		} else if !asValidate(err, &ve) {
+			t.Errorf("Parse(%+v): %T is not a *validate.Error", c.o, err)
+		}
+	}
+}
+
+func asValidate(err error, ve **validate.Error) bool {
+	e, ok := err.(*validate.Error)
+	*ve = e
+	return ok
+}
+
+func TestIfbName(t *testing.T) {
+	cases := map[string]string{
+		"eth0":        "ifb-eth0",
+		"if-client":   "ifb-if-client",
+		"if-abcdefgh": "ifb-if-abcdefgh", // 11 bytes: the longest kept whole
+	}
+	for in, want := range cases {
+		if got := IfbName(in); got != want {
+			t.Errorf("IfbName(%q) = %q, want %q", in, got, want)
+		}
+	}
+	seen := map[string]string{}
+	for _, in := range []string{"if-abcdefghi", "if-abcdefghij", "if-abcdefghijkl", "averylongname15", "averylongname14"} {
+		got := IfbName(in)
+		if len(got) != 15 || !strings.HasPrefix(got, "ifb-"+in[:5]) {
+			t.Errorf("IfbName(%q) = %q, want 15 bytes starting ifb-%s", in, got, in[:5])
+		}
+		if other, ok := seen[got]; ok {
+			t.Errorf("IfbName(%q) = IfbName(%q) = %q", in, other, got)
+		}
+		seen[got] = in
+		if IfbName(in) != got {
+			t.Errorf("IfbName(%q) is not deterministic", in)
+		}
+	}
+	for _, in := range []string{"a", "if-client", "averylongname15", "A_b.c@d+e-f0123"} {
+		if err := validate.IfaceName(IfbName(in)); err != nil {
+			t.Errorf("IfbName(%q) = %q: %v", in, IfbName(in), err)
+		}
+	}
+}
+
+func argvs(steps []plan.Step) []string {
+	var out []string
+	for _, s := range steps {
+		switch s := s.(type) {
+		case plan.Command:
+			line := strings.Join(s.Argv, " ")
+			if s.Tolerant {
+				line += " || true"
+			}
+			out = append(out, line)
+		case plan.Note:
+			out = append(out, "# "+s.Text)
+		}
+	}
+	return out
+}
+
+func TestShapeSteps(t *testing.T) {
+	s, err := Parse(Options{Delay: sp("25ms"), Child: sp("cake"), ChildRate: sp("30mbit")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := argvs(ShapeSteps("router", "if-client", Both, s))
+	want := []string{
+		"tc -n router qdisc del dev if-client root || true",
+		"tc -n router qdisc add dev if-client root handle 1: netem delay 25ms",
+		"tc -n router qdisc add dev if-client parent 1: handle 2: cake bandwidth 30mbit",
+		"tc -n router qdisc del dev if-client ingress || true",
+		"ip -n router link del dev ifb-if-client || true",
+		"ip -n router link add name ifb-if-client type ifb",
+		"ip -n router link set dev ifb-if-client up",
+		"tc -n router qdisc add dev ifb-if-client root handle 1: netem delay 25ms",
+		"tc -n router qdisc add dev ifb-if-client parent 1: handle 2: cake bandwidth 30mbit",
+		"tc -n router qdisc add dev if-client handle ffff: ingress",
+		"tc -n router filter add dev if-client parent ffff: protocol all prio 1 u32 match u32 0 0 action mirred egress redirect dev ifb-if-client",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("steps:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	got = argvs(ClearSteps("a", "x", Both))
+	want = []string{"tc -n a qdisc del dev x root || true", "tc -n a qdisc del dev x ingress || true", "ip -n a link del dev ifb-x || true"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("clear:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if got := argvs(ClearSteps("a", "x", Egress)); len(got) != 1 {
+		t.Errorf("clear egress: %q", got)
+	}
+	if got := argvs(ClearSteps("a", "x", Ingress)); len(got) != 2 {
+		t.Errorf("clear ingress: %q", got)
+	}
+}
+
+func TestApplyPlan(t *testing.T) {
+	s, _ := Parse(Options{Rate: sp("20mbit")})
+	p := Apply("demo", "if-b", Ingress, s)
+	if got := strings.Join(p.Argv, " "); got != "netem apply --direction ingress --rate 20mbit demo if-b" {
+		t.Errorf("argv %q", got)
+	}
+	if _, ok := p.Steps[0].(plan.Lock); !ok {
+		t.Errorf("first step %T, want the lock", p.Steps[0])
+	}
+	if m, ok := p.Steps[1].(plan.RequireManaged); !ok || m.Name != "demo" {
+		t.Errorf("second step %#v, want RequireManaged demo", p.Steps[1])
+	}
+	if pr, ok := p.Steps[2].(plan.Probe); !ok || !pr.WantSuccess || strings.Join(pr.Argv, " ") != "ip -n demo link show dev if-b" {
+		t.Errorf("third step %#v, want the interface probe", p.Steps[2])
+	}
+	if got := strings.Join(p.Undo, " "); got != "netem clear --direction ingress demo if-b" {
+		t.Errorf("undo %q", got)
+	}
+	c := Clear("demo", "if-b", Both)
+	if got := strings.Join(c.Argv, " "); got != "netem clear demo if-b" {
+		t.Errorf("clear argv %q", got)
+	}
+}
+
+func TestReadQdiscs(t *testing.T) {
+	cases := []struct {
+		file string
+		want []string // "iface direction qdisc shaped args | note"
+	}{
+		{"netem-delay.json", []string{
+			"x egress netem true --delay 25ms --rate 30mbit --limit 2500 | ",
+			"y egress noqueue false  | not shaped by npte (kernel default or foreign qdisc noqueue 0:)"}},
+		{"netem-jitter.json", []string{"x egress netem true --delay 10ms 2ms 25% --reorder 25% 50% | the kernel does not report the delay distribution"}},
+		{"netem-full.json", []string{"x egress netem true --delay 10ms 2ms 25% --loss 1% 10% ecn --duplicate 0.5% 5% --corrupt 0.1% --reorder 5% 50% --rate 20mbit -10 53 5 --slot 1ms 5ms packets 64 bytes 1500 | the kernel does not report the delay distribution"}},
+		{"netem-ge.json", []string{"x egress netem true --delay 100ms --loss gemodel 0.1% 5% 90% 95% --slot distribution ? 3ms 1ms --limit 2500 | the kernel does not report the slot distribution (shown as ?)"}},
+		{"netem-gi.json", []string{"x egress netem true --loss state 1% 2% 3% 5% 4% --rate 10gbit | "}},
+		{"netem-cake.json", []string{"x egress cake true --child cake --child-rate 10mbit | "}},
+		{"netem-cakeunl.json", []string{"x egress cake true --child cake | "}},
+		{"netem-bare-cake.json", []string{"x egress netem+cake true --child cake --child-rate 10mbit | "}},
+		{"netem-delay-cake.json", []string{"x egress netem+cake true --delay 25ms --rate 30mbit --limit 2500 --child cake --child-rate 10mbit | "}},
+		{"real-tbf-ingress.json", []string{
+			"if-client egress noqueue false  | not shaped by npte (kernel default or foreign qdisc noqueue 0:)",
+			"if-client ingress tbf true --rate 20mbit | ",
+			"y egress tbf true --rate 1600kbit | "}},
+	}
+	for _, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata/tcjson", c.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := ReadQdiscs("ns", "", data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lines []string
+			for _, s := range got {
+				if s.Netns != "ns" {
+					t.Errorf("netns %q", s.Netns)
+				}
+				if len(c.want) == 1 && s.Iface != "x" {
+					continue
+				}
+				lines = append(lines, strings.Join([]string{s.Iface, string(s.Direction), s.Qdisc, boolStr(s.Shaped), strings.Join(s.Args, " "), "|", s.Note}, " "))
+			}
+			if !reflect.DeepEqual(lines, c.want) {
+				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(c.want, "\n"))
+			}
+		})
+	}
+	data, _ := os.ReadFile("testdata/tcjson/real-tbf-ingress.json")
+	got, _ := ReadQdiscs("ns", "if-client", data)
+	if len(got) != 2 || got[0].Iface != "if-client" || got[1].Direction != Ingress {
+		t.Errorf("filtered: %+v", got)
+	}
+	if _, err := ReadQdiscs("ns", "", []byte("not json")); err == nil {
+		t.Error("bad JSON accepted")
+	}
+	if got, err := ReadQdiscs("ns", "", []byte("[]")); err != nil || len(got) != 0 {
+		t.Errorf("empty: %v %v", got, err)
+	}
+}
+
+func boolStr(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+// TestFormat pins the conversions from tc's JSON units back to knob words.
+func TestFormat(t *testing.T) {
+	for sec, want := range map[float64]string{0.025: "25ms", 0.0015: "1500us", 2: "2s", 0: "0ms", 0.000001: "1us", 0.41: "410ms"} {
+		if got := FormatTime(sec); got != want {
+			t.Errorf("FormatTime(%v) = %q, want %q", sec, got, want)
+		}
+	}
+	for frac, want := range map[float64]string{0.01: "1%", 0.005: "0.5%", 0.0999999999: "10%", 1: "100%", 0: "0%", 0.00001: "0.001%"} {
+		if got := FormatPct(frac); got != want {
+			t.Errorf("FormatPct(%v) = %q, want %q", frac, got, want)
+		}
+	}
+	for bps, want := range map[float64]string{30e6: "30mbit", 1.6e6: "1600kbit", 1e9: "1gbit", 1e12: "1tbit", 1500: "1500bit", 768e3: "768kbit"} {
+		if got := FormatRate(bps); got != want {
+			t.Errorf("FormatRate(%v) = %q, want %q", bps, got, want)
+		}
+	}
+}
