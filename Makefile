@@ -29,7 +29,7 @@ install: build
 
 # Whole-process benchmarks in a private sandbox (root); prints a table.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./plan ./render
+	$(GO) test -run '^$$' -bench . -benchmem ./plan ./render ./bench
 	./bench/run.sh ./npte
 
 # The man page, generated from the kong model.

@@ -85,8 +85,8 @@ func TestRunScript(t *testing.T) {
 	out := stdout.String()
 	t.Logf("run.sh output:\n%s", out)
 	for _, re := range []string{
-		`(?m)^\s+1\s+1\s+[0-9.]+ ms\s+[0-9.]+ ms\s+[0-9.]+ ms\s+[0-9.]+\s+[0-9.]+$`,
-		`(?m)^\s+2\s+7\s+[0-9.]+ ms\s+[0-9.]+ ms\s+[0-9.]+ ms\s+[0-9.]+\s+[0-9.]+$`,
+		`(?m)^\s+1\s+1\s+[0-9.]+ ms\s+[0-9.]+ ms\s+[0-9.]+ ms\s+[0-9.]+\s+[0-9.]+\s+-?[0-9.]+ ms$`,
+		`(?m)^\s+2\s+7\s+[0-9.]+ ms\s+[0-9.]+ ms\s+[0-9.]+ ms\s+[0-9.]+\s+[0-9.]+\s+-?[0-9.]+ ms$`,
 		`\(d\) npte netns create --dry-run ns1, start to exit: median [0-9.]+ ms`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out) {

@@ -198,7 +198,7 @@ sh=$(readlink -f "$(command -v sh)")
 echo "npte whole-process benchmark: $("$npte" --version 2>&1 | head -1), $(nproc) CPUs ($cpu), Linux $kernel, sh = $sh"
 echo "medians of $runs interleaved runs, wall time; (d) over $((runs * dry)) invocations"
 echo
-printf '%6s %6s  %16s %16s %16s %7s %7s\n' N ops '(a) npte live' '(b) sh dry-run' '(c) ip -batch' a/b a/c
+printf '%6s %6s  %16s %16s %16s %7s %7s %11s\n' N ops '(a) npte live' '(b) sh dry-run' '(c) ip -batch' a/b a/c '(a-b)/op'
 
 dry_times=()
 true_times=()
@@ -235,7 +235,12 @@ for n in $sizes; do
 		c=$(median ${tm[c]})
 	}
 	nops=$(wc -l <"$work/$n/ops")
-	printf '%6s %6s  %13s ms %13s ms %13s ms %7s %7s\n' "$n" "$nops" "$(ms "$a")" "$(ms "$b")" "$(ms "$c")" "$(ratio "$a" "$b")" "$(ratio "$a" "$c")"
+	extra=$(((a - b) / nops))
+	sign=
+	if ((extra < 0)); then
+		sign=- extra=$((-extra))
+	fi
+	printf '%6s %6s  %13s ms %13s ms %13s ms %7s %7s %8s ms\n' "$n" "$nops" "$(ms "$a")" "$(ms "$b")" "$(ms "$c")" "$(ratio "$a" "$b")" "$(ratio "$a" "$c")" "$sign$(ms "$extra")"
 	unset tm
 done
 d=$(median "${dry_times[@]}")

@@ -59,11 +59,13 @@ func FuzzCLI(f *testing.F) {
 			return errors.New("blocked by FuzzCLI")
 		}
 		env := cli.Env{
-			Args:    args,
-			Stdin:   strings.NewReader(""),
-			Stdout:  &stdout,
-			Stderr:  &stderr,
-			Getenv:  func(k string) string { return map[string]string{"SUDO_USER": "alice", "USER": "alice", "TERM": "xterm"}[k] },
+			Args:   args,
+			Stdin:  strings.NewReader(""),
+			Stdout: &stdout,
+			Stderr: &stderr,
+			Getenv: func(k string) string {
+				return map[string]string{"SUDO_USER": "alice", "USER": "alice", "TERM": "xterm"}[k]
+			},
 			Euid:    1000,
 			Version: "fuzz",
 			Layout:  registry.Layout{Root: "/nonexistent/npte-fuzz/run", RunNetns: "/nonexistent/npte-fuzz/netns"},

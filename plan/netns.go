@@ -1,5 +1,7 @@
 package plan
 
+import "strings"
+
 // EtcNetns is where `ip netns exec` looks for per-namespace files
 // (/etc/netns/NAME/resolv.conf is bind-mounted over /etc/resolv.conf).
 const EtcNetns = "/etc/netns"
@@ -62,23 +64,27 @@ func equalStrings(a, b []string) bool {
 // Sysctls, write /etc/netns/NAME/resolv.conf, write the marker last, drop
 // the intent record.
 func NetnsCreateSteps(name string, dns []string) []Step {
-	steps := []Step{
+	etc := EtcNetns + "/" + name
+	sysctl := make([]string, 0, 7+len(Sysctls))
+	sysctl = append(sysctl, "ip", "netns", "exec", name, "sysctl", "-q", "-w")
+	steps := make([]Step, 0, 10) // sized once: a lab or a long chain builds many
+	steps = append(steps,
 		RequireAbsent{Name: name},
-		RequireNoSymlink{Paths: []string{EtcNetns, EtcNetns + "/" + name}},
+		RequireNoSymlink{Paths: []string{EtcNetns, etc}},
 		WriteIntent{Name: name},
 		Command{Argv: []string{"modprobe", "-q", "tcp_bbr"}, Tolerant: true, Show: "load tcp_bbr so that BBR can be chosen inside namespaces"},
 		Command{Argv: []string{"ip", "netns", "add", name}},
 		Command{Argv: []string{"ip", "-n", name, "link", "set", "dev", "lo", "up"}},
-		Command{Argv: append([]string{"ip", "netns", "exec", name, "sysctl", "-q", "-w"}, Sysctls...)},
-	}
+		Command{Argv: append(sysctl, Sysctls...)},
+	)
 	if len(dns) > 0 {
-		var conf string
+		var conf strings.Builder
 		for _, d := range dns {
-			conf += "nameserver " + d + "\n"
+			conf.WriteString("nameserver " + d + "\n")
 		}
 		steps = append(steps, Command{
-			Argv:  []string{"install", "-D", "-m", "0644", "/dev/stdin", EtcNetns + "/" + name + "/resolv.conf"},
-			Stdin: conf,
+			Argv:  []string{"install", "-D", "-m", "0644", "/dev/stdin", etc + "/resolv.conf"},
+			Stdin: conf.String(),
 		})
 	}
 	return append(steps, WriteMarker{Name: name}, RemoveIntent{Name: name})

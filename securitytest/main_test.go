@@ -116,7 +116,7 @@ func run(ctx context.Context, t testing.TB, p proc) result {
 			line += " '" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 		}
 		// pipefail is not POSIX: check the renderer's status by hand.
-		cmd = exec.CommandContext(ctx, "sh", "-c", "s=$("+line+") || exit 99; printf '%s\\n' \"$s\" | sh")
+		cmd = exec.CommandContext(ctx, "sh", "-c", "s=$("+line+") || exit $?; printf '%s\\n' \"$s\" | sh")
 	} else {
 		cmd = exec.CommandContext(ctx, bin, p.Args...)
 	}

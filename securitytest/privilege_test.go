@@ -154,6 +154,17 @@ func TestHostileEnvironmentLive(t *testing.T) {
 			[]string{"netns", "add-route", "pa", "10.6.0.0/24", "10.7.0.2"},
 		)
 	}
+	if r := mustRunAny(t, "netem", "apply", "--dry-run", "--rate", "10mbit", "pa", "if-pb"); r.Code == 0 && connectImplemented(t) {
+		cmds = append(cmds,
+			[]string{"netem", "apply", "--rate", "10mbit", "pa", "if-pb"},
+			[]string{"netem", "apply", "--rate", "5mbit", "--direction", "ingress", "pb", "if-pa"},
+			[]string{"netem", "show", "pa"},
+			[]string{"netem", "clear", "pb", "if-pa"},
+		)
+	}
+	if r := mustRunAny(t, "lab", "create", "--dry-run"); r.Code == 0 {
+		cmds = append(cmds, []string{"lab", "create"}, []string{"lab", "destroy"})
+	}
 	cmds = append(cmds, []string{"netns", "destroy", "pa"}, []string{"netns", "destroy", "pb"})
 	for _, c := range cmds {
 		r := run(bg(t), t, proc{Args: c, Env: hostileEnv()})
@@ -174,6 +185,9 @@ func TestHostileEnvironmentLive(t *testing.T) {
 		progs = append(progs, fmt.Sprintf("%s x%d", prog, len(envs)))
 		for _, e := range envs {
 			n++
+			// ip netns exec itself adds PWD for the program it runs
+			// (sysctl); npte gives ip nothing but PATH.
+			e = strings.TrimSuffix(e, " PWD="+mustGetwd(t))
 			if e != "PATH="+render.SafePath {
 				t.Errorf("%s ran with environment %q, want only PATH=%s", prog, e, render.SafePath)
 			}
@@ -274,51 +288,62 @@ func TestScriptsSetTheirOwnPath(t *testing.T) {
 	t.Logf("%d golden scripts set and export PATH=%s before any command", len(files), render.SafePath)
 }
 
-// TestStateDirectoryCannotMove: no environment variable or flag moves the
-// state directory or the lock. cli.DefaultEnv ignores the environment for
-// the layout; a live npte with every such variable set keeps its state in
-// /run/npte and waits for a lock held on /run/npte/lock; flags that would
-// move it do not exist (exit 2).
-func TestStateDirectoryCannotMove(t *testing.T) {
+// TestDefaultEnvIgnoresEnvironment: cli.DefaultEnv takes the state layout
+// from no environment variable.
+func TestDefaultEnvIgnoresEnvironment(t *testing.T) {
 	for _, kv := range hostileEnv() {
 		k, v, _ := strings.Cut(kv, "=")
-		if k != "PATH" {
+		if strings.HasPrefix(k, "NPTE_") || strings.Contains(k, "DIR") || k == "HOME" {
 			t.Setenv(k, v)
 		}
 	}
 	if got := cli.DefaultEnv("x").Layout; got != registry.DefaultLayout() || got.Root != "/run/npte" || got.LockPath() != "/run/npte/lock" {
 		t.Fatalf("the environment moved the layout: %+v", got)
 	}
-	t.Run("live", func(t *testing.T) {
-		if !sandbox.Enter(t) {
-			return
+}
+
+// TestStateDirectoryCannotMove: a live npte with NPTE_STATE,
+// XDG_RUNTIME_DIR, TMPDIR, RUNTIME_DIRECTORY, HOME... pointing elsewhere
+// keeps its state in /run/npte and waits for a lock held on
+// /run/npte/lock; flags that would move it do not exist (exit 2).
+func TestStateDirectoryCannotMove(t *testing.T) {
+	if !sandbox.Enter(t) {
+		return
+	}
+	mkdir(t, "/run/alt", 0o755)
+	for _, flag := range []string{"--state=/run/alt", "--state-dir=/run/alt", "--root=/run/alt", "--lock=/run/alt/lock", "--run-dir=/run/alt"} {
+		r := run(bg(t), t, proc{Args: []string{"netns", "create", flag, "sd"}})
+		if r.Code != 2 || exists("/run/netns/sd") {
+			t.Errorf("flag %s: want exit 2 and nothing done, got:\n%s", flag, r)
 		}
-		mkdir(t, "/run/alt", 0o755)
-		for _, flag := range []string{"--state=/run/alt", "--state-dir=/run/alt", "--root=/run/alt", "--lock=/run/alt/lock", "--run-dir=/run/alt"} {
-			r := run(bg(t), t, proc{Args: []string{"netns", "create", flag, "sd"}})
-			if r.Code != 2 || exists("/run/netns/sd") {
-				t.Errorf("flag %s: want exit 2 and nothing done, got:\n%s", flag, r)
-			}
-		}
-		mustRun(t, 0, "netns", "list")
-		release := holdLock(t)
-		done := make(chan result, 1)
-		go func() { done <- run(bg(t), t, proc{Args: []string{"netns", "create", "sd"}, Env: hostileEnv()}) }()
-		select {
-		case r := <-done:
-			release()
-			t.Fatalf("npte did not wait for /run/npte/lock:\n%s", r)
-		case <-time.After(time.Second):
-		}
+	}
+	mustRun(t, 0, "netns", "list")
+	release := holdLock(t)
+	done := make(chan result, 1)
+	go func() { done <- run(bg(t), t, proc{Args: []string{"netns", "create", "sd"}, Env: hostileEnv()}) }()
+	select {
+	case r := <-done:
 		release()
-		if r := <-done; r.Code != 0 {
-			t.Fatalf("create sd:\n%s", r)
-		}
-		if !exists("/run/npte/netns/sd") || len(listDir("/run/alt")) > 0 {
-			t.Fatalf("state not in /run/npte: /run/npte: %v, /run/alt: %v", listDir("/run/npte/netns"), listDir("/run/alt"))
-		}
-		t.Logf("with NPTE_STATE, XDG_RUNTIME_DIR, TMPDIR, RUNTIME_DIRECTORY, HOME... set: state in /run/npte, lock /run/npte/lock honoured")
-	})
+		t.Fatalf("npte did not wait for /run/npte/lock:\n%s", r)
+	case <-time.After(time.Second):
+	}
+	release()
+	if r := <-done; r.Code != 0 {
+		t.Fatalf("create sd:\n%s", r)
+	}
+	if !exists("/run/npte/netns/sd") || len(listDir("/run/alt")) > 0 {
+		t.Fatalf("state not in /run/npte: /run/npte: %v, /run/alt: %v", listDir("/run/npte/netns"), listDir("/run/alt"))
+	}
+	t.Logf("with NPTE_STATE, XDG_RUNTIME_DIR, TMPDIR, RUNTIME_DIRECTORY, HOME... set: state in /run/npte, lock /run/npte/lock honoured; 5 state-moving flags refused")
+}
+
+func mustGetwd(t *testing.T) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wd
 }
 
 // TestNoTestHooksInProduction parses every package that the npte binary
@@ -335,6 +360,7 @@ func TestNoTestHooksInProduction(t *testing.T) {
 		"SUDO_USER": "the user netns run drops to, and sudoers' default user; validated, never root",
 		"TERM":      "passed to netns run's command when it looks like a terminal type",
 		"SHELL":     "completion: which shell to print for",
+		"USER":      "sudoers' default user when not root; validated as a user name, only printed",
 	}
 	seen := map[string]bool{}
 	read := map[string][]string{}
