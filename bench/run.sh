@@ -204,7 +204,7 @@ dry_times=()
 true_times=()
 for n in $sizes; do
 	prepare "$n"
-	settle_ms=$((50 + n * 5))
+	settle_ms=$((100 + n * 10))
 	settle=$(printf '%d.%03d' $((settle_ms / 1000)) $((settle_ms % 1000)))
 	teardown "$settle"
 	declare -A tm=([a]='' [b]='' [c]='')

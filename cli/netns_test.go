@@ -302,7 +302,7 @@ func TestCreateListDestroy(t *testing.T) {
 	if code := p.run("netns", "destroy", "alpha"); code != 0 {
 		t.Fatalf("destroy alpha: exit %d: %s", code, p.stderr.String())
 	}
-	if got := strings.Join(p.calls[len(p.calls)-2:], "\n"); got != "rm -rf -- /etc/netns/alpha\nip netns del alpha" {
+	if got := strings.Join(p.calls[len(p.calls)-3:], "\n"); got != "rm -rf -- /etc/netns/alpha\nip -n alpha link delete group 28272\nip netns del alpha" {
 		t.Errorf("destroy ran %q", got)
 	}
 	if code := p.run("netns", "list"); code != 0 || p.stdout.String() != "m1\nzeta\n" {

@@ -401,7 +401,7 @@ func TestLiveConnectVanished(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("connect to a vanished namespace: exit %d, want 1\n%s", r.code, r.stderr)
 	}
-	if !strings.Contains(r.stderr, "ip link add name if-b netns a type veth peer name if-a netns b") || !strings.Contains(r.stderr, "nothing was changed") {
+	if !strings.Contains(r.stderr, "ip link add name if-b netns a group 28272 type veth peer name if-a netns b group 28272") || !strings.Contains(r.stderr, "nothing was changed") {
 		t.Errorf("the failure does not name the step or say nothing changed:\n%s", r.stderr)
 	}
 	if links := sandbox.Run(t, "ip", "-o", "link", "show"); strings.Count(links, "\n") != 1 || !strings.Contains(links, "lo:") {

@@ -295,7 +295,7 @@ func TestConnectStepFailure(t *testing.T) {
 	if r.Exit != 1 {
 		t.Fatalf("exit %d, want 1: %s", r.Exit, r.Stderr)
 	}
-	if !strings.Contains(r.Stderr, "ip link add name if-b netns a type veth peer name if-a netns b") || !strings.Contains(r.Stderr, "nothing was changed") {
+	if !strings.Contains(r.Stderr, "ip link add name if-b netns a group 28272 type veth peer name if-a netns b group 28272") || !strings.Contains(r.Stderr, "nothing was changed") {
 		t.Errorf("stderr does not name the step and say nothing changed:\n%s", r.Stderr)
 	}
 	if last := r.Events[len(r.Events)-1].Argv; last[2] != "add" {

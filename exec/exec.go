@@ -418,8 +418,8 @@ func (r *Runner) command(ctx context.Context, s plan.Command) error {
 	path, err := r.Resolve(s.Argv[0])
 	if err != nil {
 		if s.Tolerant && errors.Is(err, ErrNotFound) {
-			r.echo(s.Argv, " || true")
-			fmt.Fprintf(r.Stderr, "npte: ignored: %v\n", err)
+			r.echo(s.Argv, " 2>/dev/null || true")
+			fmt.Fprintf(r.Stderr, "npte: skipped: %v\n", err)
 			return errIgnored
 		}
 		return err
@@ -444,13 +444,13 @@ func (r *Runner) command(ctx context.Context, s plan.Command) error {
 	}
 	suffix := ""
 	if s.Tolerant {
-		suffix = " || true"
+		suffix = " 2>/dev/null || true"
+		c.Stderr = io.Discard
 	}
 	r.echo(s.Argv, suffix)
 	err = r.start(ctx, c)
 	if err != nil && s.Tolerant {
 		if isExit(err) {
-			fmt.Fprintf(r.Stderr, "npte: ignored: %s: %v\n", s.Describe(), err)
 			return errIgnored
 		}
 	}

@@ -170,9 +170,9 @@ func linkWorld(initial ...string) fidelity.World {
 		a := strings.Join(argv, " ")
 		switch {
 		case len(argv) >= 14 && argv[0] == "ip" && argv[1] == "link" && argv[2] == "add":
-			// ip link add name L netns A type veth peer name R netns B
+			// ip link add name L netns A group G type veth peer name R netns B group G
 			links[argv[6]+"/"+argv[4]] = true
-			links[argv[13]+"/"+argv[11]] = true
+			links[argv[15]+"/"+argv[13]] = true
 		case len(argv) == 9 && argv[0] == "ip" && argv[3] == "link" && argv[4] == "add":
 			links[argv[2]+"/"+argv[6]] = true
 		case len(argv) == 7 && argv[0] == "ip" && argv[3] == "link" && argv[4] == "show":
@@ -258,7 +258,8 @@ func TestFidelityCreateHalfWay(t *testing.T) {
 	for _, e := range d.Events {
 		dels = append(dels, e.String())
 	}
-	want := []string{"rm -rf -- /etc/netns/client", "ip netns del client", "rm -rf -- /etc/netns/router", "ip netns del router"}
+	want := []string{"rm -rf -- /etc/netns/client", "ip -n client link delete group 28272", "ip netns del client",
+		"rm -rf -- /etc/netns/router", "ip -n router link delete group 28272", "ip netns del router"}
 	if !reflect.DeepEqual(dels, want) {
 		t.Errorf("destroy ran:\n%s", strings.Join(dels, "\n"))
 	}

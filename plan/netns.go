@@ -11,12 +11,13 @@ const EtcNetns = "/etc/netns"
 var DefaultDNS = []string{"1.1.1.1", "8.8.8.8"}
 
 // Sysctls are set inside every new namespace: TCP buffers large enough for
-// a long fat link (4 KiB min, 128 KiB default, 32 MiB max), and forwarding
-// on, so that any namespace can act as a router.
+// a long fat link (4 KiB min, 128 KiB default, 32 MiB max), and IPv4 and
+// IPv6 forwarding on, so that any namespace can act as a router.
 var Sysctls = []string{
 	"net.ipv4.tcp_rmem=4096 131072 33554432",
 	"net.ipv4.tcp_wmem=4096 131072 33554432",
 	"net.ipv4.ip_forward=1",
+	"net.ipv6.conf.all.forwarding=1",
 }
 
 // NetnsCreate is `npte netns create NAME`: it takes the lock, then runs
@@ -99,14 +100,25 @@ func NetnsDestroy(name string) Plan {
 }
 
 // NetnsDestroySteps destroys a namespace that npte made (the caller holds
-// the lock and checked ownership): remove /etc/netns/NAME, delete the
-// kernel namespace if it exists (which also deletes its interfaces and the
-// peers of its veth pairs), then remove the marker and any intent record.
+// the lock and checked ownership): remove /etc/netns/NAME; if the kernel
+// namespace exists, delete npte's links in it (LinkGroup; their peers go at
+// once) and then the namespace (which deletes its other interfaces); then
+// remove the marker and any intent record.
+//
+// Renders as:
+//
+//	rm -rf -- /etc/netns/NAME
+//	if test -e /run/netns/NAME; then
+//		ip -n NAME link delete group 28272 2>/dev/null || true
+//		ip netns del NAME
+//	fi
+//	rm -f -- MARKER; rm -f -- INTENT
 func NetnsDestroySteps(name string) []Step {
 	return []Step{
 		RequireNoSymlink{Paths: []string{EtcNetns}},
 		Command{Argv: []string{"rm", "-rf", "--", EtcNetns + "/" + name}},
 		IfNetns{Name: name, Then: []Step{
+			Command{Argv: []string{"ip", "-n", name, "link", "delete", "group", LinkGroup}, Tolerant: true, Show: "delete the links npte made in " + name + ", if any"},
 			Command{Argv: []string{"ip", "netns", "del", name}},
 		}},
 		RemoveMarker{Name: name},

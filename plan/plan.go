@@ -36,6 +36,7 @@ type Step interface {
 // Renders as:
 //
 //	if test -L /run/npte || ...; then echo 'npte: ...' >&2; exit 2; fi
+//	if { test -e /run/npte && ! test -O /run/npte; } || ...; then echo 'npte: ...' >&2; exit 2; fi
 //	install -d -m 0755 /run/npte /run/npte/netns /run/npte/intent
 //	exec 9>>/run/npte/lock
 //	flock 9
@@ -100,16 +101,18 @@ type Probe struct {
 // Renders as:
 //
 //	ARGV                      (plain)
-//	ARGV || true              (Tolerant: a failure is reported and accepted)
-//	ARGV <<'NPTE_EOF'         (Stdin: the payload as a quoted heredoc)
-//	ARGV <<'NPTE_EOF' || true (Stdin and Tolerant)
+//	ARGV 2>/dev/null || true              (Tolerant: a failure is expected and accepted)
+//	ARGV <<'NPTE_EOF'                     (Stdin: the payload as a quoted heredoc)
+//	ARGV 2>/dev/null <<'NPTE_EOF' || true (Stdin and Tolerant)
 //	exec ARGV                 (Handoff: npte becomes the program; last step)
 type Command struct {
 	Argv []string
 	// Stdin, when not empty, is fed to the program's standard input.
 	Stdin string
 	// Tolerant marks a step whose failure (non-zero exit, or a program that
-	// is not installed) is accepted, as with "|| true" in sh.
+	// is not installed) is expected and accepted, as with "|| true" in sh:
+	// "remove X if it is there". Its error output is discarded, since the
+	// complaint it would print ("Cannot find device") is the expected case.
 	Tolerant bool
 	// Handoff replaces npte with the program (execve), so that its exit
 	// status, signals and terminal pass through untouched. Only the last

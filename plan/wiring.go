@@ -2,6 +2,14 @@ package plan
 
 import "net/netip"
 
+// LinkGroup is the interface group (ip link ... group N) of every veth end
+// npte creates between namespaces. destroy deletes the group before the
+// namespace: deleting a veth end removes its peer at once, whereas the
+// kernel tears a deleted namespace down asynchronously, and the far ends of
+// its links would linger in the peers for a while (long enough for an
+// immediate re-create and re-connect to find them still there).
+const LinkGroup = "28272"
+
 // LinkName is the name of the interface inside one namespace that leads to
 // peer: "if-PEER". With validated names it fits in 15 bytes.
 func LinkName(peer string) string { return "if-" + peer }
@@ -16,7 +24,7 @@ func LinkName(peer string) string { return "if-" + peer }
 //
 //	if ip -n LEFT link show dev if-RIGHT >/dev/null 2>&1; then echo ... >&2; exit 2; fi
 //	if ip -n RIGHT link show dev if-LEFT >/dev/null 2>&1; then echo ... >&2; exit 2; fi
-//	ip link add name if-RIGHT netns LEFT type veth peer name if-LEFT netns RIGHT
+//	ip link add name if-RIGHT netns LEFT group 28272 type veth peer name if-LEFT netns RIGHT group 28272
 //	ip -n LEFT link set dev if-RIGHT up
 //	ip -n RIGHT link set dev if-LEFT up
 func NetnsConnectSteps(left, right string) []Step {
@@ -26,7 +34,7 @@ func NetnsConnectSteps(left, right string) []Step {
 		RequireManaged{Name: right},
 		Probe{Argv: []string{"ip", "-n", left, "link", "show", "dev", l}, Message: left + " already has an interface " + l + " (are " + left + " and " + right + " already connected?)"},
 		Probe{Argv: []string{"ip", "-n", right, "link", "show", "dev", r}, Message: right + " already has an interface " + r + " (are " + left + " and " + right + " already connected?)"},
-		Command{Argv: []string{"ip", "link", "add", "name", l, "netns", left, "type", "veth", "peer", "name", r, "netns", right}},
+		Command{Argv: []string{"ip", "link", "add", "name", l, "netns", left, "group", LinkGroup, "type", "veth", "peer", "name", r, "netns", right, "group", LinkGroup}},
 		Command{Argv: []string{"ip", "-n", left, "link", "set", "dev", l, "up"}},
 		Command{Argv: []string{"ip", "-n", right, "link", "set", "dev", r, "up"}},
 	}

@@ -44,7 +44,7 @@ func TestNetnsConnect(t *testing.T) {
 		plan.RequireManaged{Name: "router"},
 		plan.Probe{Argv: []string{"ip", "-n", "client", "link", "show", "dev", "if-router"}, Message: "client already has an interface if-router (are client and router already connected?)"},
 		plan.Probe{Argv: []string{"ip", "-n", "router", "link", "show", "dev", "if-client"}, Message: "router already has an interface if-client (are client and router already connected?)"},
-		plan.Command{Argv: []string{"ip", "link", "add", "name", "if-router", "netns", "client", "type", "veth", "peer", "name", "if-client", "netns", "router"}},
+		plan.Command{Argv: []string{"ip", "link", "add", "name", "if-router", "netns", "client", "group", "28272", "type", "veth", "peer", "name", "if-client", "netns", "router", "group", "28272"}},
 		plan.Command{Argv: []string{"ip", "-n", "client", "link", "set", "dev", "if-router", "up"}},
 		plan.Command{Argv: []string{"ip", "-n", "router", "link", "set", "dev", "if-client", "up"}},
 	}

@@ -331,6 +331,21 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 			r.write(indent, "if ")
 			r.symlinkTest(l.Root, l.NetnsDir(), l.IntentDir(), l.LockPath())
 			r.guardEnd(indent, l.Root, " or a path below it is a symbolic link; refusing to follow it")
+			// install -d leaves an existing directory's owner alone (it does
+			// reset its mode to 0755): refuse, before creating anything, one
+			// that root does not own, as live npte does.
+			r.write(indent, "if ")
+			for i, p := range []string{l.Root, l.NetnsDir(), l.IntentDir()} {
+				if i > 0 {
+					r.write(" || ")
+				}
+				r.write("{ test -e ")
+				r.path(p)
+				r.write(" && ! test -O ")
+				r.path(p)
+				r.write("; }")
+			}
+			r.guardEnd(indent, l.Root, " or a directory below it is not owned by the user running this script (root); refusing to use it")
 			r.write(indent, "install -d -m 0755 ")
 			r.path(l.Root)
 			r.write(" ")
@@ -390,18 +405,18 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 					return fmt.Errorf("stdin of %q %w", s.Describe(), ErrNUL)
 				}
 				term := terminator(s.Stdin)
-				tolerant := ""
 				if s.Tolerant {
-					tolerant = " || true"
+					r.line(" 2>/dev/null <<'", term, "' || true")
+				} else {
+					r.line(" <<'", term, "'")
 				}
-				r.line(" <<'", term, "'", tolerant)
 				r.b.WriteString(s.Stdin)
 				if !strings.HasSuffix(s.Stdin, "\n") {
 					r.b.WriteByte('\n')
 				}
 				r.line(term)
 			case s.Tolerant:
-				r.line(" || true")
+				r.line(" 2>/dev/null || true")
 			default:
 				r.line()
 			}

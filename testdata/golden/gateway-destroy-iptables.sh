@@ -10,28 +10,32 @@ if test -L /run/npte || test -L /run/npte/netns || test -L /run/npte/intent || t
 	echo 'npte: /run/npte or a path below it is a symbolic link; refusing to follow it' >&2
 	exit 2
 fi
+if { test -e /run/npte && ! test -O /run/npte; } || { test -e /run/npte/netns && ! test -O /run/npte/netns; } || { test -e /run/npte/intent && ! test -O /run/npte/intent; }; then
+	echo 'npte: /run/npte or a directory below it is not owned by the user running this script (root); refusing to use it' >&2
+	exit 2
+fi
 install -d -m 0755 /run/npte /run/npte/netns /run/npte/intent
 exec 9>>/run/npte/lock
 flock 9
-iptables -t nat -D POSTROUTING -m comment --comment npte:gw:lab1 -j NPTE-GW-LAB1 || true
-iptables -t nat -F NPTE-GW-LAB1 || true
-iptables -t nat -X NPTE-GW-LAB1 || true
-iptables -t filter -D FORWARD -m comment --comment npte:gw:lab1 -j NPTE-GW-LAB1 || true
-iptables -t filter -F NPTE-GW-LAB1 || true
-iptables -t filter -X NPTE-GW-LAB1 || true
-ip6tables -t nat -D POSTROUTING -m comment --comment npte:gw:lab1 -j NPTE-GW-LAB1 || true
-ip6tables -t nat -F NPTE-GW-LAB1 || true
-ip6tables -t nat -X NPTE-GW-LAB1 || true
-ip6tables -t filter -D FORWARD -m comment --comment npte:gw:lab1 -j NPTE-GW-LAB1 || true
-ip6tables -t filter -F NPTE-GW-LAB1 || true
-ip6tables -t filter -X NPTE-GW-LAB1 || true
-ip link del dev if-lab1 || true
+iptables -t nat -D POSTROUTING -m comment --comment npte:gw:lab1 -j NPTE-GW-LAB1 2>/dev/null || true
+iptables -t nat -F NPTE-GW-LAB1 2>/dev/null || true
+iptables -t nat -X NPTE-GW-LAB1 2>/dev/null || true
+iptables -t filter -D FORWARD -m comment --comment npte:gw:lab1 -j NPTE-GW-LAB1 2>/dev/null || true
+iptables -t filter -F NPTE-GW-LAB1 2>/dev/null || true
+iptables -t filter -X NPTE-GW-LAB1 2>/dev/null || true
+ip6tables -t nat -D POSTROUTING -m comment --comment npte:gw:lab1 -j NPTE-GW-LAB1 2>/dev/null || true
+ip6tables -t nat -F NPTE-GW-LAB1 2>/dev/null || true
+ip6tables -t nat -X NPTE-GW-LAB1 2>/dev/null || true
+ip6tables -t filter -D FORWARD -m comment --comment npte:gw:lab1 -j NPTE-GW-LAB1 2>/dev/null || true
+ip6tables -t filter -F NPTE-GW-LAB1 2>/dev/null || true
+ip6tables -t filter -X NPTE-GW-LAB1 2>/dev/null || true
+ip link del dev if-lab1 2>/dev/null || true
 if test -e /run/netns/lab1; then
-	ip netns exec lab1 iptables -t nat -D POSTROUTING -m comment --comment npte:gw:lab1 -j NPTE-GW-LAB1 || true
-	ip netns exec lab1 iptables -t nat -F NPTE-GW-LAB1 || true
-	ip netns exec lab1 iptables -t nat -X NPTE-GW-LAB1 || true
-	ip netns exec lab1 ip6tables -t nat -D POSTROUTING -m comment --comment npte:gw:lab1 -j NPTE-GW-LAB1 || true
-	ip netns exec lab1 ip6tables -t nat -F NPTE-GW-LAB1 || true
-	ip netns exec lab1 ip6tables -t nat -X NPTE-GW-LAB1 || true
+	ip netns exec lab1 iptables -t nat -D POSTROUTING -m comment --comment npte:gw:lab1 -j NPTE-GW-LAB1 2>/dev/null || true
+	ip netns exec lab1 iptables -t nat -F NPTE-GW-LAB1 2>/dev/null || true
+	ip netns exec lab1 iptables -t nat -X NPTE-GW-LAB1 2>/dev/null || true
+	ip netns exec lab1 ip6tables -t nat -D POSTROUTING -m comment --comment npte:gw:lab1 -j NPTE-GW-LAB1 2>/dev/null || true
+	ip netns exec lab1 ip6tables -t nat -F NPTE-GW-LAB1 2>/dev/null || true
+	ip netns exec lab1 ip6tables -t nat -X NPTE-GW-LAB1 2>/dev/null || true
 fi
 # net.ipv4.ip_forward (and IPv6 forwarding) are left as they are: other software may rely on them.

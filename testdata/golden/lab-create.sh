@@ -10,6 +10,10 @@ if test -L /run/npte || test -L /run/npte/netns || test -L /run/npte/intent || t
 	echo 'npte: /run/npte or a path below it is a symbolic link; refusing to follow it' >&2
 	exit 2
 fi
+if { test -e /run/npte && ! test -O /run/npte; } || { test -e /run/npte/netns && ! test -O /run/npte/netns; } || { test -e /run/npte/intent && ! test -O /run/npte/intent; }; then
+	echo 'npte: /run/npte or a directory below it is not owned by the user running this script (root); refusing to use it' >&2
+	exit 2
+fi
 install -d -m 0755 /run/npte /run/npte/netns /run/npte/intent
 exec 9>>/run/npte/lock
 flock 9
@@ -22,10 +26,10 @@ if test -L /etc/netns || test -L /etc/netns/client; then
 	exit 2
 fi
 (set -C; : >/run/npte/intent/client)
-modprobe -q tcp_bbr || true
+modprobe -q tcp_bbr 2>/dev/null || true
 ip netns add client
 ip -n client link set dev lo up
-ip netns exec client sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1'
+ip netns exec client sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1' 'net.ipv6.conf.all.forwarding=1'
 install -D -m 0644 /dev/stdin /etc/netns/client/resolv.conf <<'NPTE_EOF'
 nameserver 1.1.1.1
 nameserver 8.8.8.8
@@ -41,10 +45,10 @@ if test -L /etc/netns || test -L /etc/netns/router; then
 	exit 2
 fi
 (set -C; : >/run/npte/intent/router)
-modprobe -q tcp_bbr || true
+modprobe -q tcp_bbr 2>/dev/null || true
 ip netns add router
 ip -n router link set dev lo up
-ip netns exec router sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1'
+ip netns exec router sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1' 'net.ipv6.conf.all.forwarding=1'
 install -D -m 0644 /dev/stdin /etc/netns/router/resolv.conf <<'NPTE_EOF'
 nameserver 1.1.1.1
 nameserver 8.8.8.8
@@ -60,10 +64,10 @@ if test -L /etc/netns || test -L /etc/netns/server; then
 	exit 2
 fi
 (set -C; : >/run/npte/intent/server)
-modprobe -q tcp_bbr || true
+modprobe -q tcp_bbr 2>/dev/null || true
 ip netns add server
 ip -n server link set dev lo up
-ip netns exec server sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1'
+ip netns exec server sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1' 'net.ipv6.conf.all.forwarding=1'
 install -D -m 0644 /dev/stdin /etc/netns/server/resolv.conf <<'NPTE_EOF'
 nameserver 1.1.1.1
 nameserver 8.8.8.8
@@ -86,7 +90,7 @@ if ip -n router link show dev if-client >/dev/null 2>&1; then
 	echo 'npte: router already has an interface if-client (are client and router already connected?)' >&2
 	exit 2
 fi
-ip link add name if-router netns client type veth peer name if-client netns router
+ip link add name if-router netns client group 28272 type veth peer name if-client netns router group 28272
 ip -n client link set dev if-router up
 ip -n router link set dev if-client up
 if ! test -f /run/npte/netns/server || test -L /run/npte/netns/server; then
@@ -105,7 +109,7 @@ if ip -n router link show dev if-server >/dev/null 2>&1; then
 	echo 'npte: router already has an interface if-server (are server and router already connected?)' >&2
 	exit 2
 fi
-ip link add name if-router netns server type veth peer name if-server netns router
+ip link add name if-router netns server group 28272 type veth peer name if-server netns router group 28272
 ip -n server link set dev if-router up
 ip -n router link set dev if-server up
 if ! test -f /run/npte/netns/client || test -L /run/npte/netns/client; then

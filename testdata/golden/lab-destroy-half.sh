@@ -10,6 +10,10 @@ if test -L /run/npte || test -L /run/npte/netns || test -L /run/npte/intent || t
 	echo 'npte: /run/npte or a path below it is a symbolic link; refusing to follow it' >&2
 	exit 2
 fi
+if { test -e /run/npte && ! test -O /run/npte; } || { test -e /run/npte/netns && ! test -O /run/npte/netns; } || { test -e /run/npte/intent && ! test -O /run/npte/intent; }; then
+	echo 'npte: /run/npte or a directory below it is not owned by the user running this script (root); refusing to use it' >&2
+	exit 2
+fi
 install -d -m 0755 /run/npte /run/npte/netns /run/npte/intent
 exec 9>>/run/npte/lock
 flock 9
@@ -20,6 +24,7 @@ if { test -f /run/npte/netns/client && ! test -L /run/npte/netns/client; } || { 
 	fi
 	rm -rf -- /etc/netns/client
 	if test -e /run/netns/client; then
+		ip -n client link delete group 28272 2>/dev/null || true
 		ip netns del client
 	fi
 	rm -f -- /run/npte/netns/client
@@ -34,6 +39,7 @@ if { test -f /run/npte/netns/server && ! test -L /run/npte/netns/server; } || { 
 	fi
 	rm -rf -- /etc/netns/server
 	if test -e /run/netns/server; then
+		ip -n server link delete group 28272 2>/dev/null || true
 		ip netns del server
 	fi
 	rm -f -- /run/npte/netns/server
@@ -48,6 +54,7 @@ if { test -f /run/npte/netns/router && ! test -L /run/npte/netns/router; } || { 
 	fi
 	rm -rf -- /etc/netns/router
 	if test -e /run/netns/router; then
+		ip -n router link delete group 28272 2>/dev/null || true
 		ip netns del router
 	fi
 	rm -f -- /run/npte/netns/router

@@ -10,6 +10,10 @@ if test -L /run/npte || test -L /run/npte/netns || test -L /run/npte/intent || t
 	echo 'npte: /run/npte or a path below it is a symbolic link; refusing to follow it' >&2
 	exit 2
 fi
+if { test -e /run/npte && ! test -O /run/npte; } || { test -e /run/npte/netns && ! test -O /run/npte/netns; } || { test -e /run/npte/intent && ! test -O /run/npte/intent; }; then
+	echo 'npte: /run/npte or a directory below it is not owned by the user running this script (root); refusing to use it' >&2
+	exit 2
+fi
 install -d -m 0755 /run/npte /run/npte/netns /run/npte/intent
 exec 9>>/run/npte/lock
 flock 9
@@ -26,11 +30,11 @@ if ! ip -n router link show dev if-server >/dev/null 2>&1; then
 	exit 2
 fi
 # profile edge: 2.5G EDGE, 840 ms RTT, 240 kbit/s down, 200 kbit/s up (source: WebPageTest connectivity profile "Edge")
-tc -n router qdisc del dev if-client ingress || true
-ip -n router link del dev ifb-if-client || true
-tc -n router qdisc del dev if-client root || true
+tc -n router qdisc del dev if-client ingress 2>/dev/null || true
+ip -n router link del dev ifb-if-client 2>/dev/null || true
+tc -n router qdisc del dev if-client root 2>/dev/null || true
 tc -n router qdisc add dev if-client root handle 1: netem delay 420ms rate 240kbit
-tc -n router qdisc del dev if-server ingress || true
-ip -n router link del dev ifb-if-server || true
-tc -n router qdisc del dev if-server root || true
+tc -n router qdisc del dev if-server ingress 2>/dev/null || true
+ip -n router link del dev ifb-if-server 2>/dev/null || true
+tc -n router qdisc del dev if-server root 2>/dev/null || true
 tc -n router qdisc add dev if-server root handle 1: netem delay 420ms rate 200kbit

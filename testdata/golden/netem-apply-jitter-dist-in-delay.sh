@@ -10,6 +10,10 @@ if test -L /run/npte || test -L /run/npte/netns || test -L /run/npte/intent || t
 	echo 'npte: /run/npte or a path below it is a symbolic link; refusing to follow it' >&2
 	exit 2
 fi
+if { test -e /run/npte && ! test -O /run/npte; } || { test -e /run/npte/netns && ! test -O /run/npte/netns; } || { test -e /run/npte/intent && ! test -O /run/npte/intent; }; then
+	echo 'npte: /run/npte or a directory below it is not owned by the user running this script (root); refusing to use it' >&2
+	exit 2
+fi
 install -d -m 0755 /run/npte /run/npte/netns /run/npte/intent
 exec 9>>/run/npte/lock
 flock 9
@@ -21,5 +25,5 @@ if ! ip -n router link show dev if-client >/dev/null 2>&1; then
 	echo 'npte: router has no interface if-client' >&2
 	exit 2
 fi
-tc -n router qdisc del dev if-client root || true
+tc -n router qdisc del dev if-client root 2>/dev/null || true
 tc -n router qdisc add dev if-client root handle 1: netem delay 10ms 2ms distribution paretonormal rate 10mbit

@@ -10,6 +10,10 @@ if test -L /run/npte || test -L /run/npte/netns || test -L /run/npte/intent || t
 	echo 'npte: /run/npte or a path below it is a symbolic link; refusing to follow it' >&2
 	exit 2
 fi
+if { test -e /run/npte && ! test -O /run/npte; } || { test -e /run/npte/netns && ! test -O /run/npte/netns; } || { test -e /run/npte/intent && ! test -O /run/npte/intent; }; then
+	echo 'npte: /run/npte or a directory below it is not owned by the user running this script (root); refusing to use it' >&2
+	exit 2
+fi
 install -d -m 0755 /run/npte /run/npte/netns /run/npte/intent
 exec 9>>/run/npte/lock
 flock 9
@@ -22,10 +26,10 @@ if test -L /etc/netns || test -L /etc/netns/demo; then
 	exit 2
 fi
 (set -C; : >/run/npte/intent/demo)
-modprobe -q tcp_bbr || true
+modprobe -q tcp_bbr 2>/dev/null || true
 ip netns add demo
 ip -n demo link set dev lo up
-ip netns exec demo sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1'
+ip netns exec demo sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1' 'net.ipv6.conf.all.forwarding=1'
 install -D -m 0644 /dev/stdin /etc/netns/demo/resolv.conf <<'NPTE_EOF'
 nameserver 1.1.1.1
 nameserver 8.8.8.8
