@@ -77,18 +77,98 @@ func isTerminal(f *os.File) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// CLI is npte's command tree.
+// CLI is npte's command tree. Each top-level verb sits in a group type of
+// its own, so that Main can build the model of just the group a command
+// line names (see root).
 type CLI struct {
-	Version kong.VersionFlag `help:"Print npte's version and exit."`
+	Globals
+	NetnsGroup
+	NetemGroup
+	LabGroup
+	GatewayGroup
+	SudoersGroup
+	DoctorGroup
+	TutorialGroup
+	CompletionGroup
+}
 
-	Netns      NetnsCmd      `cmd:"" help:"Create, wire, inspect and destroy npte's network namespaces."`
-	Netem      NetemCmd      `cmd:"" help:"Shape a link: delay, loss, rate caps (netem, tbf, cake), egress or ingress."`
-	Lab        LabCmd        `cmd:"" help:"The built-in client/router/server lab and its link profiles."`
-	Gateway    GatewayCmd    `cmd:"" help:"Give a namespace a NAT'd uplink through the host (not for NOPASSWD)."`
-	Sudoers    SudoersCmd    `cmd:"" help:"Print a sudoers snippet that lets a user run the namespace verbs."`
-	Doctor     DoctorCmd     `cmd:"" help:"Check the programs and kernel features npte needs."`
-	Tutorial   TutorialCmd   `cmd:"" help:"Read npte's tutorial."`
+// Globals are the flags of the root command.
+type Globals struct {
+	Version kong.VersionFlag `help:"Print npte's version and exit."`
+}
+
+// NetnsGroup holds `npte netns`.
+type NetnsGroup struct {
+	Netns NetnsCmd `cmd:"" help:"Create, wire, inspect and destroy npte's network namespaces."`
+}
+
+// NetemGroup holds `npte netem`.
+type NetemGroup struct {
+	Netem NetemCmd `cmd:"" help:"Shape a link: delay, loss, rate caps (netem, tbf, cake), egress or ingress."`
+}
+
+// LabGroup holds `npte lab`.
+type LabGroup struct {
+	Lab LabCmd `cmd:"" help:"The built-in client/router/server lab and its link profiles."`
+}
+
+// GatewayGroup holds `npte gateway`.
+type GatewayGroup struct {
+	Gateway GatewayCmd `cmd:"" help:"Give a namespace a NAT'd uplink through the host (not for NOPASSWD)."`
+}
+
+// SudoersGroup holds `npte sudoers`.
+type SudoersGroup struct {
+	Sudoers SudoersCmd `cmd:"" help:"Print a sudoers snippet that lets a user run the namespace verbs."`
+}
+
+// DoctorGroup holds `npte doctor`.
+type DoctorGroup struct {
+	Doctor DoctorCmd `cmd:"" help:"Check the programs and kernel features npte needs."`
+}
+
+// TutorialGroup holds `npte tutorial`.
+type TutorialGroup struct {
+	Tutorial TutorialCmd `cmd:"" help:"Read npte's tutorial."`
+}
+
+// CompletionGroup holds `npte completion`.
+type CompletionGroup struct {
 	Completion CompletionCmd `cmd:"" help:"Print a shell completion script (bash, zsh, fish)."`
+}
+
+// groupRoot is a command tree with the root flags and one group G.
+type groupRoot[G any] struct {
+	Globals
+	G G `embed:""`
+}
+
+// root returns the command tree to parse args with: when the first word
+// names a verb group, a tree of that group alone, since building kong's
+// model by reflection is most of npte's start-up work and a command line
+// only ever runs one group; otherwise (no verb, a flag, a typo) the whole
+// tree, so that help and "unexpected argument" errors list every verb.
+func root(args []string) any {
+	if len(args) == 0 {
+		return &CLI{}
+	}
+	switch args[0] {
+	case "netns":
+		return &groupRoot[NetnsGroup]{}
+	case "netem":
+		return &groupRoot[NetemGroup]{}
+	case "lab":
+		return &groupRoot[LabGroup]{}
+	case "gateway":
+		return &groupRoot[GatewayGroup]{}
+	case "sudoers":
+		return &groupRoot[SudoersGroup]{}
+	case "doctor":
+		return &groupRoot[DoctorGroup]{}
+	case "tutorial":
+		return &groupRoot[TutorialGroup]{}
+	}
+	return &CLI{}
 }
 
 // DryRun is the --dry-run flag shared by every verb that changes state.
@@ -172,7 +252,6 @@ const Description = "npte builds isolated network labs on one Linux host: namesp
 
 // Main runs npte with env and returns the exit code.
 func Main(env Env) (code int) {
-	var cli CLI
 	type exitPanic int
 	defer func() {
 		if r := recover(); r != nil {
@@ -183,7 +262,7 @@ func Main(env Env) (code int) {
 			panic(r)
 		}
 	}()
-	parser, err := kong.New(&cli,
+	parser, err := kong.New(root(env.Args),
 		kong.Name("npte"),
 		kong.Description(Description),
 		kong.Writers(env.Stdout, env.Stderr),
