@@ -276,8 +276,7 @@ func Main(env Env) (code int) {
 	}
 	kctx, err := parser.Parse(env.Args)
 	if err != nil {
-		fmt.Fprintf(env.Stderr, "npte: %s\n", oneLine(err.Error()))
-		fmt.Fprintf(env.Stderr, "npte: run 'npte --help' for usage\n")
+		fmt.Fprintf(env.Stderr, "npte: %s (see 'npte --help')\n", oneLine(err.Error()))
 		return exec.ExitUsage
 	}
 	app := &App{Env: env, Registry: registry.New(env.Layout, env.Owner), ctx: context.Background()}

@@ -335,8 +335,6 @@ func checkRefusal(code int, stdout, stderr string) error {
 		return fmt.Errorf("printed on stdout: %q", stdout)
 	}
 	msg := strings.TrimSuffix(stderr, "\n")
-	// kong's parse errors add a fixed hint line; it names no value.
-	msg = strings.TrimSuffix(msg, "\nnpte: run 'npte --help' for usage")
 	switch {
 	case msg == "":
 		return errors.New("no message")
