@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/npte/npte/cli"
 	"github.com/npte/npte/exec"
 	"github.com/npte/npte/internal/fidelity"
-	"github.com/npte/npte/registry"
 	"github.com/npte/npte/shape"
 )
 
@@ -33,25 +31,7 @@ func (e nmExit) ExitCode() int { return int(e) }
 
 func newNmEnv(t *testing.T, managed []string, answer func(argv []string) (string, int)) *nmEnv {
 	t.Helper()
-	root := t.TempDir()
-	layout := registry.Layout{Root: filepath.Join(root, "npte"), RunNetns: filepath.Join(root, "netns")}
-	bin := filepath.Join(root, "bin")
-	for _, d := range []string{layout.Root, layout.NetnsDir(), layout.IntentDir(), layout.RunNetns, bin} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		_ = os.Chmod(d, 0o755)
-	}
-	for _, tool := range exec.Tools() {
-		if err := os.WriteFile(filepath.Join(bin, tool.Name), []byte("#!/bin/false\n"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, n := range managed {
-		if err := os.WriteFile(layout.Marker(n), nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	layout, bin := fidelity.StateRoot(t, managed...)
 	e := &nmEnv{}
 	e.env = cli.Env{
 		Stdin: strings.NewReader(""), Stdout: &e.stdout, Stderr: &e.stderr,

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/user"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -315,25 +314,7 @@ type wFakeEnv struct {
 
 func newWFakeEnv(t *testing.T, managed []string, answer func(argv []string) (string, int), args ...string) *wFakeEnv {
 	t.Helper()
-	root := t.TempDir()
-	layout := registry.Layout{Root: filepath.Join(root, "npte"), RunNetns: filepath.Join(root, "netns")}
-	bin := filepath.Join(root, "bin")
-	for _, d := range []string{layout.Root, layout.NetnsDir(), layout.IntentDir(), layout.RunNetns, bin} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		_ = os.Chmod(d, 0o755)
-	}
-	for _, tool := range exec.Tools() {
-		if err := os.WriteFile(filepath.Join(bin, tool.Name), []byte("#!/bin/false\n"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, n := range managed {
-		if err := os.WriteFile(layout.Marker(n), nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	layout, bin := fidelity.StateRoot(t, managed...)
 	f := &wFakeEnv{}
 	f.env = cli.Env{
 		Args:    args,

@@ -193,7 +193,7 @@ func (r *Runner) Run(ctx context.Context, p plan.Plan) error {
 		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 		defer signal.Stop(sigs)
 	}
-	st := &state{p: p, total: countSteps(p.Steps), sigs: sigs}
+	st := &state{p: p, total: plan.Count(p.Steps), sigs: sigs}
 	defer st.release()
 	return r.steps(ctx, st, p.Steps)
 }
@@ -212,20 +212,6 @@ func (st *state) release() {
 		st.unlock()
 		st.unlock = nil
 	}
-}
-
-func countSteps(steps []plan.Step) int {
-	n := 0
-	for _, s := range steps {
-		n++
-		switch s := s.(type) {
-		case plan.IfOwned:
-			n += countSteps(s.Then)
-		case plan.IfNetns:
-			n += countSteps(s.Then)
-		}
-	}
-	return n
 }
 
 func (st *state) fail(s plan.Step, err error, code int) error {
@@ -324,7 +310,7 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 						return e
 					}
 				} else {
-					st.index += countSteps(s.Then)
+					st.index += plan.Count(s.Then)
 					fmt.Fprintf(r.Stderr, "npte: %s: not managed by npte, skipped\n", s.Name)
 				}
 			}
@@ -337,7 +323,7 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 						return e
 					}
 				} else {
-					st.index += countSteps(s.Then)
+					st.index += plan.Count(s.Then)
 				}
 			}
 		case plan.Note:

@@ -258,3 +258,18 @@ func (IfNetns) isStep() {}
 
 // Describe implements Step.
 func (s IfNetns) Describe() string { return "if namespace " + s.Name + " exists" }
+
+// Count returns the number of steps, counting those inside IfOwned and
+// IfNetns as well as the conditional steps themselves.
+func Count(steps []Step) int {
+	n := len(steps)
+	for _, s := range steps {
+		switch s := s.(type) {
+		case IfOwned:
+			n += Count(s.Then)
+		case IfNetns:
+			n += Count(s.Then)
+		}
+	}
+	return n
+}

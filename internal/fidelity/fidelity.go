@@ -76,11 +76,16 @@ type Setup struct {
 	SudoUser string
 }
 
-func (s Setup) env(t *testing.T, args []string) (cli.Env, *bytes.Buffer, *bytes.Buffer) {
+// StateRoot makes a private state layout (mode 0755 directories, owned
+// by the test's user) and a directory of stand-in programs, one per
+// allowlisted tool, under t.TempDir; managed names get a marker. Tests
+// that run cli.Main live without root point cli.Env's Layout, Owner
+// (os.Getuid()) and Dirs at them.
+func StateRoot(t *testing.T, managed ...string) (layout registry.Layout, bin string) {
 	t.Helper()
 	root := t.TempDir()
-	layout := registry.Layout{Root: filepath.Join(root, "npte"), RunNetns: filepath.Join(root, "netns")}
-	bin := filepath.Join(root, "bin")
+	layout = registry.Layout{Root: filepath.Join(root, "npte"), RunNetns: filepath.Join(root, "netns")}
+	bin = filepath.Join(root, "bin")
 	for _, d := range []string{layout.Root, layout.NetnsDir(), layout.IntentDir(), layout.RunNetns, bin} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -92,6 +97,17 @@ func (s Setup) env(t *testing.T, args []string) (cli.Env, *bytes.Buffer, *bytes.
 			t.Fatal(err)
 		}
 	}
+	for _, n := range managed {
+		if err := os.WriteFile(layout.Marker(n), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return layout, bin
+}
+
+func (s Setup) env(t *testing.T, args []string) (cli.Env, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
+	layout, bin := StateRoot(t)
 	touch := func(p string) {
 		if err := os.WriteFile(p, nil, 0o644); err != nil {
 			t.Fatal(err)
