@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -315,7 +316,13 @@ func sudoUser(env Env) (name, home string, err error) {
 	if err != nil {
 		return "", "", Usagef("$SUDO_USER %q: no such user (%v)", name, err)
 	}
-	if u.Uid == "0" {
+	// Compare numbers, not strings: the pure-Go user lookup returns the
+	// passwd field as written, and "00" is uid 0 too.
+	uid, err := strconv.ParseUint(u.Uid, 10, 32)
+	if err != nil {
+		return "", "", Usagef("$SUDO_USER %q: invalid uid %q in the user database", name, u.Uid)
+	}
+	if uid == 0 {
 		return "", "", Usagef("$SUDO_USER %q has uid 0: netns run never runs a command as root", name)
 	}
 	home = u.HomeDir

@@ -530,6 +530,8 @@ func TestRunUserChecks(t *testing.T) {
 	}{
 		{"unknown user", nil, "", "/w", nil, 2, "no such user", ""},
 		{"uid 0 alias", &user.User{Username: "toor", Uid: "0", HomeDir: "/root"}, "", "/w", nil, 2, "uid 0", ""},
+		{"uid 0 written 00", &user.User{Username: "toor", Uid: "00", HomeDir: "/root"}, "", "/w", nil, 2, "uid 0", ""},
+		{"uid not a number", &user.User{Username: "toor", Uid: "x", HomeDir: "/root"}, "", "/w", nil, 2, "invalid uid", ""},
 		{"relative home", &user.User{Username: "alice", Uid: "1000", HomeDir: "home/alice"}, "", "/w", nil, 2, "home directory", ""},
 		{"no home", &user.User{Username: "alice", Uid: "1000", HomeDir: ""}, "", "/w", nil, 0, " HOME=/ ", ""},
 		{"good term", &user.User{Username: "alice", Uid: "1000", HomeDir: "/home/alice"}, "xterm-256color", "/w", nil, 0, " TERM=xterm-256color ", ""},

@@ -193,6 +193,10 @@ func (r *Runner) Run(ctx context.Context, p plan.Plan) error {
 		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 		defer signal.Stop(sigs)
 	}
+	// The same umask as the script's header: markers, intent records and
+	// what children create get the same modes whatever the caller's umask
+	// (sudo passes the user's on).
+	syscall.Umask(0o022)
 	st := &state{p: p, total: plan.Count(p.Steps), sigs: sigs}
 	defer st.release()
 	return r.steps(ctx, st, p.Steps)
@@ -304,6 +308,9 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 		case plan.IfOwned:
 			var ok bool
 			ok, err = reg.Owned(s.Name)
+			if errors.Is(err, registry.ErrUnsafe) {
+				return st.fail(s, &GuardError{err.Error()}, ExitUsage)
+			}
 			if err == nil {
 				if ok {
 					if e := r.steps(ctx, st, s.Then); e != nil {

@@ -49,8 +49,10 @@ var (
 	Uplink   = plan.LinkName(Server) // router's if-server
 )
 
-// Create is `npte lab create`: under one lock, create client, router and
-// server (plan.NetnsCreateSteps, default resolvers), connect client and
+// Create is `npte lab create`: under one lock, check that none of client,
+// router and server is taken (plan.NetnsCreateGuards, all three before any
+// change, so that a refusal changes nothing), create them
+// (plan.NetnsCreateActions, default resolvers), connect client and
 // server to the router (plan.NetnsConnectSteps), address the four ends
 // (plan.NetnsAssignAddrSteps) and route the leaves through the router
 // (plan.NetnsAddRouteSteps). A failure half-way leaves markers or intent
@@ -58,7 +60,10 @@ var (
 func Create() plan.Plan {
 	steps := []plan.Step{plan.Lock{}}
 	for _, n := range Names {
-		steps = append(steps, plan.NetnsCreateSteps(n, plan.DefaultDNS)...)
+		steps = append(steps, plan.NetnsCreateGuards(n)...)
+	}
+	for _, n := range Names {
+		steps = append(steps, plan.NetnsCreateActions(n, plan.DefaultDNS)...)
 	}
 	steps = append(steps, plan.NetnsConnectSteps(Client, Router)...)
 	steps = append(steps, plan.NetnsConnectSteps(Server, Router)...)

@@ -12,11 +12,15 @@ import (
 )
 
 // TestCreateIsComposed pins that lab create is one lock followed only by
-// the netns verbs' step builders, in order.
+// the netns verbs' step builders, in order, with the guards of all three
+// namespaces before the first change.
 func TestCreateIsComposed(t *testing.T) {
 	want := []plan.Step{plan.Lock{}}
 	for _, n := range []string{"client", "router", "server"} {
-		want = append(want, plan.NetnsCreateSteps(n, plan.DefaultDNS)...)
+		want = append(want, plan.NetnsCreateGuards(n)...)
+	}
+	for _, n := range []string{"client", "router", "server"} {
+		want = append(want, plan.NetnsCreateActions(n, plan.DefaultDNS)...)
 	}
 	want = append(want, plan.NetnsConnectSteps("client", "router")...)
 	want = append(want, plan.NetnsConnectSteps("server", "router")...)
@@ -243,12 +247,14 @@ func TestFidelityCreate(t *testing.T) {
 }
 
 func TestFidelityCreateHalfWay(t *testing.T) {
-	// A foreign namespace "server" stops create after client and router.
+	// A foreign namespace "server" makes create refuse before any change
+	// (the guards of all three names come first).
 	r := check(t, fidelity.Setup{Foreign: []string{"server"}}, func() fidelity.World { return linkWorld() }, "lab", "create")
-	if r.Exit != 2 || r.State != "netns/client netns/router" {
-		t.Fatalf("exit %d, state %q", r.Exit, r.State)
+	if r.Exit != 2 || r.State != "" || len(r.Events) != 0 {
+		t.Fatalf("exit %d, state %q, ran %v", r.Exit, r.State, r.Events)
 	}
-	// lab destroy then removes exactly client and router.
+	// A half-built lab (client and router made, then the run stopped):
+	// lab destroy removes exactly client and router.
 	d := check(t, fidelity.Setup{Managed: []string{"client", "router"}, Foreign: []string{"server"}},
 		func() fidelity.World { return linkWorld() }, "lab", "destroy")
 	if d.Exit != 0 || d.State != "" {

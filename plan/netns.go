@@ -60,18 +60,32 @@ func equalStrings(a, b []string) bool {
 }
 
 // NetnsCreateSteps creates namespace name without taking the lock (the
-// caller holds it): refuse a taken name, record the intent, load tcp_bbr
-// (tolerated: kernels without modules), add the namespace, bring up lo, set
-// Sysctls, write /etc/netns/NAME/resolv.conf, write the marker last, drop
-// the intent record.
+// caller holds it): NetnsCreateGuards, then NetnsCreateActions.
 func NetnsCreateSteps(name string, dns []string) []Step {
+	return append(NetnsCreateGuards(name), NetnsCreateActions(name, dns)...)
+}
+
+// NetnsCreateGuards refuses (exit 2, before any change) a name that is
+// taken, or whose /etc/netns entry is a symbolic link. A plan that creates
+// several namespaces puts the guards of all of them before the first
+// action, so that a refusal still means nothing changed.
+func NetnsCreateGuards(name string) []Step {
+	return []Step{
+		RequireAbsent{Name: name},
+		RequireNoSymlink{Paths: []string{EtcNetns, EtcNetns + "/" + name}},
+	}
+}
+
+// NetnsCreateActions creates namespace name, whose guards passed: record
+// the intent, load tcp_bbr (tolerated: kernels without modules), add the
+// namespace, bring up lo, set Sysctls, write /etc/netns/NAME/resolv.conf,
+// write the marker last, drop the intent record.
+func NetnsCreateActions(name string, dns []string) []Step {
 	etc := EtcNetns + "/" + name
 	sysctl := make([]string, 0, 7+len(Sysctls))
 	sysctl = append(sysctl, "ip", "netns", "exec", name, "sysctl", "-q", "-w")
-	steps := make([]Step, 0, 10) // sized once: a lab or a long chain builds many
+	steps := make([]Step, 0, 8) // sized once: a lab or a long chain builds many
 	steps = append(steps,
-		RequireAbsent{Name: name},
-		RequireNoSymlink{Paths: []string{EtcNetns, etc}},
 		WriteIntent{Name: name},
 		Command{Argv: []string{"modprobe", "-q", "tcp_bbr"}, Tolerant: true, Show: "load tcp_bbr so that BBR can be chosen inside namespaces"},
 		Command{Argv: []string{"ip", "netns", "add", name}},

@@ -37,6 +37,7 @@ type Step interface {
 //
 //	if test -L /run/npte || ...; then echo 'npte: ...' >&2; exit 2; fi
 //	if { test -e /run/npte && ! test -O /run/npte; } || ...; then echo 'npte: ...' >&2; exit 2; fi
+//	if test -n "$(find /run/npte ... -prune \( -perm -020 -o -perm -002 \) 2>/dev/null)"; then ...; exit 2; fi
 //	install -d -m 0755 /run/npte /run/npte/netns /run/npte/intent
 //	exec 9>>/run/npte/lock
 //	flock 9
@@ -100,11 +101,11 @@ type Probe struct {
 //
 // Renders as:
 //
-//	ARGV                      (plain)
+//	ARGV || exit 1                        (plain: a failure exits 1, as live)
 //	ARGV 2>/dev/null || true              (Tolerant: a failure is expected and accepted)
-//	ARGV <<'NPTE_EOF'                     (Stdin: the payload as a quoted heredoc)
+//	ARGV <<'NPTE_EOF' || exit 1           (Stdin: the payload as a quoted heredoc)
 //	ARGV 2>/dev/null <<'NPTE_EOF' || true (Stdin and Tolerant)
-//	exec ARGV                 (Handoff: npte becomes the program; last step)
+//	exec ARGV                             (Handoff: npte becomes the program; last step)
 type Command struct {
 	Argv []string
 	// Stdin, when not empty, is fed to the program's standard input.

@@ -513,7 +513,7 @@ func TestScriptGuardsDash(t *testing.T) {
 		{"owned/symlink-intent", func(l registry.Layout) {
 			touch(t, l.Root+"/target")
 			symlink(t, l.Root+"/target", l.Intent("alpha"))
-		}, plan.RequireOwned{Name: "alpha"}, "alpha: not managed by npte"},
+		}, plan.RequireOwned{Name: "alpha"}, "is not a regular file"},
 		{"nosymlink", func(l registry.Layout) { symlink(t, "/", l.Root+"/link") }, nil, "symbolic link"},
 		{"probe/success", nil, plan.Probe{Argv: []string{"false"}, WantSuccess: true, Message: "false failed"}, "false failed"},
 		{"probe/failure", nil, plan.Probe{Argv: []string{"true"}, Message: "true succeeded"}, "true succeeded"},

@@ -34,7 +34,6 @@ func makeVictim(t *testing.T) string {
 // its install -d -m 0755 repairs a group/world-writable mode instead of
 // refusing. Closing it needs an owner/mode guard in render's Lock (stat is
 // not in the allowlist yet); see the issue 7 report.
-const modeGap = "known difference: the rendered script does not refuse a group- or world-writable /run/npte directory (POSIX test cannot read mode bits); its install -d -m 0755 resets the mode to 0755 instead, while live npte refuses"
 
 // attack is one hostile arrangement of the file system.
 type attack struct {
@@ -44,9 +43,6 @@ type attack struct {
 	verbs [][]string
 	// after, if set, checks more.
 	after func(t *testing.T)
-	// scriptGap, when set, says why the rendered script does not refuse
-	// this attack yet (a known gap, reported; the live run is checked).
-	scriptGap string
 }
 
 // stateDirs makes npte's state directories and lock file as npte would.
@@ -118,14 +114,14 @@ func TestFilesystemAttacks(t *testing.T) {
 			mkdir(t, "/run/npte/netns", 0o755)
 			os.Chown("/run/npte/netns", 65534, 65534)
 		}, verbs: all},
-		{name: "/run/npte world-writable", scriptGap: modeGap, setup: func(t *testing.T) {
+		{name: "/run/npte world-writable", setup: func(t *testing.T) {
 			mkdir(t, "/run/npte/netns", 0o755)
 			mkdir(t, "/run/npte", 0o777)
 		}, verbs: all},
-		{name: "/run/npte/netns group-writable", scriptGap: modeGap, setup: func(t *testing.T) {
+		{name: "/run/npte/netns group-writable", setup: func(t *testing.T) {
 			mkdir(t, "/run/npte/netns", 0o775)
 		}, verbs: all},
-		{name: "/run/npte/intent world-writable", scriptGap: modeGap, setup: func(t *testing.T) {
+		{name: "/run/npte/intent world-writable", setup: func(t *testing.T) {
 			mkdir(t, "/run/npte/netns", 0o755)
 			mkdir(t, "/run/npte/intent", 0o1777)
 		}, verbs: all},
@@ -167,9 +163,6 @@ func TestFilesystemAttacks(t *testing.T) {
 				mode = "script | sh"
 			}
 			t.Run(a.name+"/"+strings.ReplaceAll(mode, " ", ""), func(t *testing.T) {
-				if script && a.scriptGap != "" {
-					t.Skip(a.scriptGap)
-				}
 				reset(t)
 				before := makeVictim(t)
 				a.setup(t)

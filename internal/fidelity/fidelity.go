@@ -254,6 +254,18 @@ func Script(t *testing.T, s Setup, w World, args ...string) (Result, string) {
 				return nil
 			case len(argv) == 2 && argv[0] == "flock":
 				return nil
+			case len(argv) > 2 && argv[0] == "find" && strings.HasPrefix(argv[1], l.Root):
+				// The lock's mode guard: print the state directories
+				// that group or others may write to, as find would.
+				for _, p := range argv[1:] {
+					if p == "-prune" {
+						break
+					}
+					if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o022 != 0 {
+						fmt.Fprintln(hc.Stdout, p)
+					}
+				}
+				return nil
 			case len(argv) == 4 && argv[0] == "rm" && argv[1] == "-f" && argv[2] == "--" && strings.HasPrefix(argv[3], l.Root+"/"):
 				_ = os.Remove(argv[3])
 				return nil
