@@ -35,7 +35,8 @@ func (c *NetnsCreateCmd) Help() string {
 	return `Creates namespace NAME and marks it as managed by npte. In order, under npte's lock:
 refuses a NAME already taken (a namespace, marker or intent record), records the intent,
 runs 'modprobe -q tcp_bbr' (a failure is tolerated), 'ip netns add NAME', brings lo up,
-runs sysctl inside to set tcp_rmem/tcp_wmem to 4096 131072 33554432 and ip_forward=1, writes
+runs sysctl inside to set tcp_rmem/tcp_wmem to 4096 131072 33554432 and to turn on IPv4
+and IPv6 forwarding, writes
 /etc/netns/NAME/resolv.conf (used by 'ip netns exec' and 'npte netns run'), and writes
 the marker /run/npte/netns/NAME last.
 
@@ -74,9 +75,10 @@ type NetnsDestroyCmd struct {
 // Help is the long help of netns destroy.
 func (c *NetnsDestroyCmd) Help() string {
 	return `Destroys namespace NAME, which must carry npte's marker (or the intent record of a
-create that was interrupted). Under npte's lock: removes /etc/netns/NAME, runs
-'ip netns del NAME' if the namespace exists (its interfaces and the far ends of its veth
-pairs go with it), then removes the marker and the intent record.
+create that was interrupted). Under npte's lock: removes /etc/netns/NAME; if the namespace
+exists, deletes the links npte made in it ('ip -n NAME link delete group 28272': their far
+ends go at once) and runs 'ip netns del NAME' (its other interfaces go with it); then
+removes the marker and the intent record.
 
 Refuses (exit 2, nothing changed): an invalid NAME, a namespace npte did not make.
 It does not touch host state made by 'npte gateway create'; run 'npte gateway destroy'.`

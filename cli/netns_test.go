@@ -129,7 +129,7 @@ func TestNetnsHelp(t *testing.T) {
 	}{
 		{[]string{"--help"}, []string{"netns", "--dry-run"}},
 		{[]string{"netns", "--help"}, []string{"create", "destroy", "list"}},
-		{[]string{"netns", "create", "--help"}, []string{"ip netns add NAME", "modprobe", "sysctl", "tcp_rmem", "ip_forward=1", "resolv.conf", "marker", "lock", "Refuses", "exit 2", "--dry-run", "--dns", "at most 12"}},
+		{[]string{"netns", "create", "--help"}, []string{"ip netns add NAME", "modprobe", "sysctl", "tcp_rmem", "forwarding", "resolv.conf", "marker", "lock", "Refuses", "exit 2", "--dry-run", "--dns", "at most 12"}},
 		{[]string{"netns", "create", "-h"}, []string{"ip netns add NAME"}},
 		{[]string{"netns", "destroy", "--help"}, []string{"ip netns del NAME", "/etc/netns/NAME", "marker", "Refuses", "exit 2", "npte did not make", "--dry-run"}},
 		{[]string{"netns", "list", "--help"}, []string{"one per line", "sorted", "exit 0", "--json", "never listed"}},

@@ -188,7 +188,8 @@ Refuses (exit 2, nothing changed): an invalid name; $SUDO_USER unset, malformed,
 root or of uid 0 (run 'sudo npte netns run ...' as yourself); an -e pair that is not
 KEY=VALUE with KEY a letter or '_' then letters, digits or '_'; a missing CMD, or a CMD
 containing '=' (env(1) would take it for an assignment); with --sandbox, a working
-directory that is '/' or not a clean absolute path; a namespace npte did not make.`
+directory that is '/', under /tmp, /proc, /dev, /sys or /run (the sandbox replaces or
+protects those), or not a clean absolute path; a namespace npte did not make.`
 }
 
 // Run implements the verb.
@@ -366,6 +367,14 @@ func sandboxDir(env Env) (string, error) {
 	}
 	if dir == "/" {
 		return "", Usagef("--sandbox keeps the working directory writable, and it is /: cd to the directory the command may write to first")
+	}
+	// Binding one of these writable would undo the sandbox's own mounts
+	// (the private /tmp, the fresh /proc and /dev) or expose the kernel's
+	// /sys and npte's /run.
+	for _, top := range []string{"/tmp", "/proc", "/dev", "/sys", "/run"} {
+		if dir == top || strings.HasPrefix(dir, top+"/") {
+			return "", Usagef("--sandbox: the working directory %s is under %s, which the sandbox replaces or protects: cd to a directory elsewhere (e.g. under your home) first", dir, top)
+		}
 	}
 	return dir, nil
 }

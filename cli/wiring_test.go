@@ -537,6 +537,10 @@ func TestRunUserChecks(t *testing.T) {
 		{"good term", &user.User{Username: "alice", Uid: "1000", HomeDir: "/home/alice"}, "xterm-256color", "/w", nil, 0, " TERM=xterm-256color ", ""},
 		{"odd term dropped", &user.User{Username: "alice", Uid: "1000", HomeDir: "/home/alice"}, "x;id", "/w", nil, 0, " LOGNAME=alice id", "TERM="},
 		{"sandbox in /", &user.User{Username: "alice", Uid: "1000", HomeDir: "/home/alice"}, "", "/", []string{"--sandbox"}, 2, "it is /", ""},
+		{"sandbox in /tmp", &user.User{Username: "alice", Uid: "1000", HomeDir: "/home/alice"}, "", "/tmp", []string{"--sandbox"}, 2, "is under /tmp", ""},
+		{"sandbox under /tmp", &user.User{Username: "alice", Uid: "1000", HomeDir: "/home/alice"}, "", "/tmp/work", []string{"--sandbox"}, 2, "is under /tmp", ""},
+		{"sandbox under /proc", &user.User{Username: "alice", Uid: "1000", HomeDir: "/home/alice"}, "", "/proc/self", []string{"--sandbox"}, 2, "is under /proc", ""},
+		{"sandbox in /tmpfoo", &user.User{Username: "alice", Uid: "1000", HomeDir: "/home/alice"}, "", "/tmpfoo", []string{"--sandbox"}, 0, "--bind /tmpfoo /tmpfoo", ""},
 		{"sandbox unclean cwd", &user.User{Username: "alice", Uid: "1000", HomeDir: "/home/alice"}, "", "/w/../x", []string{"--sandbox"}, 2, "working directory", ""},
 		{"sandbox cwd", &user.User{Username: "alice", Uid: "1000", HomeDir: "/home/alice"}, "", "/home/alice/my lab", []string{"--sandbox"}, 0, " --bind /home/alice/my lab /home/alice/my lab --chdir /home/alice/my lab ", ""},
 	} {

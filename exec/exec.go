@@ -94,7 +94,7 @@ func (e *StepError) Error() string {
 	case e.Code == ExitUsage:
 		fmt.Fprintf(&b, "%v", e.Err)
 	default:
-		fmt.Fprintf(&b, "step %d/%d failed: %s: %v", e.Index, e.Total, e.Step.Describe(), e.Err)
+		fmt.Fprintf(&b, "step %d/%d failed: %s: %v", e.Index, e.Total, describe(e.Step), e.Err)
 	}
 	if len(e.Done) > 0 {
 		b.WriteString("\nnpte: already done: " + strings.Join(e.Done, "; "))
@@ -342,7 +342,7 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 			return st.fail(s, err, ExitFailure)
 		}
 		if changed {
-			st.done = append(st.done, s.Describe())
+			st.done = append(st.done, describe(s))
 		}
 	}
 	return nil
@@ -455,4 +455,13 @@ func (r *Runner) command(ctx context.Context, s plan.Command) error {
 func isExit(err error) bool {
 	var ec interface{ ExitCode() int }
 	return errors.As(err, &ec)
+}
+
+// describe is a step's description for messages; a command without its
+// own description is shown as its quoted argv, as the echo shows it.
+func describe(s plan.Step) string {
+	if c, ok := s.(plan.Command); ok && c.Show == "" {
+		return render.CommandLine(c.Argv)
+	}
+	return s.Describe()
 }

@@ -23,6 +23,7 @@ package gateway
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/npte/npte/plan"
@@ -312,20 +313,12 @@ func nsFirewall(c Config) []plan.Step {
 
 func comment(ns string) []string { return []string{"-m", "comment", "--comment", Tag(ns)} }
 
-func cat(parts ...[]string) []string {
-	var out []string
-	for _, p := range parts {
-		out = append(out, p...)
-	}
-	return out
-}
-
 // iptablesHost is the iptables (or ip6tables) version of hostRuleset.
 func iptablesHost(tool, ns, ext, subnet string) []plan.Step {
 	ch, host := Chain(ns), HostLink(ns)
 	nat := []string{tool, "-t", "nat"}
 	filter := []string{tool, "-t", "filter"}
-	cmd := func(argv ...[]string) plan.Step { return plan.Command{Argv: cat(argv...)} }
+	cmd := func(argv ...[]string) plan.Step { return plan.Command{Argv: slices.Concat(argv...)} }
 	return []plan.Step{
 		cmd(nat, []string{"-N", ch}),
 		cmd(nat, []string{"-A", ch, "-o", ext, "-s", subnet}, comment(ns), []string{"-j", "MASQUERADE"}),
@@ -342,11 +335,11 @@ func iptablesHost(tool, ns, ext, subnet string) []plan.Step {
 // iptablesNS is the iptables (or ip6tables) version of nsRuleset.
 func iptablesNS(in []string, tool, ns string) []plan.Step {
 	ch := Chain(ns)
-	nat := cat(in, []string{tool, "-t", "nat"})
+	nat := slices.Concat(in, []string{tool, "-t", "nat"})
 	return []plan.Step{
-		plan.Command{Argv: cat(nat, []string{"-N", ch})},
-		plan.Command{Argv: cat(nat, []string{"-A", ch, "-o", NSLink}, comment(ns), []string{"-j", "MASQUERADE"})},
-		plan.Command{Argv: cat(nat, []string{"-A", "POSTROUTING"}, comment(ns), []string{"-j", ch})},
+		plan.Command{Argv: slices.Concat(nat, []string{"-N", ch})},
+		plan.Command{Argv: slices.Concat(nat, []string{"-A", ch, "-o", NSLink}, comment(ns), []string{"-j", "MASQUERADE"})},
+		plan.Command{Argv: slices.Concat(nat, []string{"-A", "POSTROUTING"}, comment(ns), []string{"-j", ch})},
 	}
 }
 
@@ -357,7 +350,7 @@ func iptablesNS(in []string, tool, ns string) []plan.Step {
 func iptablesDelete(prefix []string, tool, ns string, filter bool) []plan.Step {
 	ch := Chain(ns)
 	t := func(argv ...[]string) plan.Step {
-		return plan.Command{Argv: cat(prefix, []string{tool}, cat(argv...)), Tolerant: true}
+		return plan.Command{Argv: slices.Concat(prefix, []string{tool}, slices.Concat(argv...)), Tolerant: true}
 	}
 	steps := []plan.Step{
 		t([]string{"-t", "nat", "-D", "POSTROUTING"}, comment(ns), []string{"-j", ch}),

@@ -1,6 +1,9 @@
 package plan
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // EtcNetns is where `ip netns exec` looks for per-namespace files
 // (/etc/netns/NAME/resolv.conf is bind-mounted over /etc/resolv.conf).
@@ -34,7 +37,7 @@ func NetnsCreate(name string, dns []string) Plan {
 }
 
 func dnsFlags(dns []string) []string {
-	if equalStrings(dns, DefaultDNS) {
+	if slices.Equal(dns, DefaultDNS) {
 		return nil
 	}
 	var out []string
@@ -45,18 +48,6 @@ func dnsFlags(dns []string) []string {
 		out = append(out, "--dns", "")
 	}
 	return out
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // NetnsCreateSteps creates namespace name without taking the lock (the

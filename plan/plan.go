@@ -11,6 +11,8 @@
 // it is given.
 package plan
 
+import "strings"
+
 // Plan is what one npte invocation does, in order.
 type Plan struct {
 	// Argv is the npte command line that produced the plan, without the
@@ -210,7 +212,7 @@ func (s Command) Describe() string {
 	if s.Show != "" {
 		return s.Show
 	}
-	return joinArgv(s.Argv)
+	return strings.Join(s.Argv, " ")
 }
 
 // Describe implements Step.
@@ -230,21 +232,6 @@ func (s IfOwned) Describe() string { return "if " + s.Name + " was made by npte"
 
 // Describe implements Step.
 func (s Note) Describe() string { return s.Text }
-
-func joinArgv(argv []string) string {
-	n := 0
-	for _, a := range argv {
-		n += len(a) + 1
-	}
-	b := make([]byte, 0, n)
-	for i, a := range argv {
-		if i > 0 {
-			b = append(b, ' ')
-		}
-		b = append(b, a...)
-	}
-	return string(b)
-}
 
 // IfNetns runs Then only when the kernel namespace Name exists
 // (/run/netns/NAME), so that destroy works whatever survived.

@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/npte/npte/plan"
 	"github.com/npte/npte/validate"
@@ -197,7 +198,7 @@ func (s Spec) Args() []string {
 	var a []string
 	add := func(flag string, w []string) {
 		if w != nil {
-			a = append(a, flag, join(w))
+			a = append(a, flag, strings.Join(w, " "))
 		}
 	}
 	if s.Delay != nil {
@@ -224,17 +225,6 @@ func (s Spec) Args() []string {
 		}
 	}
 	return a
-}
-
-func join(w []string) string {
-	out := ""
-	for i, x := range w {
-		if i > 0 {
-			out += " "
-		}
-		out += x
-	}
-	return out
 }
 
 // Tree is the qdisc tree for one device: the words after
