@@ -45,6 +45,8 @@ func (c *NetemApplyCmd) Help() string {
 before: under npte's lock, checks that NS is managed and has IFACE, removes the previous
 shaping of that direction ('tc qdisc del ... || true') and builds the new tree. Applying the
 same arguments twice is not an error, and changing one knob needs no 'netem clear'.
+If building the new tree fails (a kernel without sch_netem, say), the interface is
+left unshaped, not with its old shaping; the error says which step failed.
 
 The tree is the simplest that gives what was asked:
   impairments (--delay, --loss, --duplicate, --corrupt, --reorder, --slot, --limit):
