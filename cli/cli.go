@@ -186,7 +186,10 @@ type App struct {
 // UsageError is bad input: exit 2, one line.
 type UsageError struct{ Err error }
 
+// Error returns the message of the wrapped error.
 func (e *UsageError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the wrapped error.
 func (e *UsageError) Unwrap() error { return e.Err }
 
 // Usage wraps err (if not nil) as a UsageError.

@@ -113,6 +113,7 @@ func (e *StepError) Unwrap() error { return e.Err }
 // GuardError is a guard's refusal: exit 2, nothing further runs.
 type GuardError struct{ Msg string }
 
+// Error returns the guard's message.
 func (e *GuardError) Error() string { return e.Msg }
 
 // ErrNotAllowed is wrapped by errors about programs outside the allowlist.

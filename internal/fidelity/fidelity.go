@@ -185,6 +185,7 @@ func Live(t *testing.T, s Setup, w World, args ...string) Result {
 // fakeExit is a recorded program's non-zero exit.
 type fakeExit struct{ code int }
 
+// Error renders the exit like os/exec does.
 func (e *fakeExit) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 // ExitCode makes fakeExit a program exit for the executor.
