@@ -12,8 +12,10 @@ build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o npte .
 
 # Unit, golden, fidelity, fuzz seed corpora and (as root) sandboxed live tests.
+# Verbose, so that the figures the live tests measure (throughput, kill
+# points, hostile values, concurrent runs) are in the log.
 test: lint
-	$(GO) test -count=1 -timeout 40m ./...
+	$(GO) test -count=1 -timeout 40m -v ./...
 
 # Regenerate every golden dry-run script under testdata/golden; review the diff.
 golden:
