@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/user"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode"
@@ -137,38 +138,56 @@ type CompletionGroup struct {
 	Completion CompletionCmd `cmd:"" help:"Print a shell completion script (bash, zsh, fish)."`
 }
 
-// groupRoot is a command tree with the root flags and one group G.
-type groupRoot[G any] struct {
-	Globals
-	G G `embed:""`
-}
-
-// root returns the command tree to parse args with: when the first word
-// names a verb group, a tree of that group alone, since building kong's
-// model by reflection is most of npte's start-up work and a command line
-// only ever runs one group; otherwise (no verb, a flag, a typo) the whole
-// tree, so that help and "unexpected argument" errors list every verb.
+// root returns the command tree to parse args with. Building kong's model
+// by reflection is most of npte's start-up work, and a command line only
+// ever runs one verb, so when args name a top-level command (and, for a
+// group, one of its verbs), root builds a tree of just that path: the root
+// flags, the command, and only the named verb. Otherwise (no verb, a flag,
+// a typo) it returns the whole tree, so that help and "unexpected
+// argument" errors list every choice.
 func root(args []string) any {
 	if len(args) == 0 {
 		return &CLI{}
 	}
-	switch args[0] {
-	case "netns":
-		return &groupRoot[NetnsGroup]{}
-	case "netem":
-		return &groupRoot[NetemGroup]{}
-	case "lab":
-		return &groupRoot[LabGroup]{}
-	case "gateway":
-		return &groupRoot[GatewayGroup]{}
-	case "sudoers":
-		return &groupRoot[SudoersGroup]{}
-	case "doctor":
-		return &groupRoot[DoctorGroup]{}
-	case "tutorial":
-		return &groupRoot[TutorialGroup]{}
+	top, ok := command(reflect.TypeOf(CLI{}), args[0])
+	if !ok {
+		return &CLI{}
 	}
-	return &CLI{}
+	if len(args) > 1 && top.Type.Kind() == reflect.Struct {
+		if verb, ok := command(top.Type, args[1]); ok {
+			top.Type = reflect.StructOf([]reflect.StructField{verb})
+		}
+	}
+	top.Index, top.Offset = nil, 0
+	return reflect.New(reflect.StructOf([]reflect.StructField{
+		{Name: "Globals", Type: reflect.TypeOf(Globals{}), Anonymous: true},
+		top,
+	})).Interface()
+}
+
+// command finds the field of struct type t (or of the structs embedded in
+// it) that declares the kong command called name.
+func command(t reflect.Type, name string) (reflect.StructField, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			if c, ok := command(f.Type, name); ok {
+				return c, true
+			}
+			continue
+		}
+		if _, isCmd := f.Tag.Lookup("cmd"); !isCmd {
+			continue
+		}
+		n, ok := f.Tag.Lookup("name")
+		if !ok {
+			n = strings.ToLower(f.Name)
+		}
+		if n == name {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
 }
 
 // DryRun is the --dry-run flag shared by every verb that changes state.
