@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	osexec "os/exec"
 	"strings"
 	"time"
 
@@ -209,15 +208,11 @@ func (a *App) probe(ctx context.Context, found map[string]string, argv []string,
 	if stdin != "" {
 		c.Stdin = strings.NewReader(stdin)
 	}
-	var err error
-	if a.Env.Start != nil {
-		err = a.Env.Start(ctx, c)
-	} else {
-		cmd := osexec.CommandContext(ctx, c.Path)
-		cmd.Args, cmd.Env = c.Argv, c.Env
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
-		err = cmd.Run()
+	start := a.Env.Start
+	if start == nil {
+		start = exec.Start
 	}
+	err := start(ctx, c)
 	if err == nil {
 		return nil
 	}

@@ -74,7 +74,7 @@ func TestNetemRefusals(t *testing.T) {
 		{[]string{"netem", "apply", "--child", "fq_codel", "router", "if-client"}, "must be cake or tbf"},
 		{[]string{"netem", "apply", "--child", "tbf", "router", "if-client"}, "needs --child-rate"},
 		{[]string{"netem", "apply", "--delay", "", "router", "if-client"}, "must not be empty"},
-		{[]string{"netem", "apply", "router", "if-client"}, "need at least one of"},
+		{[]string{"netem", "apply", "router", "if-client"}, "needs at least one of"},
 		{[]string{"netem", "apply", "--direction", "sideways", "--delay", "1ms", "router", "if-client"}, "must be egress, ingress or both"},
 		{[]string{"netem", "apply", "--delay", "1ms", "Router", "if-client"}, "namespace name"},
 		{[]string{"netem", "apply", "--delay", "1ms", "router", "if;client"}, "interface name"},

@@ -9,49 +9,12 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/npte/npte/internal/sandbox"
 )
-
-var (
-	nsNpteOnce sync.Once
-	nsNpteBin  string
-	nsNpteErr  error
-)
-
-// npte returns the path of an npte binary built from this tree, once per
-// test process (each sandboxed test is its own process).
-func nsNpte(t *testing.T) string {
-	t.Helper()
-	nsNpteOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "npte-live-")
-		if err != nil {
-			nsNpteErr = err
-			return
-		}
-		nsNpteBin = filepath.Join(dir, "npte")
-		goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(goCmd); err != nil {
-			goCmd = "go"
-		}
-		cmd := exec.Command(goCmd, "build", "-o", nsNpteBin, "github.com/npte/npte")
-		cmd.Env = append(os.Environ(), "GOPROXY=off")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			nsNpteErr = errors.New("go build: " + err.Error() + "\n" + string(out))
-		}
-	})
-	if nsNpteErr != nil {
-		t.Fatal(nsNpteErr)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(filepath.Dir(nsNpteBin)) })
-	return nsNpteBin
-}
 
 // nsResult is one npte (or sh) process run.
 type nsResult struct {
@@ -80,7 +43,7 @@ func nsRunProc(t *testing.T, stdin string, name string, args ...string) nsResult
 // nsMustNpte runs npte ARGS and fails the test unless it exits with want.
 func nsMustNpte(t *testing.T, want int, args ...string) nsResult {
 	t.Helper()
-	r := nsRunProc(t, "", nsNpte(t), args...)
+	r := nsRunProc(t, "", sandbox.Npte(t), args...)
 	if r.code != want {
 		t.Fatalf("npte %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, want, r.stdout, r.stderr)
 	}

@@ -428,7 +428,7 @@ func TestCompletionShells(t *testing.T) {
 	if !sandbox.Enter(t) {
 		return
 	}
-	bin := nsNpte(t)
+	bin := sandbox.Npte(t)
 	dir := filepath.Dir(bin)
 	for _, n := range []string{"alpha", "beta"} {
 		if err := os.MkdirAll("/run/npte/netns", 0o755); err != nil {

@@ -12,45 +12,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/npte/npte/internal/sandbox"
 )
-
-// The live tests below run the real npte binary (netns run hands off with
-// execve, which an in-process cli.Main cannot), built once per sandboxed
-// test process.
-var wiringBuild struct {
-	once sync.Once
-	path string
-	err  error
-	out  []byte
-}
-
-func wiringNpte(t *testing.T) string {
-	t.Helper()
-	if !sandbox.Inside() {
-		t.Fatal("npteBinary is for sandboxed live tests")
-	}
-	wiringBuild.once.Do(func() {
-		dir, err := os.MkdirTemp("", "npte-bin-")
-		if err != nil {
-			wiringBuild.err = err
-			return
-		}
-		wiringBuild.path = filepath.Join(dir, "npte")
-		cmd := exec.Command("go", "build", "-o", wiringBuild.path, "github.com/npte/npte")
-		wiringBuild.out, wiringBuild.err = cmd.CombinedOutput()
-	})
-	if wiringBuild.err != nil {
-		t.Fatalf("go build npte: %v\n%s", wiringBuild.err, wiringBuild.out)
-	}
-	t.Cleanup(func() { os.RemoveAll(filepath.Dir(wiringBuild.path)) })
-	return wiringBuild.path
-}
 
 // wResult is one finished npte (or shell) process.
 type wResult struct {
@@ -62,7 +29,7 @@ type wResult struct {
 // (the current directory when empty).
 func wRun(t *testing.T, env []string, dir string, args ...string) wResult {
 	t.Helper()
-	cmd := exec.Command(wiringNpte(t), args...)
+	cmd := exec.Command(sandbox.Npte(t), args...)
 	cmd.Env = append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}, env...)
 	cmd.Dir = dir
 	return wFinish(t, cmd)
@@ -540,7 +507,7 @@ func TestLiveRun(t *testing.T) {
 	}
 	// Ctrl-C reaches the command (the terminal signals the foreground
 	// process group): it dies of SIGINT and npte's exit status says so.
-	ctrlC := exec.Command(wiringNpte(t), "netns", "run", "lab", "--", "sh", "-c", "echo started; exec sleep 30")
+	ctrlC := exec.Command(sandbox.Npte(t), "netns", "run", "lab", "--", "sh", "-c", "echo started; exec sleep 30")
 	ctrlC.Env = append([]string{"PATH=/usr/bin:/bin"}, sudo...)
 	ctrlC.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	pipe, err := ctrlC.StdoutPipe()
@@ -563,7 +530,7 @@ func TestLiveRun(t *testing.T) {
 		t.Errorf("after Ctrl-C: %v, want exit status 130", err)
 	}
 	// stdin passes through.
-	cmd := exec.Command(wiringNpte(t), "netns", "run", "lab", "--", "tr", "a-z", "A-Z")
+	cmd := exec.Command(sandbox.Npte(t), "netns", "run", "lab", "--", "tr", "a-z", "A-Z")
 	cmd.Env = append([]string{"PATH=/usr/bin:/bin"}, sudo...)
 	cmd.Stdin = strings.NewReader("hello\n")
 	if r := wFinish(t, cmd); r.code != 0 || r.stdout != "HELLO\n" {
@@ -602,7 +569,7 @@ func TestLiveRun(t *testing.T) {
 
 	// The lock is released before the command starts: a long command does
 	// not block another npte.
-	long := exec.Command(wiringNpte(t), "netns", "run", "lab", "--", "sleep", "30")
+	long := exec.Command(sandbox.Npte(t), "netns", "run", "lab", "--", "sleep", "30")
 	long.Env = append([]string{"PATH=/usr/bin:/bin"}, sudo...)
 	if err := long.Start(); err != nil {
 		t.Fatal(err)

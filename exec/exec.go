@@ -152,8 +152,10 @@ func (r *Runner) Resolve(name string) (string, error) {
 	return "", fmt.Errorf("%s is %w (Debian package %s)", name, ErrNotFound, t.Package)
 }
 
-func defaultStart(ctx context.Context, c Cmd) error {
-	cmd := osexec.Command(c.Path)
+// Start is the Starter npte uses outside tests: it runs c to completion
+// in a process group of its own, and kills it if ctx ends first.
+func Start(ctx context.Context, c Cmd) error {
+	cmd := osexec.CommandContext(ctx, c.Path)
 	cmd.Args = c.Argv
 	cmd.Env = c.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
@@ -400,7 +402,7 @@ func (r *Runner) start(ctx context.Context, c Cmd) error {
 	if r.Start != nil {
 		return r.Start(ctx, c)
 	}
-	return defaultStart(ctx, c)
+	return Start(ctx, c)
 }
 
 // errIgnored is returned by command for a Tolerant step that failed (or

@@ -230,12 +230,6 @@ func (r *renderer) path(p string) {
 	}
 }
 
-// guard writes: if COND; then echo 'npte: MSG' >&2; exit 2; fi.
-func (r *renderer) guard(indent, cond, msg string) {
-	r.write(indent, "if ", cond)
-	r.guardEnd(indent, msg)
-}
-
 // guardEnd ends a guard whose "if COND" the caller wrote; the message is
 // the concatenation of msg.
 func (r *renderer) guardEnd(indent string, msg ...string) {

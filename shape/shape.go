@@ -25,6 +25,7 @@ package shape
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -181,7 +182,7 @@ func Parse(o Options) (Spec, error) {
 		return Spec{}, &validate.Error{Kind: "--rate value", Value: *o.Rate, Rule: "cannot be combined with --child: a rate inside netem keeps the backlog in netem's queue and starves the child of it; give the cap to the child with --child-rate"}
 	}
 	if !s.netem() && s.Rate == nil && s.Child == "" {
-		return Spec{}, &validate.Error{Kind: "netem apply arguments", Value: "", Rule: "need at least one of --delay, --loss, --duplicate, --corrupt, --reorder, --rate, --slot, --limit, --child (to remove shaping, use netem clear)"}
+		return Spec{}, errors.New("netem apply needs at least one of --delay, --loss, --duplicate, --corrupt, --reorder, --rate, --slot, --limit, --child (to remove shaping, use netem clear)")
 	}
 	return s, nil
 }

@@ -25,6 +25,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 )
@@ -189,4 +190,34 @@ func normalize(t *testing.T, js string) string {
 	}
 	out, _ := json.Marshal(walk(v))
 	return string(out)
+}
+
+// npteBuild is the npte binary built for this (sandbox child) process.
+var npteBuild struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// Npte returns the path of an npte binary built from this module, once per
+// sandboxed test process. It lives under the sandbox's private /run, which
+// vanishes with the sandbox, so nobody has to remove it. Only live tests
+// (inside Enter) may call it.
+func Npte(t testing.TB) string {
+	t.Helper()
+	if !Inside() {
+		t.Fatal("sandbox.Npte is for live tests, inside sandbox.Enter")
+	}
+	npteBuild.once.Do(func() {
+		npteBuild.path = "/run/npte-test-bin/npte"
+		cmd := exec.Command("go", "build", "-o", npteBuild.path, "github.com/npte/npte")
+		cmd.Env = append(os.Environ(), "GOPROXY=off") // the module cache is filled by now
+		if out, err := cmd.CombinedOutput(); err != nil {
+			npteBuild.err = fmt.Errorf("go build npte: %v\n%s", err, out)
+		}
+	})
+	if npteBuild.err != nil {
+		t.Fatal(npteBuild.err)
+	}
+	return npteBuild.path
 }
