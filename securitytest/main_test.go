@@ -409,6 +409,9 @@ func mustBeSandboxed(t testing.TB) {
 	if !sandbox.Inside() {
 		t.Fatal("refusing to change the file system outside the sandbox")
 	}
+	if err := sandbox.Private(); err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range []string{"/run", "/etc/netns"} {
 		var st syscall.Statfs_t
 		if err := syscall.Statfs(p, &st); err != nil || st.Type != 0x01021994 {

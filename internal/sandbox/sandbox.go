@@ -60,7 +60,9 @@ func Enter(t *testing.T) bool {
 		_ = d // the parent's timeout covers the child
 	}
 	cmd := exec.Command(unshare, args...)
-	cmd.Env = append(os.Environ(), envVar+"="+t.Name())
+	if cmd.Env, err = ChildEnv(envVar + "=" + t.Name()); err != nil {
+		t.Fatal(err)
+	}
 	out, err := cmd.CombinedOutput()
 	text := string(out)
 	if err != nil {
@@ -81,8 +83,72 @@ func Enter(t *testing.T) bool {
 	return false
 }
 
+// parentNSVar carries the namespaces of the process that started a sandbox
+// child (Enter), so that the child can prove it has others.
+const parentNSVar = "NPTE_TEST_PARENT_NS"
+
+// namespaces returns "mnt:[N] net:[M]" for the process whose /proc entry
+// is dir ("self", "1").
+func namespaces(dir string) (string, error) {
+	var ids []string
+	for _, ns := range []string{"mnt", "net"} {
+		id, err := os.Readlink("/proc/" + dir + "/ns/" + ns)
+		if err != nil {
+			return "", err
+		}
+		ids = append(ids, id)
+	}
+	return strings.Join(ids, " "), nil
+}
+
+// Private returns nil only when this process runs in a mount namespace and
+// a network namespace other than those of the process that started it
+// through Enter and, where it can be read, of PID 1 (the machine's).
+// Anything that mounts, writes state paths or changes kernel network state
+// in a test calls it first: the environment variable that marks a sandbox
+// child proves nothing by itself.
+func Private() error {
+	self, err := namespaces("self")
+	if err != nil {
+		return fmt.Errorf("sandbox: cannot read this process's namespaces: %v; refusing to change anything", err)
+	}
+	// Inside a private mount namespace /proc/1/ns is not readable; outside
+	// it is (as root), and equal means the machine's own namespaces.
+	if host, err := namespaces("1"); err == nil {
+		for _, id := range strings.Fields(host) {
+			if strings.Contains(self, id) {
+				return fmt.Errorf("sandbox: this process shares the machine's namespace %s; refusing to change anything", id)
+			}
+		}
+	}
+	parent := os.Getenv(parentNSVar)
+	if parent == "" {
+		return fmt.Errorf("sandbox: not started by sandbox.Enter (%s unset); refusing to change anything", parentNSVar)
+	}
+	for _, id := range strings.Fields(parent) {
+		if strings.Contains(self, id) {
+			return fmt.Errorf("sandbox: this process shares its parent's namespace %s; refusing to change anything", id)
+		}
+	}
+	return nil
+}
+
+// ChildEnv returns the environment for a process that unshare starts in
+// a private sandbox: this process's, plus the record of its namespaces
+// that Private checks against.
+func ChildEnv(extra ...string) ([]string, error) {
+	ns, err := namespaces("self")
+	if err != nil {
+		return nil, err
+	}
+	return append(append(os.Environ(), parentNSVar+"="+ns), extra...), nil
+}
+
 func setup(t *testing.T) {
 	t.Helper()
+	if err := Private(); err != nil {
+		t.Fatal(err)
+	}
 	if err := syscall.Mount("tmpfs", "/run", "tmpfs", 0, "mode=0755"); err != nil {
 		t.Fatalf("sandbox: mount tmpfs on /run: %v", err)
 	}
