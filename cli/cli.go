@@ -242,7 +242,7 @@ func (a *App) Runner() *exec.Runner {
 
 // RenderOptions are the options for rendering in this environment.
 func (a *App) RenderOptions() render.Options {
-	return render.Options{Layout: a.Env.Layout, Version: a.Env.Version}
+	return render.Options{Layout: a.Env.Layout, Version: a.Env.Version, Owner: a.Env.Owner}
 }
 
 // Apply renders p on stdout (dry) or runs it live.
@@ -301,7 +301,9 @@ func Main(env Env) (code int) {
 		fmt.Fprintf(env.Stderr, "npte: %s (see 'npte --help')\n", oneLine(err.Error()))
 		return exec.ExitUsage
 	}
-	app := &App{Env: env, Registry: registry.New(env.Layout, env.Owner), ctx: context.Background()}
+	reg := registry.New(env.Layout, env.Owner)
+	reg.Stderr = env.Stderr // "waiting for the lock, held by pid N"
+	app := &App{Env: env, Registry: reg, ctx: context.Background()}
 	err = kctx.Run(app)
 	return report(env, err)
 }

@@ -175,7 +175,14 @@ func (c *NetemShowCmd) Run(app *App) error {
 	if err := app.RequireRoot(); err != nil {
 		return err
 	}
-	steps := []plan.Step{plan.Lock{}, plan.RequireManaged{Name: c.Netns}}
+	// Read-only: the lock is taken only if it exists (creating nothing),
+	// outside the plan.
+	unlock, err := app.Registry.LockExisting(app.Context())
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	steps := []plan.Step{plan.RequireManaged{Name: c.Netns}}
 	if c.Iface != "" {
 		steps = append(steps, shape.Guard(c.Netns, c.Iface)[1])
 	}

@@ -123,10 +123,11 @@ func (c *NetnsListCmd) Run(app *App) error {
 	return nil
 }
 
-// ListManaged lists managed namespaces, under the lock when root.
+// ListManaged lists managed namespaces, under the lock when root. It
+// creates nothing: with no state directory there is nothing to list.
 func (a *App) ListManaged() ([]string, error) {
 	if a.Env.Euid == 0 {
-		unlock, err := a.Registry.Lock(a.ctx)
+		unlock, err := a.Registry.LockExisting(a.ctx)
 		if err != nil {
 			return nil, err
 		}

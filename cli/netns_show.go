@@ -199,7 +199,7 @@ func (c *NetnsShowCmd) Run(app *App) error {
 	if app.Env.Euid != 0 {
 		return Usagef("netns show enters the namespace and needs root: run it with sudo")
 	}
-	unlock, err := app.Registry.Lock(app.Context())
+	unlock, err := app.Registry.LockExisting(app.Context()) // read-only: creates nothing
 	if err != nil {
 		return err
 	}

@@ -313,9 +313,11 @@ func TestCreateListDestroy(t *testing.T) {
 func TestDestroySymlinkedMarker(t *testing.T) {
 	p := newNsInproc(t)
 	l := p.layout()
-	if code := p.run("netns", "list"); code != 0 { // as root: prepares the state dirs
-		t.Fatal(p.stderr.String())
+	unlock, err := registry.New(l, os.Getuid()).Lock(context.Background()) // the state dirs and lock
+	if err != nil {
+		t.Fatal(err)
 	}
+	unlock()
 	p.touch(l.Netns("evil"))
 	target := filepath.Join(p.root, "target")
 	p.touch(target)

@@ -161,7 +161,10 @@ func TestWiringAccepts(t *testing.T) {
 				r = fidelity.Live(t, setup, tc.world, tc.args...)
 				dry := append([]string{"netns", "run", "--dry-run"}, tc.args[2:]...)
 				script, _, code := fidelity.DryRun(t, setup, dry...)
-				last := strings.TrimSpace(script[strings.LastIndex(strings.TrimSpace(script), "\n"):])
+				// The handoff is the last line inside the lock's group,
+				// before the group's closing "} 9>>LOCK".
+				lines := strings.Split(strings.TrimSpace(script), "\n")
+				last := strings.TrimSpace(lines[max(0, len(lines)-2)])
 				quoted, _ := render.Argv(strings.Fields(tc.want))
 				if code != 0 || !strings.HasSuffix(last, " "+quoted) {
 					t.Errorf("--dry-run: exit %d, last line %q", code, last)

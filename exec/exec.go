@@ -270,6 +270,9 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 		case plan.RequireAbsent:
 			var taken bool
 			taken, err = reg.Taken(s.Name)
+			if errors.Is(err, registry.ErrUnsafe) {
+				return st.fail(s, &GuardError{err.Error()}, ExitUsage)
+			}
 			if err == nil && taken {
 				return st.fail(s, &GuardError{s.Name + ": already exists (a namespace, npte marker or intent record has that name)"}, ExitUsage)
 			}

@@ -25,9 +25,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"sort"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -78,6 +81,9 @@ type Registry struct {
 	// Owner is the uid that must own the state directories (0 on a real
 	// system; tests running without root use their own uid).
 	Owner int
+	// Stderr, when not nil, receives one line when Lock has waited 2 s
+	// for the lock, naming the pid that holds it.
+	Stderr io.Writer
 }
 
 // New returns a Registry for layout whose directories must belong to owner.
@@ -132,27 +138,115 @@ func (r *Registry) Prepare() error {
 	return nil
 }
 
+// LockMode is the only mode npte's lock file may have: flock(2) needs only
+// a read descriptor, so a lock that other users can open is a lock that any
+// of them can hold forever (issue 10 item 3).
+const LockMode = 0o600
+
+// lockWaitNotice is how long Lock waits before it says who holds the lock.
+const lockWaitNotice = 2 * time.Second
+
 // Lock prepares the state directories and takes the global lock, waiting
 // for other npte processes (and rendered scripts) that hold it. It gives up
 // when ctx is done. The returned unlock function is safe to call more than
 // once; the kernel also drops the lock when the process exits, however it
 // exits.
+//
+// The lock file is created with mode 0600 and must be a regular file owned
+// by r.Owner with exactly that mode. An existing lock with another type,
+// owner or mode is refused (ErrUnsafe), not repaired: chmod would not close
+// the descriptors other users opened while it was readable, and any of
+// them could still hold the lock. Root removes it (when no npte runs) and
+// the next npte makes a new one. Rendered scripts apply the same rules.
+//
+// When the lock is held for more than 2 s, Lock writes one line to
+// r.Stderr (when set) naming the pid that holds it, read from /proc/locks.
 func (r *Registry) Lock(ctx context.Context) (unlock func(), err error) {
 	if err := r.Prepare(); err != nil {
 		return nil, err
 	}
-	fd, err := syscall.Open(r.Layout.LockPath(), syscall.O_RDWR|syscall.O_CREAT|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o644)
+	return r.acquire(ctx, true)
+}
+
+// LockExisting is Lock for read-only verbs: it creates nothing. When the
+// state root does not exist (npte never ran since boot) there is nothing
+// to read and nothing to lock, and it returns a no-op unlock; when the
+// root exists but the lock file does not, no npte ever held it and none
+// can be half-way through a change, and it reads without it. Otherwise it
+// checks the state directories and the lock like Lock, and takes it.
+func (r *Registry) LockExisting(ctx context.Context) (unlock func(), err error) {
+	noop := func() {}
+	if _, err := os.Lstat(r.Layout.Root); errors.Is(err, fs.ErrNotExist) {
+		return noop, nil
+	}
+	for _, d := range []string{r.Layout.Root, r.Layout.NetnsDir(), r.Layout.IntentDir()} {
+		if err := r.checkDir(d, false); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
+	if _, err := os.Lstat(r.Layout.LockPath()); errors.Is(err, fs.ErrNotExist) {
+		return noop, nil
+	}
+	return r.acquire(ctx, false)
+}
+
+// checkLockPath refuses a lock path that exists and is not a regular file
+// (a directory, a FIFO, a symbolic link...), before anything opens it:
+// opening a FIFO could block.
+func (r *Registry) checkLockPath() error {
+	fi, err := os.Lstat(r.Layout.LockPath())
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("registry: %w", err)
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("%w: %s is a symbolic link; refusing to follow it", ErrUnsafe, r.Layout.LockPath())
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("%w: the lock %s is not a regular file (%s)", ErrUnsafe, r.Layout.LockPath(), fi.Mode().Type())
+	}
+	return nil
+}
+
+// acquire opens the lock (creating it with mode 0600 when create is set),
+// checks it and waits for the flock.
+func (r *Registry) acquire(ctx context.Context, create bool) (unlock func(), err error) {
+	path := r.Layout.LockPath()
+	if err := r.checkLockPath(); err != nil {
+		return nil, err
+	}
+	// O_NONBLOCK: should a FIFO appear after the check, opening it must not
+	// block (it is refused below); it has no effect on a regular file.
+	flags := syscall.O_RDWR | syscall.O_NOFOLLOW | syscall.O_CLOEXEC | syscall.O_NONBLOCK
+	if create {
+		flags |= syscall.O_CREAT
+	}
+	fd, err := syscall.Open(path, flags, LockMode)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
-			return nil, fmt.Errorf("%w: %s is a symbolic link; refusing to follow it", ErrUnsafe, r.Layout.LockPath())
+			return nil, fmt.Errorf("%w: %s is a symbolic link; refusing to follow it", ErrUnsafe, path)
 		}
-		return nil, fmt.Errorf("registry: open lock %s: %w", r.Layout.LockPath(), err)
+		return nil, fmt.Errorf("registry: open lock %s: %w", path, err)
 	}
 	var st syscall.Stat_t
-	if err := syscall.Fstat(fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+	if err := syscall.Fstat(fd, &st); err != nil {
 		syscall.Close(fd)
-		return nil, fmt.Errorf("%w: %s is not a regular file", ErrUnsafe, r.Layout.LockPath())
+		return nil, fmt.Errorf("registry: %s: %w", path, err)
 	}
+	switch {
+	case st.Mode&syscall.S_IFMT != syscall.S_IFREG:
+		err = fmt.Errorf("%w: the lock %s is not a regular file", ErrUnsafe, path)
+	case int(st.Uid) != r.Owner:
+		err = fmt.Errorf("%w: the lock %s is owned by uid %d, not %s; remove it when no npte runs", ErrUnsafe, path, st.Uid, OwnerName(r.Owner))
+	case st.Mode&0o7777 != LockMode:
+		err = fmt.Errorf("%w: the lock %s has mode %04o, not %04o (other users may hold it open); remove it when no npte runs", ErrUnsafe, path, st.Mode&0o7777, LockMode)
+	}
+	if err != nil {
+		syscall.Close(fd)
+		return nil, err
+	}
+	start := time.Now()
+	told := false
 	wait := 100 * time.Microsecond
 	for {
 		err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
@@ -161,7 +255,11 @@ func (r *Registry) Lock(ctx context.Context) (unlock func(), err error) {
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
 			syscall.Close(fd)
-			return nil, fmt.Errorf("registry: lock %s: %w", r.Layout.LockPath(), err)
+			return nil, fmt.Errorf("registry: lock %s: %w", path, err)
+		}
+		if !told && r.Stderr != nil && time.Since(start) >= lockWaitNotice {
+			told = true
+			fmt.Fprintf(r.Stderr, "npte: waiting for the lock %s, held by %s\n", path, holders(st.Dev, st.Ino))
 		}
 		select {
 		case <-ctx.Done():
@@ -183,6 +281,77 @@ func (r *Registry) Lock(ctx context.Context) (unlock func(), err error) {
 			syscall.Close(fd)
 		}
 	}, nil
+}
+
+// OwnerName names a uid in messages: "root" for 0, else "uid N".
+func OwnerName(uid int) string {
+	if uid == 0 {
+		return "root"
+	}
+	return fmt.Sprintf("uid %d", uid)
+}
+
+// holders describes the processes that hold a flock on the file dev:ino,
+// from /proc/locks ("pid 1234 (flock)"), or says it cannot tell.
+func holders(dev, ino uint64) string {
+	data, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		return "another process (/proc/locks is not readable)"
+	}
+	pids := HoldersOf(string(data), dev, ino)
+	if len(pids) == 0 {
+		return "another process (not found in /proc/locks)"
+	}
+	var parts []string
+	for _, pid := range pids {
+		comm, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+		if c := strings.TrimSpace(string(comm)); c != "" {
+			parts = append(parts, fmt.Sprintf("pid %d (%s)", pid, strings.Map(printable, c)))
+		} else {
+			parts = append(parts, fmt.Sprintf("pid %d", pid))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// printable maps control characters of a process name to '?'.
+func printable(r rune) rune {
+	if r < ' ' || r == 0x7f {
+		return '?'
+	}
+	return r
+}
+
+// HoldersOf parses /proc/locks text and returns the pids holding (not
+// waiting for) a FLOCK on the file whose device is dev and inode ino.
+// A line reads "1: FLOCK  ADVISORY  WRITE 1234 00:1a:5678 0 EOF", with
+// the device as hex major:minor; waiters' lines have "->" after the id.
+func HoldersOf(locks string, dev, ino uint64) []int {
+	// Linux's dev_t encoding, as glibc's major(3) and minor(3) decode it.
+	major := uint32((dev>>8)&0xfff | (dev>>32)&^uint64(0xfff))
+	minor := uint32(dev&0xff | (dev>>12)&^uint64(0xff))
+	var pids []int
+	for _, line := range strings.Split(locks, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 || f[1] != "FLOCK" {
+			continue
+		}
+		id := strings.Split(f[5], ":")
+		if len(id) != 3 {
+			continue
+		}
+		ma, err1 := strconv.ParseUint(id[0], 16, 32)
+		mi, err2 := strconv.ParseUint(id[1], 16, 32)
+		in, err3 := strconv.ParseUint(id[2], 10, 64)
+		pid, err4 := strconv.Atoi(f[4])
+		if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
+			continue
+		}
+		if uint32(ma) == major && uint32(mi) == minor && in == ino {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // isRegular reports whether path is a regular file, without following a
@@ -239,10 +408,15 @@ func (r *Registry) Owned(name string) (bool, error) {
 }
 
 // Taken reports whether name is in use: a marker, an intent record or a
-// kernel namespace of that name exists (whatever their type).
+// kernel namespace of that name exists (whatever their type). A namespace
+// directory (/run/netns) that exists but is not a directory is an error
+// wrapping ErrUnsafe: ip netns add would fail after npte wrote its intent.
 func (r *Registry) Taken(name string) (bool, error) {
 	if err := checkName(name); err != nil {
 		return false, err
+	}
+	if fi, err := os.Stat(r.Layout.RunNetns); err == nil && !fi.IsDir() {
+		return false, fmt.Errorf("%w: %s is not a directory; refusing to create a namespace", ErrUnsafe, r.Layout.RunNetns)
 	}
 	for _, p := range []string{r.Layout.Marker(name), r.Layout.Intent(name), r.Layout.Netns(name)} {
 		_, err := os.Lstat(p)

@@ -35,6 +35,10 @@ type Options struct {
 	Layout registry.Layout
 	// Version is npte's version, named in the header.
 	Version string
+	// Owner is the uid that must run the script and own npte's state
+	// (0, root, on a real system; the zero value). Tests that run scripts
+	// without root give their own uid, as with registry.Registry's Owner.
+	Owner int
 }
 
 // ErrNUL is returned for a word that contains a NUL byte.
@@ -175,6 +179,11 @@ func Script(p plan.Plan, o Options) (string, error) {
 	r.line("PATH=" + SafePath)
 	r.line("export PATH")
 	r.line("umask 022")
+	// Refuse at once, in one line, to run as another user than the one
+	// npte's state belongs to: otherwise the first write fails with a raw
+	// "Permission denied" from some program.
+	r.write(`if test "$(id -u)" != `, strconv.Itoa(o.Owner))
+	r.guardEnd("", "this script changes the kernel and npte's state: run it as ", registry.OwnerName(o.Owner), " (sudo sh FILE)")
 	if err := r.steps(p.Steps, ""); err != nil {
 		return "", err
 	}
@@ -329,49 +338,10 @@ func (r *renderer) existsTest(paths ...string) {
 
 func (r *renderer) steps(steps []plan.Step, indent string) error {
 	l := r.o.Layout
-	for _, s := range steps {
+	for i, s := range steps {
 		switch s := s.(type) {
 		case plan.Lock:
-			r.line(indent, "# Take npte's global lock (flock(2) on the file live npte uses).")
-			r.write(indent, "if ")
-			r.symlinkTest(l.Root, l.NetnsDir(), l.IntentDir(), l.LockPath())
-			r.guardEnd(indent, l.Root, " or a path below it is a symbolic link; refusing to follow it")
-			// install -d leaves an existing directory's owner alone (it does
-			// reset its mode to 0755): refuse, before creating anything, one
-			// that root does not own, as live npte does.
-			r.write(indent, "if ")
-			for i, p := range []string{l.Root, l.NetnsDir(), l.IntentDir()} {
-				if i > 0 {
-					r.write(" || ")
-				}
-				r.write("{ test -e ")
-				r.path(p)
-				r.write(" && ! test -O ")
-				r.path(p)
-				r.write("; }")
-			}
-			r.guardEnd(indent, l.Root, " or a directory below it is not owned by the user running this script (root); refusing to use it")
-			// ... nor one that group or others may write to (find prints
-			// such a directory; POSIX test cannot read mode bits).
-			r.write(indent, `if test -n "$(find `)
-			r.path(l.Root)
-			r.write(" ")
-			r.path(l.NetnsDir())
-			r.write(" ")
-			r.path(l.IntentDir())
-			r.write(` -prune \( -perm -020 -o -perm -002 \) 2>/dev/null)"`)
-			r.guardEnd(indent, l.Root, " or a directory below it is writable by group or others; refusing to use it")
-			r.write(indent, "install -d -m 0755 ")
-			r.path(l.Root)
-			r.write(" ")
-			r.path(l.NetnsDir())
-			r.write(" ")
-			r.path(l.IntentDir())
-			r.line()
-			r.write(indent, "exec ", LockFD, ">>")
-			r.path(l.LockPath())
-			r.line()
-			r.line(indent, "flock ", LockFD)
+			return r.lock(steps[i+1:], indent)
 		case plan.Unlock:
 			r.line(indent, "exec ", LockFD, ">&-")
 		case plan.RequireManaged:
@@ -388,6 +358,13 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 			r.regular(l.Intent(s.Name))
 			r.guardEnd(indent, s.Name, ": not managed by npte (no marker ", m, ")")
 		case plan.RequireAbsent:
+			// ip netns add fails on a /run/netns that is not a directory:
+			// refuse before the intent record, as live npte does.
+			r.write(indent, "if test -e ")
+			r.path(l.RunNetns)
+			r.write(" && ! test -d ")
+			r.path(l.RunNetns)
+			r.guardEnd(indent, l.RunNetns, " is not a directory; refusing to create a namespace")
 			r.write(indent, "if ")
 			r.existsTest(l.Marker(s.Name), l.Intent(s.Name), l.Netns(s.Name))
 			r.guardEnd(indent, s.Name, ": already exists (a namespace, npte marker or intent record has that name)")
@@ -485,6 +462,76 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 			return fmt.Errorf("render: unknown step %T", s)
 		}
 	}
+	return nil
+}
+
+// lock renders plan.Lock and, inside the group that holds the lock, the
+// rest of its step list (see plan.Lock for the shell). The descriptor is
+// opened by a redirection of a { ...; } group rather than by exec: ksh
+// shells (mksh, posh) make descriptors that exec opens close-on-exec, so
+// flock(1) would not get it; a group's redirection is inherited by every
+// child, as live npte's children inherit its lock.
+func (r *renderer) lock(rest []plan.Step, indent string) error {
+	l := r.o.Layout
+	dirs := []string{l.Root, l.NetnsDir(), l.IntentDir()}
+	r.line(indent, "# Take npte's global lock (flock(2) on the file live npte uses).")
+	// Types first, with test(1) only: an existing state directory must be
+	// a directory and the lock a regular file, none a symbolic link. A
+	// FIFO lock would block the redirection below forever.
+	r.write(indent, "if ")
+	for _, p := range dirs {
+		r.write("test -L ")
+		r.path(p)
+		r.write(" || { test -e ")
+		r.path(p)
+		r.write(" && ! test -d ")
+		r.path(p)
+		r.write("; } || ")
+	}
+	r.write("test -L ")
+	r.path(l.LockPath())
+	r.write(" || { test -e ")
+	r.path(l.LockPath())
+	r.write(" && ! test -f ")
+	r.path(l.LockPath())
+	r.write("; }")
+	r.guardEnd(indent, l.Root, ", a directory below it or its lock is a symbolic link or not a directory (the lock: not a regular file); refusing to use it")
+	// Owners and modes, with find(1) (POSIX test cannot read them): the
+	// directories belong to the owner and are not writable by group or
+	// others; the lock belongs to the owner with mode 0600 exactly.
+	owner := strconv.Itoa(r.o.Owner)
+	r.write(indent, `if test -n "$(find `)
+	for _, p := range append(dirs, l.LockPath()) {
+		r.path(p)
+		r.write(" ")
+	}
+	r.write(`-prune \( ! -user `, owner, ` -o -type d \( -perm -020 -o -perm -002 \) -o -type f ! -perm 0600 \) 2>/dev/null)"`)
+	r.guardEnd(indent, l.Root, ", a directory below it or its lock is not owned by ", registry.OwnerName(r.o.Owner),
+		", or is writable by group or others, or the lock has a mode other than 0600; refusing to use it (remove a bad lock when no npte runs)")
+	r.write(indent, "install -d -m 0755 ")
+	r.path(l.Root)
+	r.write(" ")
+	r.path(l.NetnsDir())
+	r.write(" ")
+	r.path(l.IntentDir())
+	r.line()
+	// The group's redirection creates a missing lock under umask 077 (mode
+	// 0600, as live npte's open does); the group restores 022 at once.
+	r.line(indent, "umask 077")
+	r.line(indent, "{")
+	in := indent + "\t"
+	r.line(in, "umask 022")
+	r.write(in, "flock -w 2 ", LockFD, " || { printf 'npte: waiting for the lock %s (held by pid %s)\\n' ")
+	r.path(l.LockPath())
+	// The lock's inode, through the descriptor the group opened (ls runs
+	// with it): /proc/locks names files by device:inode.
+	r.line(` "$(awk -v i="$(ls -diL /proc/self/fd/`, LockFD, `)" 'BEGIN { i += 0 } $2 == "FLOCK" && $6 ~ (":" i "$") { p = p s $5; s = ", " } END { print p }' /proc/locks)" >&2; flock `, LockFD, " || exit 1; }")
+	if err := r.steps(rest, in); err != nil {
+		return err
+	}
+	r.write(indent, "} ", LockFD, ">>")
+	r.path(l.LockPath())
+	r.line()
 	return nil
 }
 

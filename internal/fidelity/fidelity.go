@@ -19,11 +19,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 
 	"mvdan.cc/sh/v3/expand"
@@ -242,27 +244,83 @@ func Script(t *testing.T, s Setup, w World, args ...string) (Result, string) {
 		}
 		return true
 	})
-	l := env.Layout
+	return RunScript(t, file, env.Layout, w), script
+}
+
+// ErrOutside is returned by the interpreter's open handler for a write
+// outside the test's temporary state directory.
+var ErrOutside = errors.New("fidelity: refusing to write outside the test's state directory")
+
+// openHandler opens files for the interpreter: reads anywhere, writes
+// (any of O_WRONLY, O_RDWR, O_CREATE, O_TRUNC, O_APPEND) only to /dev/null
+// or below dir, whose symbolic links are not followed. A quoting bug that
+// made a rendered script write "> /etc/passwd" fails here instead of
+// truncating the machine's file.
+func openHandler(dir string) interp.OpenHandlerFunc {
+	open := interp.DefaultOpenHandler()
+	return func(ctx context.Context, path string, flag int, perm os.FileMode) (io.ReadWriteCloser, error) {
+		const writing = os.O_WRONLY | os.O_RDWR | os.O_CREATE | os.O_TRUNC | os.O_APPEND
+		if flag&writing == 0 || path == "/dev/null" {
+			return open(ctx, path, flag, perm)
+		}
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(interp.HandlerCtx(ctx).Dir, path)
+		}
+		path = filepath.Clean(path)
+		parent, err := filepath.EvalSymlinks(filepath.Dir(path))
+		if err != nil || !within(parent, dir) || !within(path, dir) {
+			return nil, fmt.Errorf("%w: %s", ErrOutside, path)
+		}
+		return open(ctx, filepath.Join(parent, filepath.Base(path)), flag|syscall.O_NOFOLLOW, perm)
+	}
+}
+
+// within reports whether path is dir or below it (both clean, absolute).
+func within(path, dir string) bool {
+	return path == dir || strings.HasPrefix(path, dir+"/")
+}
+
+// RunScript runs a parsed script in mvdan's interpreter against the
+// private layout l (made by StateRoot, under a t.TempDir): no program ever
+// runs (every command is recorded, and w decides its status), and no file
+// outside l's temporary directory is written. The lock's own commands
+// (install -d, flock, find, umask) and marker removals are applied to the
+// private state instead of being recorded; `id -u` prints this process's
+// uid, the owner of the private state.
+func RunScript(t *testing.T, file *syntax.File, l registry.Layout, w World) Result {
+	t.Helper()
+	stateDir, err := filepath.EvalSymlinks(filepath.Dir(l.Root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tmp, err := filepath.EvalSymlinks(os.TempDir()); err != nil || !within(stateDir, tmp) {
+		t.Fatalf("fidelity: the state root %s is not a temporary directory", l.Root)
+	}
 	var events []Event
 	handler := func(next interp.ExecHandlerFunc) interp.ExecHandlerFunc {
+		// next (the real exec handler) is never called: no program runs.
 		return func(ctx context.Context, argv []string) error {
 			hc := interp.HandlerCtx(ctx)
 			switch {
+			case len(argv) == 2 && argv[0] == "id" && argv[1] == "-u":
+				fmt.Fprintln(hc.Stdout, os.Getuid())
+				return nil
 			case len(argv) >= 3 && argv[0] == "install" && argv[1] == "-d":
 				for _, p := range argv[4:] {
-					_ = os.MkdirAll(p, 0o755)
+					if within(p, stateDir) {
+						_ = os.MkdirAll(p, 0o755)
+					}
 				}
 				return nil
-			case len(argv) == 2 && argv[0] == "flock":
+			case len(argv) >= 2 && argv[0] == "flock":
 				return nil
 			case len(argv) > 2 && argv[0] == "find" && strings.HasPrefix(argv[1], l.Root):
-				// The lock's mode guard: print the state directories
-				// that group or others may write to, as find would.
+				// The lock's owner and mode guard: print what find would.
 				for _, p := range argv[1:] {
 					if p == "-prune" {
 						break
 					}
-					if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o022 != 0 {
+					if badState(p) {
 						fmt.Fprintln(hc.Stdout, p)
 					}
 				}
@@ -288,17 +346,13 @@ func Script(t *testing.T, s Setup, w World, args ...string) (Result, string) {
 		interp.StdIO(strings.NewReader(""), &out, &errb),
 		interp.Env(expand.ListEnviron("PATH="+render.SafePath)),
 		interp.ExecHandlers(handler),
+		interp.OpenHandler(openHandler(stateDir)),
 		// interp lacks umask and set -C. The umask only affects modes, and
 		// noclobber only makes the marker creation exclusive (O_EXCL),
 		// which the sandboxed dash tests exercise for real.
 		interp.CallHandler(func(ctx context.Context, args []string) ([]string, error) {
 			if len(args) > 0 && args[0] == "umask" || len(args) == 2 && args[0] == "set" && args[1] == "-C" {
 				return []string{"true"}, nil
-			}
-			// interp's test lacks -O (owned by the effective uid); the
-			// private state root belongs to the test's own user.
-			if len(args) == 3 && args[0] == "test" && args[1] == "-O" {
-				return []string{"test", "-e", args[2]}, nil
 			}
 			return args, nil
 		}),
@@ -316,7 +370,27 @@ func Script(t *testing.T, s Setup, w World, args ...string) (Result, string) {
 	default:
 		t.Fatalf("interp: %v", err)
 	}
-	return Result{Events: events, Exit: code, State: snapshot(l), Stdout: out.String(), Stderr: errb.String()}, script
+	return Result{Events: events, Exit: code, State: snapshot(l), Stdout: out.String(), Stderr: errb.String()}
+}
+
+// badState reports what the lock's find guard selects: an existing path
+// not owned by this process's uid, a directory writable by group or
+// others, or a regular file whose mode is not 0600.
+func badState(p string) bool {
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return false
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
+		return true
+	}
+	switch {
+	case fi.IsDir():
+		return fi.Mode().Perm()&0o022 != 0
+	case fi.Mode().IsRegular():
+		return fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != 0o600
+	}
+	return false
 }
 
 // DryRun runs npte ARGS (which include --dry-run) in the default layout, as

@@ -7,56 +7,59 @@ set -eu
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 umask 022
+if test "$(id -u)" != 0; then
+	echo "npte: this script changes the kernel and npte's state: run it as root (sudo sh FILE)" >&2
+	exit 2
+fi
 # Take npte's global lock (flock(2) on the file live npte uses).
-if test -L /run/npte || test -L /run/npte/netns || test -L /run/npte/intent || test -L /run/npte/lock; then
-	echo 'npte: /run/npte or a path below it is a symbolic link; refusing to follow it' >&2
+if test -L /run/npte || { test -e /run/npte && ! test -d /run/npte; } || test -L /run/npte/netns || { test -e /run/npte/netns && ! test -d /run/npte/netns; } || test -L /run/npte/intent || { test -e /run/npte/intent && ! test -d /run/npte/intent; } || test -L /run/npte/lock || { test -e /run/npte/lock && ! test -f /run/npte/lock; }; then
+	echo 'npte: /run/npte, a directory below it or its lock is a symbolic link or not a directory (the lock: not a regular file); refusing to use it' >&2
 	exit 2
 fi
-if { test -e /run/npte && ! test -O /run/npte; } || { test -e /run/npte/netns && ! test -O /run/npte/netns; } || { test -e /run/npte/intent && ! test -O /run/npte/intent; }; then
-	echo 'npte: /run/npte or a directory below it is not owned by the user running this script (root); refusing to use it' >&2
-	exit 2
-fi
-if test -n "$(find /run/npte /run/npte/netns /run/npte/intent -prune \( -perm -020 -o -perm -002 \) 2>/dev/null)"; then
-	echo 'npte: /run/npte or a directory below it is writable by group or others; refusing to use it' >&2
+if test -n "$(find /run/npte /run/npte/netns /run/npte/intent /run/npte/lock -prune \( ! -user 0 -o -type d \( -perm -020 -o -perm -002 \) -o -type f ! -perm 0600 \) 2>/dev/null)"; then
+	echo 'npte: /run/npte, a directory below it or its lock is not owned by root, or is writable by group or others, or the lock has a mode other than 0600; refusing to use it (remove a bad lock when no npte runs)' >&2
 	exit 2
 fi
 install -d -m 0755 /run/npte /run/npte/netns /run/npte/intent
-exec 9>>/run/npte/lock
-flock 9
-if ! ip -n lab1 link show dev lo >/dev/null 2>&1; then
-	echo 'npte: lab1: no such network namespace (create it first, e.g. npte netns create lab1)' >&2
-	exit 2
-fi
-if ip -n lab1 link show dev if-host >/dev/null 2>&1; then
-	echo 'npte: lab1 already has an interface if-host (a gateway already? npte gateway destroy lab1)' >&2
-	exit 2
-fi
-if ! ip link show dev enp1s0 >/dev/null 2>&1; then
-	echo 'npte: the host has no interface enp1s0' >&2
-	exit 2
-fi
-if ip link show dev if-lab1 >/dev/null 2>&1; then
-	echo 'npte: the host already has an interface if-lab1 (a gateway for lab1 already? npte gateway destroy lab1)' >&2
-	exit 2
-fi
-iptables -t nat -N NPTE-GW-LAB1 || exit 1
-iptables -t nat -A NPTE-GW-LAB1 -o enp1s0 -s 10.200.0.0/30 -m comment --comment npte:gw:lab1 -j MASQUERADE || exit 1
-iptables -t nat -A POSTROUTING -m comment --comment npte:gw:lab1 -j NPTE-GW-LAB1 || exit 1
-iptables -t filter -N NPTE-GW-LAB1 || exit 1
-iptables -t filter -A NPTE-GW-LAB1 -i if-lab1 -o enp1s0 -s 10.200.0.0/30 -m comment --comment npte:gw:lab1 -j ACCEPT || exit 1
-iptables -t filter -A NPTE-GW-LAB1 -i enp1s0 -o if-lab1 -d 10.200.0.0/30 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment npte:gw:lab1 -j ACCEPT || exit 1
-iptables -t filter -A NPTE-GW-LAB1 -i if-lab1 -m comment --comment npte:gw:lab1 -j DROP || exit 1
-iptables -t filter -A NPTE-GW-LAB1 -o if-lab1 -m comment --comment npte:gw:lab1 -j DROP || exit 1
-iptables -t filter -I FORWARD -m comment --comment npte:gw:lab1 -j NPTE-GW-LAB1 || exit 1
-ip link add name if-lab1 type veth peer name if-host netns lab1 || exit 1
-ip addr add 10.200.0.1/30 dev if-lab1 || exit 1
-ip link set dev if-lab1 up || exit 1
-ip -n lab1 addr add 10.200.0.2/30 dev if-host || exit 1
-ip -n lab1 link set dev if-host up || exit 1
-ip -n lab1 route add default via 10.200.0.1 dev if-host || exit 1
-ip netns exec lab1 iptables -t nat -N NPTE-GW-LAB1 || exit 1
-ip netns exec lab1 iptables -t nat -A NPTE-GW-LAB1 -o if-host -m comment --comment npte:gw:lab1 -j MASQUERADE || exit 1
-ip netns exec lab1 iptables -t nat -A POSTROUTING -m comment --comment npte:gw:lab1 -j NPTE-GW-LAB1 || exit 1
-# Host-wide: the kernel forwards between interfaces from now on; npte's rules limit what goes through if-lab1.
-# 'npte gateway destroy' leaves this setting as it is.
-sysctl -q -w 'net.ipv4.ip_forward=1' || exit 1
+umask 077
+{
+	umask 022
+	flock -w 2 9 || { printf 'npte: waiting for the lock %s (held by pid %s)\n' /run/npte/lock "$(awk -v i="$(ls -diL /proc/self/fd/9)" 'BEGIN { i += 0 } $2 == "FLOCK" && $6 ~ (":" i "$") { p = p s $5; s = ", " } END { print p }' /proc/locks)" >&2; flock 9 || exit 1; }
+	if ! ip -n lab1 link show dev lo >/dev/null 2>&1; then
+		echo 'npte: lab1: no such network namespace (create it first, e.g. npte netns create lab1)' >&2
+		exit 2
+	fi
+	if ip -n lab1 link show dev if-host >/dev/null 2>&1; then
+		echo 'npte: lab1 already has an interface if-host (a gateway already? npte gateway destroy lab1)' >&2
+		exit 2
+	fi
+	if ! ip link show dev enp1s0 >/dev/null 2>&1; then
+		echo 'npte: the host has no interface enp1s0' >&2
+		exit 2
+	fi
+	if ip link show dev if-lab1 >/dev/null 2>&1; then
+		echo 'npte: the host already has an interface if-lab1 (a gateway for lab1 already? npte gateway destroy lab1)' >&2
+		exit 2
+	fi
+	iptables -t nat -N NPTE-GW-LAB1 || exit 1
+	iptables -t nat -A NPTE-GW-LAB1 -o enp1s0 -s 10.200.0.0/30 -m comment --comment npte:gw:lab1 -j MASQUERADE || exit 1
+	iptables -t nat -A POSTROUTING -m comment --comment npte:gw:lab1 -j NPTE-GW-LAB1 || exit 1
+	iptables -t filter -N NPTE-GW-LAB1 || exit 1
+	iptables -t filter -A NPTE-GW-LAB1 -i if-lab1 -o enp1s0 -s 10.200.0.0/30 -m comment --comment npte:gw:lab1 -j ACCEPT || exit 1
+	iptables -t filter -A NPTE-GW-LAB1 -i enp1s0 -o if-lab1 -d 10.200.0.0/30 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment npte:gw:lab1 -j ACCEPT || exit 1
+	iptables -t filter -A NPTE-GW-LAB1 -i if-lab1 -m comment --comment npte:gw:lab1 -j DROP || exit 1
+	iptables -t filter -A NPTE-GW-LAB1 -o if-lab1 -m comment --comment npte:gw:lab1 -j DROP || exit 1
+	iptables -t filter -I FORWARD -m comment --comment npte:gw:lab1 -j NPTE-GW-LAB1 || exit 1
+	ip link add name if-lab1 type veth peer name if-host netns lab1 || exit 1
+	ip addr add 10.200.0.1/30 dev if-lab1 || exit 1
+	ip link set dev if-lab1 up || exit 1
+	ip -n lab1 addr add 10.200.0.2/30 dev if-host || exit 1
+	ip -n lab1 link set dev if-host up || exit 1
+	ip -n lab1 route add default via 10.200.0.1 dev if-host || exit 1
+	ip netns exec lab1 iptables -t nat -N NPTE-GW-LAB1 || exit 1
+	ip netns exec lab1 iptables -t nat -A NPTE-GW-LAB1 -o if-host -m comment --comment npte:gw:lab1 -j MASQUERADE || exit 1
+	ip netns exec lab1 iptables -t nat -A POSTROUTING -m comment --comment npte:gw:lab1 -j NPTE-GW-LAB1 || exit 1
+	# Host-wide: the kernel forwards between interfaces from now on; npte's rules limit what goes through if-lab1.
+	# 'npte gateway destroy' leaves this setting as it is.
+	sysctl -q -w 'net.ipv4.ip_forward=1' || exit 1
+} 9>>/run/npte/lock

@@ -7,39 +7,41 @@ set -eu
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 umask 022
+if test "$(id -u)" != 0; then
+	echo "npte: this script changes the kernel and npte's state: run it as root (sudo sh FILE)" >&2
+	exit 2
+fi
 # Take npte's global lock (flock(2) on the file live npte uses).
-if test -L /run/npte || test -L /run/npte/netns || test -L /run/npte/intent || test -L /run/npte/lock; then
-	echo 'npte: /run/npte or a path below it is a symbolic link; refusing to follow it' >&2
+if test -L /run/npte || { test -e /run/npte && ! test -d /run/npte; } || test -L /run/npte/netns || { test -e /run/npte/netns && ! test -d /run/npte/netns; } || test -L /run/npte/intent || { test -e /run/npte/intent && ! test -d /run/npte/intent; } || test -L /run/npte/lock || { test -e /run/npte/lock && ! test -f /run/npte/lock; }; then
+	echo 'npte: /run/npte, a directory below it or its lock is a symbolic link or not a directory (the lock: not a regular file); refusing to use it' >&2
 	exit 2
 fi
-if { test -e /run/npte && ! test -O /run/npte; } || { test -e /run/npte/netns && ! test -O /run/npte/netns; } || { test -e /run/npte/intent && ! test -O /run/npte/intent; }; then
-	echo 'npte: /run/npte or a directory below it is not owned by the user running this script (root); refusing to use it' >&2
-	exit 2
-fi
-if test -n "$(find /run/npte /run/npte/netns /run/npte/intent -prune \( -perm -020 -o -perm -002 \) 2>/dev/null)"; then
-	echo 'npte: /run/npte or a directory below it is writable by group or others; refusing to use it' >&2
+if test -n "$(find /run/npte /run/npte/netns /run/npte/intent /run/npte/lock -prune \( ! -user 0 -o -type d \( -perm -020 -o -perm -002 \) -o -type f ! -perm 0600 \) 2>/dev/null)"; then
+	echo 'npte: /run/npte, a directory below it or its lock is not owned by root, or is writable by group or others, or the lock has a mode other than 0600; refusing to use it (remove a bad lock when no npte runs)' >&2
 	exit 2
 fi
 install -d -m 0755 /run/npte /run/npte/netns /run/npte/intent
-exec 9>>/run/npte/lock
-flock 9
-if ! ip -n router link show dev lo >/dev/null 2>&1; then
-	echo 'npte: router: no such network namespace (create it first, e.g. npte netns create router)' >&2
-	exit 2
-fi
-if ip -n router link show dev if-host >/dev/null 2>&1; then
-	echo 'npte: router already has an interface if-host (a gateway already? npte gateway destroy router)' >&2
-	exit 2
-fi
-if ! ip link show dev eth0 >/dev/null 2>&1; then
-	echo 'npte: the host has no interface eth0' >&2
-	exit 2
-fi
-if ip link show dev if-router >/dev/null 2>&1; then
-	echo 'npte: the host already has an interface if-router (a gateway for router already? npte gateway destroy router)' >&2
-	exit 2
-fi
-nft -f - <<'NPTE_EOF' || exit 1
+umask 077
+{
+	umask 022
+	flock -w 2 9 || { printf 'npte: waiting for the lock %s (held by pid %s)\n' /run/npte/lock "$(awk -v i="$(ls -diL /proc/self/fd/9)" 'BEGIN { i += 0 } $2 == "FLOCK" && $6 ~ (":" i "$") { p = p s $5; s = ", " } END { print p }' /proc/locks)" >&2; flock 9 || exit 1; }
+	if ! ip -n router link show dev lo >/dev/null 2>&1; then
+		echo 'npte: router: no such network namespace (create it first, e.g. npte netns create router)' >&2
+		exit 2
+	fi
+	if ip -n router link show dev if-host >/dev/null 2>&1; then
+		echo 'npte: router already has an interface if-host (a gateway already? npte gateway destroy router)' >&2
+		exit 2
+	fi
+	if ! ip link show dev eth0 >/dev/null 2>&1; then
+		echo 'npte: the host has no interface eth0' >&2
+		exit 2
+	fi
+	if ip link show dev if-router >/dev/null 2>&1; then
+		echo 'npte: the host already has an interface if-router (a gateway for router already? npte gateway destroy router)' >&2
+		exit 2
+	fi
+	nft -f - <<'NPTE_EOF' || exit 1
 # npte gateway for router: NAT out of eth0, forwarding limited to if-router.
 # 'create' fails if the table exists, and the whole file applies atomically.
 create table inet npte-gw-router
@@ -60,16 +62,16 @@ table inet npte-gw-router {
 	}
 }
 NPTE_EOF
-ip link add name if-router type veth peer name if-host netns router || exit 1
-ip addr add 172.16.1.1/24 dev if-router || exit 1
-ip addr add fd00:172:16:1::1/64 dev if-router nodad || exit 1
-ip link set dev if-router up || exit 1
-ip -n router addr add 172.16.1.2/24 dev if-host || exit 1
-ip -n router addr add fd00:172:16:1::2/64 dev if-host nodad || exit 1
-ip -n router link set dev if-host up || exit 1
-ip -n router route add default via 172.16.1.1 dev if-host || exit 1
-ip -n router -6 route add default via fd00:172:16:1::1 dev if-host || exit 1
-ip netns exec router nft -f - <<'NPTE_EOF' || exit 1
+	ip link add name if-router type veth peer name if-host netns router || exit 1
+	ip addr add 172.16.1.1/24 dev if-router || exit 1
+	ip addr add fd00:172:16:1::1/64 dev if-router nodad || exit 1
+	ip link set dev if-router up || exit 1
+	ip -n router addr add 172.16.1.2/24 dev if-host || exit 1
+	ip -n router addr add fd00:172:16:1::2/64 dev if-host nodad || exit 1
+	ip -n router link set dev if-host up || exit 1
+	ip -n router route add default via 172.16.1.1 dev if-host || exit 1
+	ip -n router -6 route add default via fd00:172:16:1::1 dev if-host || exit 1
+	ip netns exec router nft -f - <<'NPTE_EOF' || exit 1
 # npte gateway, inside router: networks behind router leave by if-host as its own address.
 create table inet npte-gw-router
 table inet npte-gw-router {
@@ -79,9 +81,10 @@ table inet npte-gw-router {
 	}
 }
 NPTE_EOF
-# Host-wide: the kernel forwards between interfaces from now on; npte's rules limit what goes through if-router.
-# 'npte gateway destroy' leaves this setting as it is.
-sysctl -q -w 'net.ipv4.ip_forward=1' || exit 1
-# IPv6 forwarding makes the host ignore router advertisements where accept_ra=1: if the host
-# gets its own IPv6 route by SLAAC, set net.ipv6.conf.eth0.accept_ra=2 first.
-sysctl -q -w 'net.ipv6.conf.all.forwarding=1' || exit 1
+	# Host-wide: the kernel forwards between interfaces from now on; npte's rules limit what goes through if-router.
+	# 'npte gateway destroy' leaves this setting as it is.
+	sysctl -q -w 'net.ipv4.ip_forward=1' || exit 1
+	# IPv6 forwarding makes the host ignore router advertisements where accept_ra=1: if the host
+	# gets its own IPv6 route by SLAAC, set net.ipv6.conf.eth0.accept_ra=2 first.
+	sysctl -q -w 'net.ipv6.conf.all.forwarding=1' || exit 1
+} 9>>/run/npte/lock

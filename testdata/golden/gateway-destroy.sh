@@ -6,31 +6,34 @@ set -eu
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 umask 022
+if test "$(id -u)" != 0; then
+	echo "npte: this script changes the kernel and npte's state: run it as root (sudo sh FILE)" >&2
+	exit 2
+fi
 # Take npte's global lock (flock(2) on the file live npte uses).
-if test -L /run/npte || test -L /run/npte/netns || test -L /run/npte/intent || test -L /run/npte/lock; then
-	echo 'npte: /run/npte or a path below it is a symbolic link; refusing to follow it' >&2
+if test -L /run/npte || { test -e /run/npte && ! test -d /run/npte; } || test -L /run/npte/netns || { test -e /run/npte/netns && ! test -d /run/npte/netns; } || test -L /run/npte/intent || { test -e /run/npte/intent && ! test -d /run/npte/intent; } || test -L /run/npte/lock || { test -e /run/npte/lock && ! test -f /run/npte/lock; }; then
+	echo 'npte: /run/npte, a directory below it or its lock is a symbolic link or not a directory (the lock: not a regular file); refusing to use it' >&2
 	exit 2
 fi
-if { test -e /run/npte && ! test -O /run/npte; } || { test -e /run/npte/netns && ! test -O /run/npte/netns; } || { test -e /run/npte/intent && ! test -O /run/npte/intent; }; then
-	echo 'npte: /run/npte or a directory below it is not owned by the user running this script (root); refusing to use it' >&2
-	exit 2
-fi
-if test -n "$(find /run/npte /run/npte/netns /run/npte/intent -prune \( -perm -020 -o -perm -002 \) 2>/dev/null)"; then
-	echo 'npte: /run/npte or a directory below it is writable by group or others; refusing to use it' >&2
+if test -n "$(find /run/npte /run/npte/netns /run/npte/intent /run/npte/lock -prune \( ! -user 0 -o -type d \( -perm -020 -o -perm -002 \) -o -type f ! -perm 0600 \) 2>/dev/null)"; then
+	echo 'npte: /run/npte, a directory below it or its lock is not owned by root, or is writable by group or others, or the lock has a mode other than 0600; refusing to use it (remove a bad lock when no npte runs)' >&2
 	exit 2
 fi
 install -d -m 0755 /run/npte /run/npte/netns /run/npte/intent
-exec 9>>/run/npte/lock
-flock 9
-nft -f - 2>/dev/null <<'NPTE_EOF' || true
+umask 077
+{
+	umask 022
+	flock -w 2 9 || { printf 'npte: waiting for the lock %s (held by pid %s)\n' /run/npte/lock "$(awk -v i="$(ls -diL /proc/self/fd/9)" 'BEGIN { i += 0 } $2 == "FLOCK" && $6 ~ (":" i "$") { p = p s $5; s = ", " } END { print p }' /proc/locks)" >&2; flock 9 || exit 1; }
+	nft -f - 2>/dev/null <<'NPTE_EOF' || true
 table inet npte-gw-router
 delete table inet npte-gw-router
 NPTE_EOF
-ip link del dev if-router 2>/dev/null || true
-if test -e /run/netns/router; then
-	ip netns exec router nft -f - 2>/dev/null <<'NPTE_EOF' || true
+	ip link del dev if-router 2>/dev/null || true
+	if test -e /run/netns/router; then
+		ip netns exec router nft -f - 2>/dev/null <<'NPTE_EOF' || true
 table inet npte-gw-router
 delete table inet npte-gw-router
 NPTE_EOF
-fi
-# net.ipv4.ip_forward (and IPv6 forwarding) are left as they are: other software may rely on them.
+	fi
+	# net.ipv4.ip_forward (and IPv6 forwarding) are left as they are: other software may rely on them.
+} 9>>/run/npte/lock

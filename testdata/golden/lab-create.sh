@@ -7,161 +7,176 @@ set -eu
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 umask 022
+if test "$(id -u)" != 0; then
+	echo "npte: this script changes the kernel and npte's state: run it as root (sudo sh FILE)" >&2
+	exit 2
+fi
 # Take npte's global lock (flock(2) on the file live npte uses).
-if test -L /run/npte || test -L /run/npte/netns || test -L /run/npte/intent || test -L /run/npte/lock; then
-	echo 'npte: /run/npte or a path below it is a symbolic link; refusing to follow it' >&2
+if test -L /run/npte || { test -e /run/npte && ! test -d /run/npte; } || test -L /run/npte/netns || { test -e /run/npte/netns && ! test -d /run/npte/netns; } || test -L /run/npte/intent || { test -e /run/npte/intent && ! test -d /run/npte/intent; } || test -L /run/npte/lock || { test -e /run/npte/lock && ! test -f /run/npte/lock; }; then
+	echo 'npte: /run/npte, a directory below it or its lock is a symbolic link or not a directory (the lock: not a regular file); refusing to use it' >&2
 	exit 2
 fi
-if { test -e /run/npte && ! test -O /run/npte; } || { test -e /run/npte/netns && ! test -O /run/npte/netns; } || { test -e /run/npte/intent && ! test -O /run/npte/intent; }; then
-	echo 'npte: /run/npte or a directory below it is not owned by the user running this script (root); refusing to use it' >&2
-	exit 2
-fi
-if test -n "$(find /run/npte /run/npte/netns /run/npte/intent -prune \( -perm -020 -o -perm -002 \) 2>/dev/null)"; then
-	echo 'npte: /run/npte or a directory below it is writable by group or others; refusing to use it' >&2
+if test -n "$(find /run/npte /run/npte/netns /run/npte/intent /run/npte/lock -prune \( ! -user 0 -o -type d \( -perm -020 -o -perm -002 \) -o -type f ! -perm 0600 \) 2>/dev/null)"; then
+	echo 'npte: /run/npte, a directory below it or its lock is not owned by root, or is writable by group or others, or the lock has a mode other than 0600; refusing to use it (remove a bad lock when no npte runs)' >&2
 	exit 2
 fi
 install -d -m 0755 /run/npte /run/npte/netns /run/npte/intent
-exec 9>>/run/npte/lock
-flock 9
-if test -e /run/npte/netns/client || test -L /run/npte/netns/client || test -e /run/npte/intent/client || test -L /run/npte/intent/client || test -e /run/netns/client || test -L /run/netns/client; then
-	echo 'npte: client: already exists (a namespace, npte marker or intent record has that name)' >&2
-	exit 2
-fi
-if test -L /etc/netns || test -L /etc/netns/client; then
-	echo 'npte: a path npte writes is a symbolic link; refusing to follow it: /etc/netns /etc/netns/client' >&2
-	exit 2
-fi
-if test -e /run/npte/netns/router || test -L /run/npte/netns/router || test -e /run/npte/intent/router || test -L /run/npte/intent/router || test -e /run/netns/router || test -L /run/netns/router; then
-	echo 'npte: router: already exists (a namespace, npte marker or intent record has that name)' >&2
-	exit 2
-fi
-if test -L /etc/netns || test -L /etc/netns/router; then
-	echo 'npte: a path npte writes is a symbolic link; refusing to follow it: /etc/netns /etc/netns/router' >&2
-	exit 2
-fi
-if test -e /run/npte/netns/server || test -L /run/npte/netns/server || test -e /run/npte/intent/server || test -L /run/npte/intent/server || test -e /run/netns/server || test -L /run/netns/server; then
-	echo 'npte: server: already exists (a namespace, npte marker or intent record has that name)' >&2
-	exit 2
-fi
-if test -L /etc/netns || test -L /etc/netns/server; then
-	echo 'npte: a path npte writes is a symbolic link; refusing to follow it: /etc/netns /etc/netns/server' >&2
-	exit 2
-fi
-(set -C; : >/run/npte/intent/client)
-modprobe -q tcp_bbr 2>/dev/null || true
-ip netns add client || exit 1
-ip -n client link set dev lo up || exit 1
-ip netns exec client sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1' 'net.ipv6.conf.all.forwarding=1' || exit 1
-install -D -m 0644 /dev/stdin /etc/netns/client/resolv.conf <<'NPTE_EOF' || exit 1
+umask 077
+{
+	umask 022
+	flock -w 2 9 || { printf 'npte: waiting for the lock %s (held by pid %s)\n' /run/npte/lock "$(awk -v i="$(ls -diL /proc/self/fd/9)" 'BEGIN { i += 0 } $2 == "FLOCK" && $6 ~ (":" i "$") { p = p s $5; s = ", " } END { print p }' /proc/locks)" >&2; flock 9 || exit 1; }
+	if test -e /run/netns && ! test -d /run/netns; then
+		echo 'npte: /run/netns is not a directory; refusing to create a namespace' >&2
+		exit 2
+	fi
+	if test -e /run/npte/netns/client || test -L /run/npte/netns/client || test -e /run/npte/intent/client || test -L /run/npte/intent/client || test -e /run/netns/client || test -L /run/netns/client; then
+		echo 'npte: client: already exists (a namespace, npte marker or intent record has that name)' >&2
+		exit 2
+	fi
+	if test -L /etc/netns || test -L /etc/netns/client; then
+		echo 'npte: a path npte writes is a symbolic link; refusing to follow it: /etc/netns /etc/netns/client' >&2
+		exit 2
+	fi
+	if test -e /run/netns && ! test -d /run/netns; then
+		echo 'npte: /run/netns is not a directory; refusing to create a namespace' >&2
+		exit 2
+	fi
+	if test -e /run/npte/netns/router || test -L /run/npte/netns/router || test -e /run/npte/intent/router || test -L /run/npte/intent/router || test -e /run/netns/router || test -L /run/netns/router; then
+		echo 'npte: router: already exists (a namespace, npte marker or intent record has that name)' >&2
+		exit 2
+	fi
+	if test -L /etc/netns || test -L /etc/netns/router; then
+		echo 'npte: a path npte writes is a symbolic link; refusing to follow it: /etc/netns /etc/netns/router' >&2
+		exit 2
+	fi
+	if test -e /run/netns && ! test -d /run/netns; then
+		echo 'npte: /run/netns is not a directory; refusing to create a namespace' >&2
+		exit 2
+	fi
+	if test -e /run/npte/netns/server || test -L /run/npte/netns/server || test -e /run/npte/intent/server || test -L /run/npte/intent/server || test -e /run/netns/server || test -L /run/netns/server; then
+		echo 'npte: server: already exists (a namespace, npte marker or intent record has that name)' >&2
+		exit 2
+	fi
+	if test -L /etc/netns || test -L /etc/netns/server; then
+		echo 'npte: a path npte writes is a symbolic link; refusing to follow it: /etc/netns /etc/netns/server' >&2
+		exit 2
+	fi
+	(set -C; : >/run/npte/intent/client)
+	modprobe -q tcp_bbr 2>/dev/null || true
+	ip netns add client || exit 1
+	ip -n client link set dev lo up || exit 1
+	ip netns exec client sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1' 'net.ipv6.conf.all.forwarding=1' || exit 1
+	install -D -m 0644 /dev/stdin /etc/netns/client/resolv.conf <<'NPTE_EOF' || exit 1
 nameserver 1.1.1.1
 nameserver 8.8.8.8
 NPTE_EOF
-(set -C; : >/run/npte/netns/client)
-rm -f -- /run/npte/intent/client
-(set -C; : >/run/npte/intent/router)
-modprobe -q tcp_bbr 2>/dev/null || true
-ip netns add router || exit 1
-ip -n router link set dev lo up || exit 1
-ip netns exec router sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1' 'net.ipv6.conf.all.forwarding=1' || exit 1
-install -D -m 0644 /dev/stdin /etc/netns/router/resolv.conf <<'NPTE_EOF' || exit 1
+	(set -C; : >/run/npte/netns/client)
+	rm -f -- /run/npte/intent/client
+	(set -C; : >/run/npte/intent/router)
+	modprobe -q tcp_bbr 2>/dev/null || true
+	ip netns add router || exit 1
+	ip -n router link set dev lo up || exit 1
+	ip netns exec router sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1' 'net.ipv6.conf.all.forwarding=1' || exit 1
+	install -D -m 0644 /dev/stdin /etc/netns/router/resolv.conf <<'NPTE_EOF' || exit 1
 nameserver 1.1.1.1
 nameserver 8.8.8.8
 NPTE_EOF
-(set -C; : >/run/npte/netns/router)
-rm -f -- /run/npte/intent/router
-(set -C; : >/run/npte/intent/server)
-modprobe -q tcp_bbr 2>/dev/null || true
-ip netns add server || exit 1
-ip -n server link set dev lo up || exit 1
-ip netns exec server sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1' 'net.ipv6.conf.all.forwarding=1' || exit 1
-install -D -m 0644 /dev/stdin /etc/netns/server/resolv.conf <<'NPTE_EOF' || exit 1
+	(set -C; : >/run/npte/netns/router)
+	rm -f -- /run/npte/intent/router
+	(set -C; : >/run/npte/intent/server)
+	modprobe -q tcp_bbr 2>/dev/null || true
+	ip netns add server || exit 1
+	ip -n server link set dev lo up || exit 1
+	ip netns exec server sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1' 'net.ipv6.conf.all.forwarding=1' || exit 1
+	install -D -m 0644 /dev/stdin /etc/netns/server/resolv.conf <<'NPTE_EOF' || exit 1
 nameserver 1.1.1.1
 nameserver 8.8.8.8
 NPTE_EOF
-(set -C; : >/run/npte/netns/server)
-rm -f -- /run/npte/intent/server
-if ! test -f /run/npte/netns/client || test -L /run/npte/netns/client; then
-	echo 'npte: client: not managed by npte (no marker /run/npte/netns/client)' >&2
-	exit 2
-fi
-if ! test -f /run/npte/netns/router || test -L /run/npte/netns/router; then
-	echo 'npte: router: not managed by npte (no marker /run/npte/netns/router)' >&2
-	exit 2
-fi
-if ip -n client link show dev if-router >/dev/null 2>&1; then
-	echo 'npte: client already has an interface if-router (are client and router already connected?)' >&2
-	exit 2
-fi
-if ip -n router link show dev if-client >/dev/null 2>&1; then
-	echo 'npte: router already has an interface if-client (are client and router already connected?)' >&2
-	exit 2
-fi
-ip link add name if-router netns client group 28272 type veth peer name if-client netns router group 28272 || exit 1
-ip -n client link set dev if-router up || exit 1
-ip -n router link set dev if-client up || exit 1
-if ! test -f /run/npte/netns/server || test -L /run/npte/netns/server; then
-	echo 'npte: server: not managed by npte (no marker /run/npte/netns/server)' >&2
-	exit 2
-fi
-if ! test -f /run/npte/netns/router || test -L /run/npte/netns/router; then
-	echo 'npte: router: not managed by npte (no marker /run/npte/netns/router)' >&2
-	exit 2
-fi
-if ip -n server link show dev if-router >/dev/null 2>&1; then
-	echo 'npte: server already has an interface if-router (are server and router already connected?)' >&2
-	exit 2
-fi
-if ip -n router link show dev if-server >/dev/null 2>&1; then
-	echo 'npte: router already has an interface if-server (are server and router already connected?)' >&2
-	exit 2
-fi
-ip link add name if-router netns server group 28272 type veth peer name if-server netns router group 28272 || exit 1
-ip -n server link set dev if-router up || exit 1
-ip -n router link set dev if-server up || exit 1
-if ! test -f /run/npte/netns/client || test -L /run/npte/netns/client; then
-	echo 'npte: client: not managed by npte (no marker /run/npte/netns/client)' >&2
-	exit 2
-fi
-if ! ip -n client link show dev if-router >/dev/null 2>&1; then
-	echo 'npte: client has no interface if-router' >&2
-	exit 2
-fi
-ip -n client addr replace 172.16.3.2/24 dev if-router || exit 1
-if ! test -f /run/npte/netns/router || test -L /run/npte/netns/router; then
-	echo 'npte: router: not managed by npte (no marker /run/npte/netns/router)' >&2
-	exit 2
-fi
-if ! ip -n router link show dev if-client >/dev/null 2>&1; then
-	echo 'npte: router has no interface if-client' >&2
-	exit 2
-fi
-ip -n router addr replace 172.16.3.1/24 dev if-client || exit 1
-if ! test -f /run/npte/netns/server || test -L /run/npte/netns/server; then
-	echo 'npte: server: not managed by npte (no marker /run/npte/netns/server)' >&2
-	exit 2
-fi
-if ! ip -n server link show dev if-router >/dev/null 2>&1; then
-	echo 'npte: server has no interface if-router' >&2
-	exit 2
-fi
-ip -n server addr replace 172.16.2.2/24 dev if-router || exit 1
-if ! test -f /run/npte/netns/router || test -L /run/npte/netns/router; then
-	echo 'npte: router: not managed by npte (no marker /run/npte/netns/router)' >&2
-	exit 2
-fi
-if ! ip -n router link show dev if-server >/dev/null 2>&1; then
-	echo 'npte: router has no interface if-server' >&2
-	exit 2
-fi
-ip -n router addr replace 172.16.2.1/24 dev if-server || exit 1
-if ! test -f /run/npte/netns/client || test -L /run/npte/netns/client; then
-	echo 'npte: client: not managed by npte (no marker /run/npte/netns/client)' >&2
-	exit 2
-fi
-ip -n client route replace default via 172.16.3.1 || exit 1
-if ! test -f /run/npte/netns/server || test -L /run/npte/netns/server; then
-	echo 'npte: server: not managed by npte (no marker /run/npte/netns/server)' >&2
-	exit 2
-fi
-ip -n server route replace default via 172.16.2.1 || exit 1
-# lab ready: client 172.16.3.2 -> router -> server 172.16.2.2; 172.16.1.0/24 is reserved for an uplink: npte gateway create router 172.16.1.0/24 IFACE
+	(set -C; : >/run/npte/netns/server)
+	rm -f -- /run/npte/intent/server
+	if ! test -f /run/npte/netns/client || test -L /run/npte/netns/client; then
+		echo 'npte: client: not managed by npte (no marker /run/npte/netns/client)' >&2
+		exit 2
+	fi
+	if ! test -f /run/npte/netns/router || test -L /run/npte/netns/router; then
+		echo 'npte: router: not managed by npte (no marker /run/npte/netns/router)' >&2
+		exit 2
+	fi
+	if ip -n client link show dev if-router >/dev/null 2>&1; then
+		echo 'npte: client already has an interface if-router (are client and router already connected?)' >&2
+		exit 2
+	fi
+	if ip -n router link show dev if-client >/dev/null 2>&1; then
+		echo 'npte: router already has an interface if-client (are client and router already connected?)' >&2
+		exit 2
+	fi
+	ip link add name if-router netns client group 28272 type veth peer name if-client netns router group 28272 || exit 1
+	ip -n client link set dev if-router up || exit 1
+	ip -n router link set dev if-client up || exit 1
+	if ! test -f /run/npte/netns/server || test -L /run/npte/netns/server; then
+		echo 'npte: server: not managed by npte (no marker /run/npte/netns/server)' >&2
+		exit 2
+	fi
+	if ! test -f /run/npte/netns/router || test -L /run/npte/netns/router; then
+		echo 'npte: router: not managed by npte (no marker /run/npte/netns/router)' >&2
+		exit 2
+	fi
+	if ip -n server link show dev if-router >/dev/null 2>&1; then
+		echo 'npte: server already has an interface if-router (are server and router already connected?)' >&2
+		exit 2
+	fi
+	if ip -n router link show dev if-server >/dev/null 2>&1; then
+		echo 'npte: router already has an interface if-server (are server and router already connected?)' >&2
+		exit 2
+	fi
+	ip link add name if-router netns server group 28272 type veth peer name if-server netns router group 28272 || exit 1
+	ip -n server link set dev if-router up || exit 1
+	ip -n router link set dev if-server up || exit 1
+	if ! test -f /run/npte/netns/client || test -L /run/npte/netns/client; then
+		echo 'npte: client: not managed by npte (no marker /run/npte/netns/client)' >&2
+		exit 2
+	fi
+	if ! ip -n client link show dev if-router >/dev/null 2>&1; then
+		echo 'npte: client has no interface if-router' >&2
+		exit 2
+	fi
+	ip -n client addr replace 172.16.3.2/24 dev if-router || exit 1
+	if ! test -f /run/npte/netns/router || test -L /run/npte/netns/router; then
+		echo 'npte: router: not managed by npte (no marker /run/npte/netns/router)' >&2
+		exit 2
+	fi
+	if ! ip -n router link show dev if-client >/dev/null 2>&1; then
+		echo 'npte: router has no interface if-client' >&2
+		exit 2
+	fi
+	ip -n router addr replace 172.16.3.1/24 dev if-client || exit 1
+	if ! test -f /run/npte/netns/server || test -L /run/npte/netns/server; then
+		echo 'npte: server: not managed by npte (no marker /run/npte/netns/server)' >&2
+		exit 2
+	fi
+	if ! ip -n server link show dev if-router >/dev/null 2>&1; then
+		echo 'npte: server has no interface if-router' >&2
+		exit 2
+	fi
+	ip -n server addr replace 172.16.2.2/24 dev if-router || exit 1
+	if ! test -f /run/npte/netns/router || test -L /run/npte/netns/router; then
+		echo 'npte: router: not managed by npte (no marker /run/npte/netns/router)' >&2
+		exit 2
+	fi
+	if ! ip -n router link show dev if-server >/dev/null 2>&1; then
+		echo 'npte: router has no interface if-server' >&2
+		exit 2
+	fi
+	ip -n router addr replace 172.16.2.1/24 dev if-server || exit 1
+	if ! test -f /run/npte/netns/client || test -L /run/npte/netns/client; then
+		echo 'npte: client: not managed by npte (no marker /run/npte/netns/client)' >&2
+		exit 2
+	fi
+	ip -n client route replace default via 172.16.3.1 || exit 1
+	if ! test -f /run/npte/netns/server || test -L /run/npte/netns/server; then
+		echo 'npte: server: not managed by npte (no marker /run/npte/netns/server)' >&2
+		exit 2
+	fi
+	ip -n server route replace default via 172.16.2.1 || exit 1
+	# lab ready: client 172.16.3.2 -> router -> server 172.16.2.2; 172.16.1.0/24 is reserved for an uplink: npte gateway create router 172.16.1.0/24 IFACE
+} 9>>/run/npte/lock

@@ -7,40 +7,43 @@ set -eu
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 umask 022
+if test "$(id -u)" != 0; then
+	echo "npte: this script changes the kernel and npte's state: run it as root (sudo sh FILE)" >&2
+	exit 2
+fi
 # Take npte's global lock (flock(2) on the file live npte uses).
-if test -L /run/npte || test -L /run/npte/netns || test -L /run/npte/intent || test -L /run/npte/lock; then
-	echo 'npte: /run/npte or a path below it is a symbolic link; refusing to follow it' >&2
+if test -L /run/npte || { test -e /run/npte && ! test -d /run/npte; } || test -L /run/npte/netns || { test -e /run/npte/netns && ! test -d /run/npte/netns; } || test -L /run/npte/intent || { test -e /run/npte/intent && ! test -d /run/npte/intent; } || test -L /run/npte/lock || { test -e /run/npte/lock && ! test -f /run/npte/lock; }; then
+	echo 'npte: /run/npte, a directory below it or its lock is a symbolic link or not a directory (the lock: not a regular file); refusing to use it' >&2
 	exit 2
 fi
-if { test -e /run/npte && ! test -O /run/npte; } || { test -e /run/npte/netns && ! test -O /run/npte/netns; } || { test -e /run/npte/intent && ! test -O /run/npte/intent; }; then
-	echo 'npte: /run/npte or a directory below it is not owned by the user running this script (root); refusing to use it' >&2
-	exit 2
-fi
-if test -n "$(find /run/npte /run/npte/netns /run/npte/intent -prune \( -perm -020 -o -perm -002 \) 2>/dev/null)"; then
-	echo 'npte: /run/npte or a directory below it is writable by group or others; refusing to use it' >&2
+if test -n "$(find /run/npte /run/npte/netns /run/npte/intent /run/npte/lock -prune \( ! -user 0 -o -type d \( -perm -020 -o -perm -002 \) -o -type f ! -perm 0600 \) 2>/dev/null)"; then
+	echo 'npte: /run/npte, a directory below it or its lock is not owned by root, or is writable by group or others, or the lock has a mode other than 0600; refusing to use it (remove a bad lock when no npte runs)' >&2
 	exit 2
 fi
 install -d -m 0755 /run/npte /run/npte/netns /run/npte/intent
-exec 9>>/run/npte/lock
-flock 9
-if ! test -f /run/npte/netns/router || test -L /run/npte/netns/router; then
-	echo 'npte: router: not managed by npte (no marker /run/npte/netns/router)' >&2
-	exit 2
-fi
-if ! ip -n router link show dev if-client >/dev/null 2>&1; then
-	echo 'npte: router has no interface if-client' >&2
-	exit 2
-fi
-if ! ip -n router link show dev if-server >/dev/null 2>&1; then
-	echo 'npte: router has no interface if-server' >&2
-	exit 2
-fi
-# profile dsl: ADSL, 50 ms RTT, 1.5 Mbit/s down, 384 kbit/s up (source: WebPageTest connectivity profile "DSL")
-tc -n router qdisc del dev if-client ingress 2>/dev/null || true
-ip -n router link del dev ifb-if-client 2>/dev/null || true
-tc -n router qdisc del dev if-client root 2>/dev/null || true
-tc -n router qdisc add dev if-client root handle 1: netem delay 25ms rate 1500kbit || exit 1
-tc -n router qdisc del dev if-server ingress 2>/dev/null || true
-ip -n router link del dev ifb-if-server 2>/dev/null || true
-tc -n router qdisc del dev if-server root 2>/dev/null || true
-tc -n router qdisc add dev if-server root handle 1: netem delay 25ms rate 384kbit || exit 1
+umask 077
+{
+	umask 022
+	flock -w 2 9 || { printf 'npte: waiting for the lock %s (held by pid %s)\n' /run/npte/lock "$(awk -v i="$(ls -diL /proc/self/fd/9)" 'BEGIN { i += 0 } $2 == "FLOCK" && $6 ~ (":" i "$") { p = p s $5; s = ", " } END { print p }' /proc/locks)" >&2; flock 9 || exit 1; }
+	if ! test -f /run/npte/netns/router || test -L /run/npte/netns/router; then
+		echo 'npte: router: not managed by npte (no marker /run/npte/netns/router)' >&2
+		exit 2
+	fi
+	if ! ip -n router link show dev if-client >/dev/null 2>&1; then
+		echo 'npte: router has no interface if-client' >&2
+		exit 2
+	fi
+	if ! ip -n router link show dev if-server >/dev/null 2>&1; then
+		echo 'npte: router has no interface if-server' >&2
+		exit 2
+	fi
+	# profile dsl: ADSL, 50 ms RTT, 1.5 Mbit/s down, 384 kbit/s up (source: WebPageTest connectivity profile "DSL")
+	tc -n router qdisc del dev if-client ingress 2>/dev/null || true
+	ip -n router link del dev ifb-if-client 2>/dev/null || true
+	tc -n router qdisc del dev if-client root 2>/dev/null || true
+	tc -n router qdisc add dev if-client root handle 1: netem delay 25ms rate 1500kbit || exit 1
+	tc -n router qdisc del dev if-server ingress 2>/dev/null || true
+	ip -n router link del dev ifb-if-server 2>/dev/null || true
+	tc -n router qdisc del dev if-server root 2>/dev/null || true
+	tc -n router qdisc add dev if-server root handle 1: netem delay 25ms rate 384kbit || exit 1
+} 9>>/run/npte/lock
