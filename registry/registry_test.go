@@ -1,11 +1,15 @@
 package registry_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -293,8 +297,8 @@ func TestLockCreatesDirs(t *testing.T) {
 			t.Errorf("%s: %v %v, want a directory with mode 0755", d, fi, err)
 		}
 	}
-	if fi, err := os.Lstat(l.LockPath()); err != nil || !fi.Mode().IsRegular() {
-		t.Errorf("lock file: %v %v", fi, err)
+	if fi, err := os.Lstat(l.LockPath()); err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
+		t.Errorf("lock file: %v %v, want a regular file with mode 0600", fi, err)
 	}
 	unlock()
 	unlock() // safe twice
@@ -369,6 +373,33 @@ func TestLockRefusesUnsafe(t *testing.T) {
 		{"not owned by Owner", func(t *testing.T, r *registry.Registry) {
 			r.Owner = os.Getuid() + 1
 		}, "owned by uid"},
+		{"directory lock", func(t *testing.T, r *registry.Registry) {
+			if err := r.Prepare(); err != nil {
+				t.Fatal(err)
+			}
+			mkdir(t, r.Layout.LockPath(), 0o700)
+		}, "not a regular file"},
+		{"netns dir is a file", func(t *testing.T, r *registry.Registry) {
+			mkdir(t, r.Layout.Root, 0o755)
+			touch(t, r.Layout.NetnsDir())
+		}, "not a directory"},
+		// An older npte's lock (0644) is refused, not repaired: chmod
+		// would not close what other users opened while they could.
+		{"lock readable by others", func(t *testing.T, r *registry.Registry) {
+			if err := r.Prepare(); err != nil {
+				t.Fatal(err)
+			}
+			touch(t, r.Layout.LockPath())
+		}, "has mode 0644, not 0600"},
+		{"lock group-readable", func(t *testing.T, r *registry.Registry) {
+			if err := r.Prepare(); err != nil {
+				t.Fatal(err)
+			}
+			touch(t, r.Layout.LockPath())
+			if err := os.Chmod(r.Layout.LockPath(), 0o640); err != nil {
+				t.Fatal(err)
+			}
+		}, "has mode 0640"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := newReg(t)
@@ -485,5 +516,126 @@ func TestLockReleasedByUnlock(t *testing.T) {
 			t.Errorf("the lock is still held after unlock: %v", err)
 		}
 		syscall.Close(fd)
+	}
+}
+
+// TestLockExistingCreatesNothing checks that the read-only lock creates
+// neither the state directories nor the lock, and takes an existing lock.
+func TestLockExistingCreatesNothing(t *testing.T) {
+	r := newReg(t)
+	unlock, err := r.LockExisting(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	if _, err := os.Lstat(r.Layout.Root); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("LockExisting made %s: %v", r.Layout.Root, err)
+	}
+	if err := r.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err = r.LockExisting(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	if _, err := os.Lstat(r.Layout.LockPath()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("LockExisting made the lock: %v", err)
+	}
+	// An existing lock is taken: a held one makes LockExisting wait.
+	held, err := r.Lock(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if u, err := r.LockExisting(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		if u != nil {
+			u()
+		}
+		t.Errorf("LockExisting of a held lock = %v, want it to wait until the context ends", err)
+	}
+	// And it applies Lock's rules to what exists.
+	if err := os.Chmod(r.Layout.LockPath(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.LockExisting(context.Background()); !errors.Is(err, registry.ErrUnsafe) {
+		t.Errorf("LockExisting of a 0644 lock = %v, want ErrUnsafe", err)
+	}
+}
+
+// TestLockWaitNotice checks that a Lock kept waiting says once, after
+// 2 s, which pid holds the lock.
+func TestLockWaitNotice(t *testing.T) {
+	r := newReg(t)
+	held, err := r.Lock(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuffer
+	r2 := registry.New(r.Layout, r.Owner)
+	r2.Stderr = &out
+	got := make(chan error, 1)
+	go func() {
+		u, err := r2.Lock(context.Background())
+		if err == nil {
+			u()
+		}
+		got <- err
+	}()
+	want := "held by pid " + strconv.Itoa(os.Getpid())
+	for start := time.Now(); !strings.Contains(out.String(), want); time.Sleep(20 * time.Millisecond) {
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("no notice naming the holder after 30 s: %q", out.String())
+		}
+	}
+	held()
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); strings.Count(s, "\n") != 1 || !strings.HasPrefix(s, "npte: waiting for the lock "+r.Layout.LockPath()) {
+		t.Errorf("notice %q, want one line", s)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestHoldersOf(t *testing.T) {
+	locks := `1: FLOCK  ADVISORY  WRITE 1234 00:1a:5678 0 EOF
+1: -> FLOCK  ADVISORY  WRITE 999 00:1a:5678 0 EOF
+2: POSIX  ADVISORY  WRITE 77 00:1a:5678 0 EOF
+3: FLOCK  ADVISORY  WRITE 4321 00:1b:5678 0 EOF
+4: FLOCK  ADVISORY  WRITE 55 103:02:5678 0 EOF
+garbage
+`
+	for _, c := range []struct {
+		dev, ino uint64
+		want     []int
+	}{
+		{0x1a, 5678, []int{1234}},
+		{0x1b, 5678, []int{4321}},
+		{0x1a, 5679, nil},
+		{0x10302, 5678, []int{55}}, // major 0x103, minor 2
+	} {
+		if got := registry.HoldersOf(locks, c.dev, c.ino); !slices.Equal(got, c.want) {
+			t.Errorf("HoldersOf(%#x, %d) = %v, want %v", c.dev, c.ino, got, c.want)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -19,6 +20,7 @@ import (
 	"mvdan.cc/sh/v3/interp"
 	"mvdan.cc/sh/v3/syntax"
 
+	"github.com/npte/npte/internal/sandbox"
 	"github.com/npte/npte/plan"
 	"github.com/npte/npte/registry"
 	"github.com/npte/npte/render"
@@ -155,10 +157,13 @@ func checkRoundTrip(t *testing.T, argv []string) {
 	}
 }
 
-// dashWords runs "printf '%s\0' LINE" in dash and returns the words.
+// dashWords runs "printf '%s\0' LINE" in dash and returns the words. As
+// root, dash runs in bubblewrap with the whole file system read-only and
+// no network, so that a quoting bug (a word that became "> /etc/passwd")
+// cannot write anything; without bubblewrap, root skips.
 func dashWords(t *testing.T, dash, line string) []string {
 	t.Helper()
-	out, err := exec.Command(dash, "-c", `printf '%s\0' `+line).Output()
+	out, err := readOnlyShell(t, dash, "-c", `printf '%s\0' `+line).Output()
 	if err != nil {
 		t.Fatalf("dash -c %q: %v", line, err)
 	}
@@ -191,6 +196,23 @@ func TestWordNUL(t *testing.T) {
 	if _, err := render.Script(p, render.Options{}); !errors.Is(err, render.ErrNUL) {
 		t.Errorf("Script with a NUL in a heredoc: %v, want ErrNUL", err)
 	}
+}
+
+// readOnlyShell returns the command "SHELL ARGS" that, as root, runs in
+// bubblewrap with / bound read-only, a private /dev and /proc and no
+// network. Quoting tests (not rendered scripts, which run only inside
+// sandbox.Enter) use it.
+func readOnlyShell(t testing.TB, shell string, args ...string) *exec.Cmd {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		return exec.Command(shell, args...) // cannot write the machine's files
+	}
+	bwrap, err := exec.LookPath("bwrap")
+	if err != nil {
+		t.Skip("bubblewrap is not installed: as root, quoting tests run sh only in a read-only bubblewrap")
+	}
+	return exec.Command(bwrap, append([]string{"--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+		"--unshare-net", "--die-with-parent", "--", shell}, args...)...)
 }
 
 func needDash(t *testing.T) string {
@@ -292,18 +314,7 @@ func TestCommandLine(t *testing.T) {
 // TestTerminator checks that a heredoc payload cannot end the heredoc
 // early, whatever lines it holds, and that the script's stdin is the payload.
 func TestTerminator(t *testing.T) {
-	payloads := []string{
-		"nameserver 1.1.1.1\n",
-		"NPTE_EOF\n",
-		"NPTE_EOF",
-		"a\nNPTE_EOF\nNPTE_EOF_1\nb\n",
-		"NPTE_EOF_1\nNPTE_EOF\n",
-		" NPTE_EOF\nNPTE_EOF \n\tNPTE_EOF\n",
-		"$(id) `id` $HOME ${x} \\ ' \" # \\\n",
-		"no trailing newline",
-		"é \xff\x01\t\r\n",
-		"\n\n",
-	}
+	payloads := terminatorPayloads
 	for _, payload := range payloads {
 		p := plan.Plan{Steps: []plan.Step{plan.Command{Argv: []string{"cat"}, Stdin: payload}}}
 		script, err := render.Script(p, render.Options{Version: "test"})
@@ -324,12 +335,44 @@ func TestTerminator(t *testing.T) {
 				t.Errorf("payload %q: interp fed %q", payload, got)
 			}
 		}
-		// A real POSIX shell.
-		if dash, err := exec.LookPath("dash"); err == nil {
-			out, err := exec.Command(dash, "-c", script).Output()
-			if err != nil || string(out) != want {
-				t.Errorf("payload %q: dash printed %q (%v)", payload, out, err)
-			}
+	}
+}
+
+// terminatorPayloads are heredoc payloads that collide with the
+// terminator or carry awkward bytes.
+var terminatorPayloads = []string{
+	"nameserver 1.1.1.1\n",
+	"NPTE_EOF\n",
+	"NPTE_EOF",
+	"a\nNPTE_EOF\nNPTE_EOF_1\nb\n",
+	"NPTE_EOF_1\nNPTE_EOF\n",
+	" NPTE_EOF\nNPTE_EOF \n\tNPTE_EOF\n",
+	"$(id) `id` $HOME ${x} \\ ' \" # \\\n",
+	"no trailing newline",
+	"é \xff\x01\t\r\n",
+	"\n\n",
+}
+
+// TestTerminatorDash feeds the heredoc payloads through a real POSIX shell,
+// inside the sandbox (a rendered script runs only there).
+func TestTerminatorDash(t *testing.T) {
+	if !sandbox.Enter(t) {
+		return
+	}
+	dash := needDash(t)
+	for _, payload := range terminatorPayloads {
+		p := plan.Plan{Steps: []plan.Step{plan.Command{Argv: []string{"cat"}, Stdin: payload}}}
+		script, err := render.Script(p, render.Options{Version: "test", Owner: os.Getuid()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := payload
+		if !strings.HasSuffix(want, "\n") {
+			want += "\n"
+		}
+		out, err := exec.Command(dash, "-c", script).Output()
+		if err != nil || string(out) != want {
+			t.Errorf("payload %q: dash printed %q (%v)", payload, out, err)
 		}
 	}
 }
@@ -347,12 +390,26 @@ func interpStdin(t *testing.T, script string) string {
 	var stdin string
 	var ierr bytes.Buffer
 	r, _ := interp.New(interp.StdIO(nil, io.Discard, &ierr),
+		// No program runs, and nothing is written.
 		interp.ExecHandlers(func(interp.ExecHandlerFunc) interp.ExecHandlerFunc {
 			return func(ctx context.Context, argv []string) error {
-				b, _ := io.ReadAll(interp.HandlerCtx(ctx).Stdin)
-				stdin = string(b)
+				hc := interp.HandlerCtx(ctx)
+				if argv[0] == "id" {
+					fmt.Fprintln(hc.Stdout, "0") // the header's root check
+					return nil
+				}
+				if hc.Stdin != nil {
+					b, _ := io.ReadAll(hc.Stdin)
+					stdin = string(b)
+				}
 				return nil
 			}
+		}),
+		interp.OpenHandler(func(ctx context.Context, path string, flag int, perm os.FileMode) (io.ReadWriteCloser, error) {
+			if path != "/dev/null" && flag&(os.O_WRONLY|os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND) != 0 {
+				return nil, fmt.Errorf("refusing to write %s", path)
+			}
+			return interp.DefaultOpenHandler()(ctx, path, flag, perm)
 		}),
 		interp.CallHandler(func(ctx context.Context, args []string) ([]string, error) {
 			if args[0] == "umask" {
@@ -420,9 +477,24 @@ func TestScriptHeader(t *testing.T) {
 	if !strings.HasPrefix(s, want) {
 		t.Errorf("header:\n%s\nwant prefix:\n%s", s[:200], want)
 	}
-	for _, l := range []string{"set -eu", "PATH=" + render.SafePath, "export PATH", "exec 9>>/run/npte/lock", "flock 9", "exec 9>&-"} {
+	for _, l := range []string{"set -eu", "PATH=" + render.SafePath, "export PATH", `if test "$(id -u)" != 0; then`,
+		"umask 077", "{", "\tumask 022", "\texec 9>&-", "} 9>>/run/npte/lock"} {
 		if !strings.Contains(s, "\n"+l+"\n") {
 			t.Errorf("script lacks the line %q", l)
+		}
+	}
+	// Only POSIX: no test -O/-G (posh refuses them), and no descriptor
+	// opened by exec for the lock (close-on-exec in ksh shells).
+	for _, bad := range []string{"test -O", "test -G", "exec 9>>"} {
+		if strings.Contains(s, bad) {
+			t.Errorf("script contains %q", bad)
+		}
+	}
+	// The owner named in the guards is the one the options give.
+	s, _ = render.Script(allSteps(), render.Options{Owner: 4242})
+	for _, want := range []string{`if test "$(id -u)" != 4242; then`, "run it as uid 4242", "! -user 4242", "not owned by uid 4242"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("script with Owner 4242 lacks %q", want)
 		}
 	}
 }
@@ -451,6 +523,9 @@ func TestScriptUnknownStep(t *testing.T) {
 // private layout whose paths need quoting: it must parse, create and remove
 // the marker, take the branches and end in the handoff.
 func TestScriptDash(t *testing.T) {
+	if !sandbox.Enter(t) {
+		return
+	}
 	dash := needDash(t)
 	if _, err := exec.LookPath("flock"); err != nil {
 		t.Skip("flock (util-linux) is not installed")
@@ -461,7 +536,7 @@ func TestScriptDash(t *testing.T) {
 	}
 	p := allSteps()
 	p.Steps[1] = plan.RequireAbsent{Name: "gamma"}
-	s, err := render.Script(p, render.Options{Layout: l, Version: "test"})
+	s, err := render.Script(p, render.Options{Layout: l, Version: "test", Owner: os.Getuid()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -492,6 +567,9 @@ func TestScriptDash(t *testing.T) {
 // TestScriptGuardsDash checks each guard's refusal in dash: exit 2, one
 // "npte: " line, and nothing after the guard runs.
 func TestScriptGuardsDash(t *testing.T) {
+	if !sandbox.Enter(t) {
+		return
+	}
 	dash := needDash(t)
 	for _, c := range []struct {
 		name  string
@@ -523,6 +601,26 @@ func TestScriptGuardsDash(t *testing.T) {
 			}
 			symlink(t, t.TempDir(), l.IntentDir())
 		}, plan.Lock{}, "symbolic link"},
+		// Broken state paths (issue 10 item 10): refused before anything
+		// is created or opened; a FIFO lock must not hang the script.
+		{"lock/root-file", func(l registry.Layout) { rmAll(t, l.Root); touch(t, l.Root) }, plan.Lock{}, "not a directory"},
+		{"lock/netns-file", func(l registry.Layout) { rmAll(t, l.NetnsDir()); touch(t, l.NetnsDir()) }, plan.Lock{}, "not a directory"},
+		{"lock/lock-dir", func(l registry.Layout) { mkdir(t, l.LockPath()) }, plan.Lock{}, "not a regular file"},
+		{"lock/lock-fifo", func(l registry.Layout) {
+			if err := syscall.Mkfifo(l.LockPath(), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, plan.Lock{}, "not a regular file"},
+		// Owners and modes (items 3 and 18): the lock must be 0600 and the
+		// owner's; a directory must be the owner's.
+		{"lock/lock-0644", func(l registry.Layout) { touch(t, l.LockPath()) }, plan.Lock{}, "mode other than 0600"},
+		{"lock/lock-foreign", func(l registry.Layout) {
+			touch(t, l.LockPath())
+			chmodOwn(t, l.LockPath(), 0o600, 4242)
+		}, plan.Lock{}, "not owned by"},
+		{"lock/dir-foreign", func(l registry.Layout) { chmodOwn(t, l.IntentDir(), 0o755, 4242) }, plan.Lock{}, "not owned by"},
+		{"lock/dir-writable", func(l registry.Layout) { chmodOwn(t, l.NetnsDir(), 0o775, os.Getuid()) }, plan.Lock{}, "writable by group"},
+		{"absent/runnetns-file", func(l registry.Layout) { rmAll(t, l.RunNetns); touch(t, l.RunNetns) }, plan.RequireAbsent{Name: "alpha"}, "is not a directory"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			l := layout(t)
@@ -537,7 +635,7 @@ func TestScriptGuardsDash(t *testing.T) {
 				guard = plan.RequireNoSymlink{Paths: []string{l.Root + "/link"}}
 			}
 			p := plan.Plan{Steps: []plan.Step{guard, plan.Command{Argv: []string{"echo", "ran"}}}}
-			s, err := render.Script(p, render.Options{Layout: l})
+			s, err := render.Script(p, render.Options{Layout: l, Owner: os.Getuid()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -562,6 +660,9 @@ func TestScriptGuardsDash(t *testing.T) {
 // TestScriptLockSerializes checks that a rendered script waits for the
 // lock that live npte (registry.Lock) holds on the same file.
 func TestScriptLockSerializes(t *testing.T) {
+	if !sandbox.Enter(t) {
+		return
+	}
 	dash := needDash(t)
 	if _, err := exec.LookPath("flock"); err != nil {
 		t.Skip("flock (util-linux) is not installed")
@@ -574,7 +675,7 @@ func TestScriptLockSerializes(t *testing.T) {
 	}
 	defer unlock()
 	p := plan.Plan{Steps: []plan.Step{plan.Lock{}, plan.WriteMarker{Name: "alpha"}}}
-	s, err := render.Script(p, render.Options{Layout: l})
+	s, err := render.Script(p, render.Options{Layout: l, Owner: os.Getuid()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -611,6 +712,9 @@ func TestScriptLockSerializes(t *testing.T) {
 // TestScriptMarkerExclusive checks that a script's marker write, like
 // live mode's O_EXCL, fails on an existing marker or a dangling symlink.
 func TestScriptMarkerExclusive(t *testing.T) {
+	if !sandbox.Enter(t) {
+		return
+	}
 	dash := needDash(t)
 	for _, name := range []string{"file", "dangling"} {
 		l := layout(t)
@@ -622,7 +726,7 @@ func TestScriptMarkerExclusive(t *testing.T) {
 		} else {
 			symlink(t, target, l.Marker("alpha"))
 		}
-		s, err := render.Script(plan.Plan{Steps: []plan.Step{plan.WriteMarker{Name: "alpha"}, plan.Command{Argv: []string{"echo", "ran"}}}}, render.Options{Layout: l})
+		s, err := render.Script(plan.Plan{Steps: []plan.Step{plan.WriteMarker{Name: "alpha"}, plan.Command{Argv: []string{"echo", "ran"}}}}, render.Options{Layout: l, Owner: os.Getuid()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -639,6 +743,23 @@ func TestScriptMarkerExclusive(t *testing.T) {
 func touch(t *testing.T, p string) {
 	t.Helper()
 	if err := os.WriteFile(p, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func rmAll(t *testing.T, p string) {
+	t.Helper()
+	if err := os.RemoveAll(p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func chmodOwn(t *testing.T, p string, mode os.FileMode, uid int) {
+	t.Helper()
+	if err := os.Chmod(p, mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(p, uid, -1); err != nil {
 		t.Fatal(err)
 	}
 }
