@@ -37,6 +37,7 @@ import (
 	"github.com/npte/npte/cli"
 	"github.com/npte/npte/internal/sandbox"
 	"github.com/npte/npte/plan"
+	"github.com/npte/npte/registry"
 )
 
 func TestMain(m *testing.M) {
@@ -155,6 +156,14 @@ func run(ctx context.Context, t testing.TB, p proc) result {
 // until release is called.
 func holdLock(t testing.TB) (release func()) {
 	t.Helper()
+	mustBeSandboxed(t)
+	// flock(1) would create a missing lock with mode 0644, which npte
+	// refuses: let npte's registry make the state directories and lock.
+	unlock, err := registry.New(registry.DefaultLayout(), 0).Lock(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
 	cmd := exec.Command("flock", "/run/npte/lock", "cat")
 	in, err := cmd.StdinPipe()
 	if err != nil {

@@ -287,3 +287,12 @@ func Npte(t testing.TB) string {
 	}
 	return npteBuild.path
 }
+
+// Shells are the POSIX shells that rendered scripts must run under, each
+// as the argv that runs a script read on standard input (posh takes no -s): dash (Debian's
+// sh), bash in POSIX mode, busybox sh, yash, posh and mksh (ksh family,
+// where descriptors that exec opens are close-on-exec). All are Debian
+// packages that .ci/run installs.
+func Shells() [][]string {
+	return [][]string{{"dash"}, {"bash", "--posix"}, {"busybox", "sh"}, {"yash"}, {"posh"}, {"mksh"}}
+}
