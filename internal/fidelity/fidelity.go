@@ -367,6 +367,10 @@ func RunScript(t *testing.T, file *syntax.File, l registry.Layout, w World) Resu
 	case err == nil:
 	case errors.As(err, &es):
 		code = int(es)
+	case errors.Is(err, ErrOutside):
+		// The interpreter stops the script at the refused redirection.
+		code = 1
+		fmt.Fprintf(&errb, "%v\n", err)
 	default:
 		t.Fatalf("interp: %v", err)
 	}
