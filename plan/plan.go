@@ -34,15 +34,22 @@ type Step interface {
 }
 
 // Lock takes npte's global lock and makes sure the state directories exist.
+// The lock is held until Unlock or the end of the plan: the steps after
+// Lock in the same list render inside the group that holds it.
 //
 // Renders as:
 //
-//	if test -L /run/npte || ...; then echo 'npte: ...' >&2; exit 2; fi
-//	if { test -e /run/npte && ! test -O /run/npte; } || ...; then echo 'npte: ...' >&2; exit 2; fi
-//	if test -n "$(find /run/npte ... -prune \( -perm -020 -o -perm -002 \) 2>/dev/null)"; then ...; exit 2; fi
+//	if test -L /run/npte || { test -e /run/npte && ! test -d /run/npte; } || ... || test -L /run/npte/lock || { test -e /run/npte/lock && ! test -f /run/npte/lock; }; then
+//		echo 'npte: ...' >&2; exit 2; fi
+//	if test -n "$(find /run/npte ... /run/npte/lock -prune \( ! -user 0 -o -type d \( -perm -020 -o -perm -002 \) -o -type f ! -perm 0600 \) 2>/dev/null)"; then
+//		echo 'npte: ...' >&2; exit 2; fi
 //	install -d -m 0755 /run/npte /run/npte/netns /run/npte/intent
-//	exec 9>>/run/npte/lock
-//	flock 9
+//	umask 077
+//	{
+//		umask 022
+//		flock -w 2 9 || { printf 'npte: waiting for the lock %s (held by pid %s)\n' ...; flock 9 || exit 1; }
+//		STEPS AFTER LOCK...
+//	} 9>>/run/npte/lock
 type Lock struct{}
 
 // Unlock releases the global lock before the end of the plan (netns run
@@ -71,10 +78,12 @@ type RequireManaged struct{ Name string }
 type RequireOwned struct{ Name string }
 
 // RequireAbsent refuses to go on if Name is taken: by a marker, an intent
-// record or a kernel namespace /run/netns/NAME.
+// record or a kernel namespace /run/netns/NAME; or if /run/netns exists and
+// is not a directory (ip netns add would fail after the intent record).
 //
 // Renders as:
 //
+//	if test -e /run/netns && ! test -d /run/netns; then echo 'npte: /run/netns is not a directory ...' >&2; exit 2; fi
 //	if test -e MARKER || test -L MARKER || test -e INTENT || test -L INTENT || test -e /run/netns/NAME || test -L /run/netns/NAME; then
 //		echo 'npte: NAME: already exists' >&2; exit 2; fi
 type RequireAbsent struct{ Name string }

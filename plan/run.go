@@ -92,10 +92,11 @@ func NetnsRunArgv(r Run) []string {
 //
 // Renders as:
 //
-//	exec 9>>/run/npte/lock; flock 9       (Lock)
-//	if ! test -f MARKER ...; then ...     (RequireManaged)
-//	exec 9>&-                             (Unlock)
-//	exec ip netns exec NS runuser -u USER -- ... CMD ARG...
+//	umask 077; { umask 022; flock -w 2 9 || ...   (Lock)
+//		if ! test -f MARKER ...; then ...         (RequireManaged)
+//		exec 9>&-                                 (Unlock)
+//		exec ip netns exec NS runuser -u USER -- ... CMD ARG...
+//	} 9>>/run/npte/lock
 func NetnsRun(r Run) Plan {
 	argv := []string{"netns", "run"}
 	for _, e := range r.Env {

@@ -14,7 +14,10 @@
 // Every state-changing npte process holds the global lock (an exclusive
 // flock(2) on /run/npte/lock) around its kernel and marker operations, so
 // "kernel operation, then marker" looks atomic to other npte processes and
-// to scripts rendered by npte, which flock the same file.
+// to scripts rendered by npte, which flock the same file. The lock is
+// root's with mode 0600 (see Lock): flock needs only a read descriptor, so
+// a lock that others can open is one they can hold. Read-only verbs use
+// LockExisting, which creates nothing.
 //
 // The state root is fixed at build time (DefaultLayout). Tests use another
 // Layout through the value they construct; no flag or environment variable
