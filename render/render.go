@@ -465,6 +465,13 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 	return nil
 }
 
+// lockAwk prints the pids that hold (not wait for) a FLOCK on the file
+// whose "st_dev st_ino" is in d, from /proc/locks lines such as
+// "1: FLOCK  ADVISORY  WRITE 1234 00:1a:5678 0 EOF".
+const lockAwk = `'BEGIN { split(d, x, " "); ma = int(x[1] / 256) % 4096 + int(x[1] / 17592186044416) * 4096; ` +
+	`mi = x[1] % 256 + int(x[1] / 1048576) % 16777216 * 256; id = sprintf("%02x:%02x:%d", ma, mi, x[2]) } ` +
+	`$2 == "FLOCK" && $6 == id { p = p s $5; s = ", " } END { print p }'`
+
 // lock renders plan.Lock and, inside the group that holds the lock, the
 // rest of its step list (see plan.Lock for the shell). The descriptor is
 // opened by a redirection of a { ...; } group rather than by exec: ksh
@@ -523,9 +530,10 @@ func (r *renderer) lock(rest []plan.Step, indent string) error {
 	r.line(in, "umask 022")
 	r.write(in, "flock -w 2 ", LockFD, " || { printf 'npte: waiting for the lock %s (held by pid %s)\\n' ")
 	r.path(l.LockPath())
-	// The lock's inode, through the descriptor the group opened (ls runs
-	// with it): /proc/locks names files by device:inode.
-	r.line(` "$(awk -v i="$(ls -diL /proc/self/fd/`, LockFD, `)" 'BEGIN { i += 0 } $2 == "FLOCK" && $6 ~ (":" i "$") { p = p s $5; s = ", " } END { print p }' /proc/locks)" >&2; flock `, LockFD, " || exit 1; }")
+	// /proc/locks names a file by device (hex major:minor) and inode:
+	// stat(1) reads both through the descriptor the group opened (stat
+	// inherits it), and awk decodes st_dev as glibc's major(3)/minor(3).
+	r.line(` "$(awk -v d="$(stat -L -c '%d %i' /proc/self/fd/`, LockFD, `)" `, lockAwk, ` /proc/locks)" >&2; flock `, LockFD, " || exit 1; }")
 	if err := r.steps(rest, in); err != nil {
 		return err
 	}

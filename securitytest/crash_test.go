@@ -90,7 +90,7 @@ func TestCrashNetnsCreate(t *testing.T) {
 	if !sandbox.Enter(t) {
 		return
 	}
-	mustRun(t, 0, "netns", "list") // creates /run/npte and its lock file
+	makeState(t) // /run/npte and its lock file
 	baseline := fullState(t)
 	addAt := stepIndex(t, plan.NetnsCreate("kx", plan.DefaultDNS), "ip netns add kx")
 	sawOrphan := false
@@ -116,7 +116,7 @@ func TestCrashNetnsConnect(t *testing.T) {
 	if !sandbox.Enter(t) {
 		return
 	}
-	mustRun(t, 0, "netns", "list")
+	makeState(t)
 	if r := mustRunAny(t, "netns", "connect", "--dry-run", "ca", "cb"); r.Code != 0 {
 		t.Fatalf("netns connect --dry-run failed: %s", r)
 	}
@@ -152,7 +152,7 @@ func TestCrashLabCreate(t *testing.T) {
 	if !sandbox.Enter(t) {
 		return
 	}
-	mustRun(t, 0, "netns", "list")
+	makeState(t)
 	if r := mustRunAny(t, "lab", "create", "--dry-run"); r.Code != 0 {
 		t.Fatalf("lab create --dry-run failed: %s", r)
 	}
@@ -173,7 +173,7 @@ func TestSignalDuringStep(t *testing.T) {
 	if !sandbox.Enter(t) {
 		return
 	}
-	mustRun(t, 0, "netns", "list")
+	makeState(t)
 	baseline := fullState(t)
 	p := plan.NetnsCreate("sx", plan.DefaultDNS)
 	steps := flatten(p.Steps)
@@ -237,7 +237,7 @@ func TestSignalWhileWaitingForLock(t *testing.T) {
 	if !sandbox.Enter(t) {
 		return
 	}
-	mustRun(t, 0, "netns", "list")
+	makeState(t)
 	release := holdLock(t)
 	defer release()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

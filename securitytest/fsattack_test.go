@@ -50,7 +50,7 @@ func stateDirs(t *testing.T) {
 	t.Helper()
 	mkdir(t, "/run/npte/netns", 0o755)
 	mkdir(t, "/run/npte/intent", 0o755)
-	if err := os.WriteFile("/run/npte/lock", nil, 0o644); err != nil {
+	if err := os.WriteFile("/run/npte/lock", nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/npte/npte/internal/sandbox"
+	"github.com/npte/npte/registry"
 )
 
 // nobody is the unprivileged uid the tests act as (setpriv, no groups).
@@ -73,6 +74,18 @@ func runShell(ctx context.Context, t *testing.T, argv []string, script string) r
 		t.Errorf("%v did not finish in time (a hang?): %v", argv, ctx.Err())
 	}
 	return r
+}
+
+// makeState makes npte's state directories and lock as npte does (the
+// read-only verbs, netns list among them, no longer create them).
+func makeState(t testing.TB) {
+	t.Helper()
+	mustBeSandboxed(t)
+	unlock, err := registry.New(registry.DefaultLayout(), 0).Lock(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
 }
 
 // resetState removes the sandbox's npte state and namespace directory (on
@@ -150,45 +163,66 @@ func TestLockWaitNamesHolder(t *testing.T) {
 	}
 	release := holdLock(t)
 	defer release()
-	var holder int
-	for _, l := range strings.Split(readFile(t, "/proc/locks"), "\n") {
-		if f := strings.Fields(l); len(f) > 5 && f[1] == "FLOCK" {
-			holder, _ = strconv.Atoi(f[4])
+	// /proc/locks lists every flock of the machine (other sandboxes'
+	// tmpfs have files with the same inode number): match device too.
+	var st syscall.Stat_t
+	if err := syscall.Stat("/run/npte/lock", &st); err != nil {
+		t.Fatal(err)
+	}
+	pids := registry.HoldersOf(readFile(t, "/proc/locks"), st.Dev, st.Ino)
+	if len(pids) != 1 {
+		t.Fatalf("holders of the lock in /proc/locks: %v, want flock(1) alone", pids)
+	}
+	holder := pids[0]
+	// Live npte, and a script under every shell, wait together.
+	type waiter struct {
+		name string
+		cmd  *exec.Cmd
+		out  *lockedBuffer
+	}
+	waiters := []waiter{{name: "live", cmd: exec.Command(npteBin(t), "netns", "create", "l"), out: &lockedBuffer{}}}
+	for i, sh := range sandbox.Shells() {
+		if _, err := exec.LookPath(sh[0]); err != nil {
+			continue
 		}
+		c := exec.Command(sh[0], sh[1:]...)
+		c.Stdin = strings.NewReader(dryRun(t, "netns", "create", "s"+strconv.Itoa(i)))
+		waiters = append(waiters, waiter{name: strings.Join(sh, " "), cmd: c, out: &lockedBuffer{}})
 	}
-	if holder == 0 {
-		t.Fatal("no FLOCK in /proc/locks")
-	}
-	script := dryRun(t, "netns", "create", "s")
-	var live, sh lockedBuffer
-	cmds := []*exec.Cmd{exec.Command(npteBin(t), "netns", "create", "l"), exec.Command("dash", "-s")}
-	cmds[0].Stderr = &live
-	cmds[1].Stdin, cmds[1].Stderr = strings.NewReader(script), &sh
-	for _, c := range cmds {
-		if err := c.Start(); err != nil {
+	for _, w := range waiters {
+		w.cmd.Stderr = w.out
+		if err := w.cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 	}
 	want := "held by pid " + strconv.Itoa(holder)
-	for start := time.Now(); !strings.Contains(live.String(), want) || !strings.Contains(sh.String(), want); time.Sleep(20 * time.Millisecond) {
+	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+		all := true
+		for _, w := range waiters {
+			all = all && strings.Contains(w.out.String(), want)
+		}
+		if all {
+			break
+		}
 		if time.Since(start) > 60*time.Second {
 			release()
-			t.Fatalf("no notice naming pid %d:\nlive: %q\nscript: %q", holder, live.String(), sh.String())
+			for _, w := range waiters {
+				t.Errorf("%s: %q", w.name, w.out.String())
+			}
+			t.Fatalf("not every waiter named pid %d", holder)
 		}
 	}
 	release()
-	for _, c := range cmds {
-		if err := c.Wait(); err != nil {
-			t.Errorf("%v: %v", c.Args, err)
+	for _, w := range waiters {
+		if err := w.cmd.Wait(); err != nil {
+			t.Errorf("%s: %v\n%s", w.name, err, w.out.String())
 		}
-	}
-	for what, s := range map[string]string{"live": live.String(), "script": sh.String()} {
-		if n := strings.Count(s, "npte: waiting for the lock"); n != 1 {
-			t.Errorf("%s said %d times that it waits: %q", what, n, s)
+		s := w.out.String()
+		if n := strings.Count(s, "npte: waiting for the lock"); n != 1 || strings.Count(s, "pid ") != 1 {
+			t.Errorf("%s: %q, want one notice naming only the holder", w.name, s)
 		}
+		t.Logf("%s: %s", w.name, firstLine(s))
 	}
-	t.Logf("live: %s", firstLine(live.String()))
-	t.Logf("script: %s", firstLine(sh.String()))
 }
 
 func readFile(t *testing.T, p string) string {
@@ -360,19 +394,21 @@ func TestScriptRefusesNonRoot(t *testing.T) {
 	resetState(t)
 }
 
-// linkLocal and tentative are the parts of sandbox.State that differ
+// linkLocal and carrier are the parts of sandbox.State that differ
 // between two identical setups of a veth pair: the kernel derives the IPv6
-// link-local address from a random MAC, and duplicate address detection
-// may still be running.
+// link-local address from a random MAC, and a peer's carrier and operstate
+// follow its bringing up asynchronously (linkwatch).
 var (
 	linkLocal = regexp.MustCompile(`fe80::[0-9a-f:]+`)
-	tentative = regexp.MustCompile(`,"tentative":true`)
+	carrier   = regexp.MustCompile(`"NO-CARRIER",|,"LOWER_UP"|"operstate":"[A-Z]+",`)
 )
 
-// shellState is sandbox.State without those parts.
+// shellState is the settled sandbox.State (after duplicate address
+// detection, carrier and IPv6 autoconfiguration of a new veth pair) without
+// those parts.
 func shellState(t *testing.T) string {
 	t.Helper()
-	return tentative.ReplaceAllString(linkLocal.ReplaceAllString(sandbox.State(t), "fe80::X"), "")
+	return carrier.ReplaceAllString(linkLocal.ReplaceAllString(settledState(t), "fe80::X"), "")
 }
 
 // TestShellsMatchLive (item 18): the scripts of several verbs, run under

@@ -24,7 +24,7 @@ install -d -m 0755 /run/npte /run/npte/netns /run/npte/intent
 umask 077
 {
 	umask 022
-	flock -w 2 9 || { printf 'npte: waiting for the lock %s (held by pid %s)\n' /run/npte/lock "$(awk -v i="$(ls -diL /proc/self/fd/9)" 'BEGIN { i += 0 } $2 == "FLOCK" && $6 ~ (":" i "$") { p = p s $5; s = ", " } END { print p }' /proc/locks)" >&2; flock 9 || exit 1; }
+	flock -w 2 9 || { printf 'npte: waiting for the lock %s (held by pid %s)\n' /run/npte/lock "$(awk -v d="$(stat -L -c '%d %i' /proc/self/fd/9)" 'BEGIN { split(d, x, " "); ma = int(x[1] / 256) % 4096 + int(x[1] / 17592186044416) * 4096; mi = x[1] % 256 + int(x[1] / 1048576) % 16777216 * 256; id = sprintf("%02x:%02x:%d", ma, mi, x[2]) } $2 == "FLOCK" && $6 == id { p = p s $5; s = ", " } END { print p }' /proc/locks)" >&2; flock 9 || exit 1; }
 	if ! test -f /run/npte/netns/router || test -L /run/npte/netns/router; then
 		echo 'npte: router: not managed by npte (no marker /run/npte/netns/router)' >&2
 		exit 2
