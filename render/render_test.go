@@ -266,7 +266,7 @@ func TestArgvInterp(t *testing.T) {
 	var got []string
 	r, err := interp.New(interp.ExecHandlers(func(interp.ExecHandlerFunc) interp.ExecHandlerFunc {
 		return func(_ context.Context, argv []string) error { got = argv; return nil }
-	}))
+	}), interp.OpenHandler(noWrites))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,6 +377,16 @@ func TestTerminatorDash(t *testing.T) {
 	}
 }
 
+// noWrites is an interp open handler that refuses every write but to
+// /dev/null: a quoting bug that turned a word into "> FILE" fails instead
+// of writing FILE.
+func noWrites(ctx context.Context, path string, flag int, perm os.FileMode) (io.ReadWriteCloser, error) {
+	if path != "/dev/null" && flag&(os.O_WRONLY|os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND) != 0 {
+		return nil, fmt.Errorf("refusing to write %s", path)
+	}
+	return interp.DefaultOpenHandler()(ctx, path, flag, perm)
+}
+
 // interpStdin runs script in mvdan's interpreter and returns what its one
 // external command read on stdin.
 func interpStdin(t *testing.T, script string) string {
@@ -405,12 +415,7 @@ func interpStdin(t *testing.T, script string) string {
 				return nil
 			}
 		}),
-		interp.OpenHandler(func(ctx context.Context, path string, flag int, perm os.FileMode) (io.ReadWriteCloser, error) {
-			if path != "/dev/null" && flag&(os.O_WRONLY|os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND) != 0 {
-				return nil, fmt.Errorf("refusing to write %s", path)
-			}
-			return interp.DefaultOpenHandler()(ctx, path, flag, perm)
-		}),
+		interp.OpenHandler(noWrites),
 		interp.CallHandler(func(ctx context.Context, args []string) ([]string, error) {
 			if args[0] == "umask" {
 				return []string{"true"}, nil
