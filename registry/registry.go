@@ -28,6 +28,7 @@ import (
 	"io/fs"
 	"os"
 	"sort"
+	"sync"
 	"syscall"
 	"time"
 
@@ -138,6 +139,22 @@ func (r *Registry) Prepare() error {
 // once; the kernel also drops the lock when the process exits, however it
 // exits.
 func (r *Registry) Lock(ctx context.Context) (unlock func(), err error) {
+	f, err := r.LockFile(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var once sync.Once
+	return func() { once.Do(func() { f.Close() }) }, nil
+}
+
+// LockFile is Lock returning the locked file itself (close-on-exec) rather
+// than an unlock function. The flock belongs to the open file description,
+// so it is held until the file is closed here and in every child the file
+// was handed to (os/exec's ExtraFiles): exec passes it to each program it
+// runs under the lock, as the rendered script's children inherit fd 9, so
+// that a child outliving a killed npte still holds the lock. Closing the
+// file releases the lock once no child holds it.
+func (r *Registry) LockFile(ctx context.Context) (*os.File, error) {
 	if err := r.Prepare(); err != nil {
 		return nil, err
 	}
@@ -176,13 +193,7 @@ func (r *Registry) Lock(ctx context.Context) (unlock func(), err error) {
 			wait *= 2
 		}
 	}
-	done := false
-	return func() {
-		if !done {
-			done = true
-			syscall.Close(fd)
-		}
-	}, nil
+	return os.NewFile(uintptr(fd), r.Layout.LockPath()), nil
 }
 
 // isRegular reports whether path is a regular file, without following a
