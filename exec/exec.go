@@ -7,6 +7,12 @@
 // script would run it. The first failure stops the plan with a *StepError
 // naming the step, what was already done, and the command that cleans up.
 // SIGINT and SIGTERM let the current step finish and start no other.
+//
+// Every program run while the plan holds npte's lock inherits the locked
+// file as fd 9, as the rendered script's children inherit its fd 9: the
+// lock is free only once npte and that child are both gone, so a child
+// that outlives a SIGKILLed npte still keeps every other npte (a destroy)
+// waiting until it has finished its change.
 package exec
 
 import (
@@ -65,7 +71,8 @@ type Runner struct {
 	// Dirs are searched in order for allowlisted programs; nil means the
 	// directories of render.SafePath.
 	Dirs []string
-	// Start runs a command; nil means os/exec in its own process group.
+	// Start runs a command; nil means Start (os/exec, in its own process
+	// group, holding the lock as fd 9 when the plan holds it).
 	Start Starter
 	// Exec hands off to a command; nil means syscall.Exec.
 	Exec Handoff
