@@ -91,6 +91,12 @@ func holdWrappers(t *testing.T) string {
 // without reaching child k, and returns the number of children held.
 func holdEach(t *testing.T, args []string, baseline string, setup func(), recover func(t *testing.T, k int)) int {
 	t.Helper()
+	return holdEachState(t, args, fullState, baseline, setup, recover)
+}
+
+// holdEachState is holdEach comparing state(t) with baseline.
+func holdEachState(t *testing.T, args []string, state func(testing.TB) string, baseline string, setup func(), recover func(t *testing.T, k int)) int {
+	t.Helper()
 	d := holdWrappers(t)
 	hold := filepath.Join(d, "hold")
 	t.Cleanup(func() { os.Remove(hold) }) // never leave a child blocked
@@ -134,7 +140,7 @@ func holdEach(t *testing.T, args []string, baseline string, setup func(), recove
 				}
 				os.Remove(hold)
 				recover(t, k)
-				if got := fullState(t); got != baseline {
+				if got := state(t); got != baseline {
 					t.Fatalf("after a complete run and cleanup, state differs from the start:\n--- start\n%s\n--- now\n%s", baseline, got)
 				}
 				return k - 1
@@ -166,7 +172,7 @@ func holdEach(t *testing.T, args []string, baseline string, setup func(), recove
 		if at := <-released; finished.Before(at) {
 			t.Fatalf("child %d (%s): the recovery finished while the child still ran: it did not wait for the lock", k, held)
 		}
-		if got := fullState(t); got != baseline {
+		if got := state(t); got != baseline {
 			t.Fatalf("child %d (%s) held across SIGKILL: cleanup did not restore the state:\n--- start\n%s\n--- now\n%s", k, held, baseline, got)
 		}
 	}
@@ -250,4 +256,59 @@ func TestHeldChildNetemIngress(t *testing.T) {
 	n := holdEach(t, apply, baseline, nil, clear)
 	m := holdEach(t, []string{"netem", "clear", "na", "if-nb"}, baseline, func() { mustRun(t, 0, apply...) }, clear)
 	t.Logf("netem apply --direction ingress: %d children, netem clear: %d children, each held across SIGKILL; netem clear waited and left no ifb", n, m)
+}
+
+// gatewayState is fullState plus the host's firewall (nft ruleset and
+// iptables/ip6tables rules, where installed).
+func gatewayState(t testing.TB) string {
+	s := fullState(t)
+	for _, argv := range [][]string{{"nft", "list", "ruleset"}, {"iptables-save"}, {"ip6tables-save"}} {
+		if _, err := exec.LookPath(argv[0]); err != nil {
+			continue
+		}
+		out, err := exec.Command(argv[0], argv[1:]...).Output()
+		if err != nil {
+			t.Fatalf("%v: %v", argv, err)
+		}
+		var keep []string
+		for _, l := range strings.Split(string(out), "\n") {
+			if !strings.HasPrefix(l, "#") { // iptables-save's dated comments
+				keep = append(keep, l)
+			}
+		}
+		s += strings.Join(argv, " ") + ":\n" + strings.Join(keep, "\n")
+	}
+	return s
+}
+
+// TestHeldChildGateway: SIGKILL of `gateway create` and of `gateway
+// destroy` while each of their children runs (nft, ip, sysctl); `gateway
+// destroy` right after waits for the child and leaves no host veth and no
+// npte table.
+func TestHeldChildGateway(t *testing.T) {
+	if !sandbox.Enter(t) {
+		return
+	}
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Skip("nft is not installed (.ci/run installs it)")
+	}
+	mustBeSandboxed(t)
+	sandbox.Run(t, "ip", "link", "add", "name", "uplink", "type", "veth", "peer", "name", "wan0")
+	sandbox.Run(t, "ip", "addr", "add", "198.51.100.1/24", "dev", "uplink")
+	sandbox.Run(t, "ip", "link", "set", "dev", "uplink", "up")
+	// gateway create turns forwarding on and destroy leaves it on: start
+	// with it on, in the sandbox's own network namespace.
+	sandbox.Run(t, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
+	mustRun(t, 0, "netns", "create", "gw")
+	_ = settledState(t)
+	baseline := gatewayState(t)
+	create := []string{"gateway", "create", "gw", "172.16.9.0/24", "uplink"}
+	destroy := func(t *testing.T, k int) {
+		if r := mustRunAny(t, "gateway", "destroy", "gw"); r.Code != 0 {
+			t.Fatalf("child %d held: gateway destroy failed:\n%s", k, r)
+		}
+	}
+	n := holdEachState(t, create, gatewayState, baseline, nil, destroy)
+	m := holdEachState(t, []string{"gateway", "destroy", "gw"}, gatewayState, baseline, func() { mustRun(t, 0, create...) }, destroy)
+	t.Logf("gateway create: %d children, gateway destroy: %d children, each held across SIGKILL; gateway destroy waited and left no host veth or npte table", n, m)
 }
