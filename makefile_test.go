@@ -8,9 +8,11 @@ import (
 	"testing"
 )
 
-// securePath is PATH as sudo's secure_path sets it on Debian: no Go.
+// securePath is a PATH without Go's directory, as under sudo (Debian's
+// secure_path adds only /usr/local/sbin and /usr/local/bin to these).
 const securePath = "/usr/sbin:/usr/bin:/sbin:/bin"
 
+// needMake returns the path of make, or skips the test.
 func needMake(t *testing.T) string {
 	t.Helper()
 	mk, err := exec.LookPath("make")
