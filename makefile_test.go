@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/npte/npte/internal/sandbox"
 )
 
 // securePath is a PATH without Go's directory, as under sudo (Debian's
@@ -22,20 +24,55 @@ func needMake(t *testing.T) string {
 	return mk
 }
 
-// TestMakefileFindsGo: with sudo's PATH (no Go directory), `make lint`
-// and `make test` still name the go and gofmt of the standard install,
-// /usr/local/go (README: sudo make test).
+// TestMakefileFindsGo: with a PATH that lacks Go's directory (sudo's),
+// `make lint` and `make test` still name the go and gofmt of the standard
+// install, /usr/local/go (README: sudo make test).
 func TestMakefileFindsGo(t *testing.T) {
 	mk := needMake(t)
+	makeFindsGo(t, "env -i PATH="+securePath, []string{mk}, []string{"PATH=" + securePath, "HOME=" + t.TempDir()}, securePath)
+}
+
+// TestSudoMakeFindsGo runs `sudo -n make -n lint|test` itself (as root,
+// in the sandbox, so that whatever sudo writes under /run goes away):
+// sudo's own secure_path, whatever it is, is enough.
+func TestSudoMakeFindsGo(t *testing.T) {
+	sudo, err := exec.LookPath("sudo")
+	if err != nil {
+		t.Skip("sudo is not installed")
+	}
+	mk := needMake(t)
+	if !sandbox.Enter(t) {
+		return
+	}
+	if err := sandbox.Private(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(sudo, "-n", "sh", "-c", `printf %s "$PATH"`).Output()
+	if err != nil {
+		t.Skipf("sudo -n does not run here: %v", err)
+	}
+	path := string(out)
+	if strings.Contains(":"+path+":", ":"+filepath.Dir(mk)+":") {
+		makeFindsGo(t, "sudo -n", []string{sudo, "-n", "make"}, os.Environ(), path)
+	} else {
+		t.Skipf("make (%s) is not on sudo's PATH %s", mk, path)
+	}
+}
+
+// makeFindsGo runs argv -n lint and argv -n test with env, where make
+// sees PATH path, and checks that they use the go found on path, else
+// /usr/local/go/bin/go, and that go's gofmt.
+func makeFindsGo(t *testing.T, name string, argv, env []string, path string) {
+	t.Helper()
 	want := "/usr/local/go/bin/go"
-	for _, d := range strings.Split(securePath, ":") {
+	for _, d := range strings.Split(path, ":") {
 		if _, err := os.Stat(filepath.Join(d, "go")); err == nil {
 			want = filepath.Join(d, "go")
 			break
 		}
 	}
 	if _, err := os.Stat(want); err != nil {
-		t.Skipf("Go is neither on %s nor at its standard place /usr/local/go", securePath)
+		t.Skipf("Go is neither on %s nor at its standard place /usr/local/go", path)
 	}
 	goroot, err := exec.Command(want, "env", "GOROOT").Output()
 	if err != nil {
@@ -43,21 +80,19 @@ func TestMakefileFindsGo(t *testing.T) {
 	}
 	gofmt := strings.TrimSpace(string(goroot)) + "/bin/gofmt"
 	for _, target := range []string{"lint", "test"} {
-		cmd := exec.Command(mk, "-n", target)
-		cmd.Env = []string{"PATH=" + securePath, "HOME=" + t.TempDir()}
+		cmd := exec.Command(argv[0], append(argv[1:], "-n", target)...)
+		cmd.Env = env
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			t.Fatalf("make -n %s: %v\n%s", target, err, out)
+			t.Fatalf("%s: make -n %s: %v\n%s", name, target, err, out)
 		}
 		for _, w := range []string{want + " vet ./...", `"` + gofmt + `" -l`} {
 			if !strings.Contains(string(out), w) {
-				t.Errorf("make -n %s with PATH=%s does not run %q:\n%s", target, securePath, w, out)
+				t.Errorf("%s: make -n %s with PATH=%s does not run %q:\n%s", name, target, path, w, out)
 			}
 		}
 	}
-	if testing.Verbose() {
-		t.Logf("with sudo's PATH, make uses %s and %s", want, gofmt)
-	}
+	t.Logf("%s (PATH=%s): make uses %s and %s", name, path, want, gofmt)
 }
 
 // TestMakeLintFailsWithoutGofmt: lint fails when gofmt is missing or
