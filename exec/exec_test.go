@@ -746,3 +746,11 @@ func TestRunPassesLock(t *testing.T) {
 		t.Error("the handoff was given the lock")
 	}
 }
+
+// TestLockFDMatchesScript: live children get the lock on the descriptor
+// the rendered script holds it on.
+func TestLockFDMatchesScript(t *testing.T) {
+	if strconv.Itoa(exec.LockFD) != render.LockFD {
+		t.Errorf("exec.LockFD %d, render.LockFD %s", exec.LockFD, render.LockFD)
+	}
+}
