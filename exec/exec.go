@@ -198,7 +198,41 @@ func Start(ctx context.Context, c Cmd) error {
 		cmd.ExtraFiles = make([]*os.File, LockFD-2)
 		cmd.ExtraFiles[LockFD-3] = c.Lock
 	}
+	// A small stdin payload (a heredoc: resolv.conf, an nft ruleset) is
+	// put whole into a pipe before the child starts, rather than copied by
+	// a goroutine of npte's while it runs: a child that outlives a killed
+	// npte still reads all of it, as it would from the script's heredoc.
+	if p, ok := c.Stdin.(interface{ Len() int }); ok && p.Len() <= stdinInPipe {
+		f, err := filledPipe(c.Stdin)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		cmd.Stdin = f
+	}
 	return cmd.Run()
+}
+
+// stdinInPipe is the largest stdin payload Start writes into a pipe before
+// starting the child: one page, the least a Linux pipe holds.
+const stdinInPipe = 4096
+
+// filledPipe returns the read end of a pipe that holds everything r had
+// to give, and its end.
+func filledPipe(r io.Reader) (*os.File, error) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	_, err = io.Copy(pw, r)
+	if e := pw.Close(); err == nil {
+		err = e
+	}
+	if err != nil {
+		pr.Close()
+		return nil, err
+	}
+	return pr, nil
 }
 
 func defaultExec(c Cmd) error { return syscall.Exec(c.Path, c.Argv, c.Env) }

@@ -754,3 +754,17 @@ func TestLockFDMatchesScript(t *testing.T) {
 		t.Errorf("exec.LockFD %d, render.LockFD %s", exec.LockFD, render.LockFD)
 	}
 }
+
+// TestStartStdin: the child reads its whole stdin payload, small (put in
+// a pipe before it starts) or large (copied while it runs).
+func TestStartStdin(t *testing.T) {
+	for _, n := range []int{0, 1, 4095, 4096, 4097, 200000} {
+		payload := strings.Repeat("x", n)
+		var out bytes.Buffer
+		err := exec.Start(context.Background(), exec.Cmd{Path: "/bin/cat", Argv: []string{"cat"}, Env: exec.Env(),
+			Stdin: strings.NewReader(payload), Stdout: &out, Stderr: io.Discard})
+		if err != nil || out.String() != payload {
+			t.Errorf("%d bytes: err %v, cat read %d bytes", n, err, out.Len())
+		}
+	}
+}
