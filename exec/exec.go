@@ -217,8 +217,8 @@ func Start(ctx context.Context, c Cmd) error {
 // starting the child: one page, the least a Linux pipe holds.
 const stdinInPipe = 4096
 
-// filledPipe returns the read end of a pipe that holds everything r had
-// to give, and its end.
+// filledPipe returns the read end of a pipe that already holds everything
+// r had to give; its write end is closed, so the reader sees EOF after it.
 func filledPipe(r io.Reader) (*os.File, error) {
 	pr, pw, err := os.Pipe()
 	if err != nil {
