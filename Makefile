@@ -1,15 +1,30 @@
 # npte's build. `make test` is what CI runs (as root, via .ci/run).
-GO      ?= go
+# go and gofmt are found even when PATH lacks Go's directory, as under
+# `sudo make test` (sudo's secure_path has no /usr/local/go/bin): go on
+# PATH, else Go's standard install place; gofmt is the one of that go.
+GO      ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+GOFMT   ?= $(shell $(GO) env GOROOT 2>/dev/null || echo /usr/local/go)/bin/gofmt
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -X main.version=$(VERSION)
 PREFIX  ?= /usr/local
 
 .PHONY: all build test golden lint install demo bench man fuzz clean
 
-all: build
+# What the binary and its man page are made from.
+SOURCES := $(shell git ls-files '*.go' go.mod go.sum 2>/dev/null || find . -name '*.go' -o -name go.mod -o -name go.sum)
+
+all: build man
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o npte .
+
+# The files install copies: rebuilt only when a source changed, so that
+# `make && sudo make install` does not build again as root.
+npte: $(SOURCES)
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o npte .
+
+npte.8: $(SOURCES)
+	$(GO) run ./internal/mangen > npte.8.tmp && mv npte.8.tmp npte.8
 
 # Unit, golden, fidelity, fuzz seed corpora and (as root) sandboxed live tests.
 # Verbose, so that the figures the live tests measure (throughput, kill
@@ -21,13 +36,17 @@ test: lint
 golden:
 	$(GO) test ./cli -run '^TestGolden$$' -count=1 -update
 
+# Fails when gofmt is missing or fails: a missing gofmt is not "formatted".
 lint:
-	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	@if ! [ -x "$(GOFMT)" ]; then echo "make lint: gofmt not found at $(GOFMT); install Go (https://go.dev/doc/install) or set GOFMT=/path/to/gofmt" >&2; exit 1; fi
+	@out=$$("$(GOFMT)" -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')) || { echo "make lint: gofmt failed" >&2; exit 1; }; \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-install: build
-	install -o root -g root -m 0555 npte $(PREFIX)/sbin/npte
+# The binary (where a sudoers rule can name it safely) and its man page.
+install: npte npte.8
+	install -D -o root -g root -m 0555 npte $(DESTDIR)$(PREFIX)/sbin/npte
+	install -D -o root -g root -m 0644 npte.8 $(DESTDIR)$(PREFIX)/share/man/man8/npte.8
 
 # Whole-process benchmarks in a private sandbox (root); prints a table.
 bench: build
@@ -35,11 +54,10 @@ bench: build
 	./bench/run.sh ./npte
 
 # The man page, generated from the kong model.
-man:
-	$(GO) run ./internal/mangen > npte.8
+man: npte.8
 
 demo: build
 	./npte lab create --dry-run
 
 clean:
-	rm -f npte
+	rm -f npte npte.8 npte.8.tmp

@@ -91,6 +91,8 @@ type CLI struct {
 	DoctorGroup
 	TutorialGroup
 	CompletionGroup
+	HelpGroup
+	VersionGroup
 }
 
 // Globals are the flags of the root command.
@@ -136,6 +138,48 @@ type TutorialGroup struct {
 // CompletionGroup holds `npte completion`.
 type CompletionGroup struct {
 	Completion CompletionCmd `cmd:"" help:"Print a shell completion script (bash, zsh, fish)."`
+}
+
+// HelpGroup holds `npte help`.
+type HelpGroup struct {
+	HelpVerb HelpCmd `cmd:"" name:"help" help:"Print npte's usage, or a verb's: npte help netns create."`
+}
+
+// VersionGroup holds `npte version`.
+type VersionGroup struct {
+	VersionVerb VersionCmd `cmd:"" name:"version" help:"Print npte's version (as --version does)."`
+}
+
+// HelpCmd is `npte help [VERB...]`. Main turns it into `npte VERB...
+// --help` before parsing, so its Run only serves a command line that
+// reaches it some other way.
+type HelpCmd struct {
+	Verb []string `arg:"" optional:"" help:"A verb, e.g. netns create."`
+}
+
+// Run implements the verb.
+func (c *HelpCmd) Run(app *App) error {
+	env := app.Env
+	env.Args = append(append([]string(nil), c.Verb...), "--help")
+	if code := Main(env); code != 0 {
+		return &exitCode{code}
+	}
+	return nil
+}
+
+// exitCode is an exit code already reported on stderr.
+type exitCode struct{ code int }
+
+// Error is empty: the message was printed already.
+func (e *exitCode) Error() string { return "" }
+
+// VersionCmd is `npte version`.
+type VersionCmd struct{}
+
+// Run implements the verb.
+func (c *VersionCmd) Run(app *App) error {
+	_, err := fmt.Fprintf(app.Env.Stdout, "npte %s\n", app.Env.Version)
+	return err
 }
 
 // root returns the command tree to parse args with. Building kong's model
@@ -269,6 +313,19 @@ func (a *App) RequireRoot() error {
 	return nil
 }
 
+// RequireRootToRead refuses a read-only verb without root, before
+// anything happens. Such a verb changes nothing and takes no --dry-run,
+// so RequireRoot's advice would be wrong: the message says that it only
+// reads, why reading needs root (what, e.g. "reading the qdiscs of
+// namespace NS (tc -n NS)"), and the command line to run instead.
+func (a *App) RequireRootToRead(verb, what string) error {
+	if a.Env.Euid != 0 {
+		return Usagef("%s only reads and changes nothing, but %s needs root: run it with sudo: %s",
+			verb, what, render.CommandLine(append([]string{"sudo", "npte"}, a.Env.Args...)))
+	}
+	return nil
+}
+
 // Description is npte's description in --help and the man page.
 const Description = "npte builds isolated network labs on one Linux host: namespaces, veth links, addresses, routes, shaping and a NAT'd uplink. Every verb that changes state takes --dry-run and prints the exact POSIX sh script it would run.\n\nStart with: npte lab create --dry-run, or npte tutorial."
 
@@ -284,7 +341,16 @@ func Main(env Env) (code int) {
 			panic(r)
 		}
 	}()
-	parser, err := kong.New(root(env.Args),
+	args := env.Args
+	switch {
+	case len(args) == 0:
+		// Bare npte prints its usage, as npte --help does.
+		args = []string{"--help"}
+	case args[0] == "help":
+		// npte help VERB... is npte VERB... --help.
+		args = append(append([]string(nil), args[1:]...), "--help")
+	}
+	parser, err := kong.New(root(args),
 		kong.Name("npte"),
 		kong.Description(Description),
 		kong.Writers(env.Stdout, env.Stderr),
@@ -296,9 +362,9 @@ func Main(env Env) (code int) {
 		fmt.Fprintf(env.Stderr, "npte: internal error: %v\n", err)
 		return 1
 	}
-	kctx, err := parser.Parse(env.Args)
+	kctx, err := parser.Parse(args)
 	if err != nil {
-		fmt.Fprintf(env.Stderr, "npte: %s (see 'npte --help')\n", oneLine(err.Error()))
+		fmt.Fprintf(env.Stderr, "npte: %s (see '%s --help')\n", oneLine(err.Error()), helpPath(err))
 		return exec.ExitUsage
 	}
 	reg := registry.New(env.Layout, env.Owner)
@@ -306,6 +372,21 @@ func Main(env Env) (code int) {
 	app := &App{Env: env, Registry: reg, ctx: context.Background()}
 	err = kctx.Run(app)
 	return report(env, err)
+}
+
+// helpPath is the command whose --help a parse error points to: the
+// deepest verb the command line reached ("npte netns create"), else npte.
+func helpPath(err error) string {
+	words := []string{"npte"}
+	var pe *kong.ParseError
+	if errors.As(err, &pe) && pe.Context != nil {
+		for _, p := range pe.Context.Path {
+			if p.Command != nil {
+				words = append(words, p.Command.Name)
+			}
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 // oneLine makes a message one printable line: newlines, other control
@@ -334,7 +415,10 @@ func report(env Env, err error) int {
 	}
 	var se *exec.StepError
 	var ue *UsageError
+	var ec *exitCode
 	switch {
+	case errors.As(err, &ec):
+		return ec.code
 	case errors.As(err, &se):
 		fmt.Fprintf(env.Stderr, "npte: %s\n", se.Error())
 		return se.Code

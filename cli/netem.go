@@ -172,7 +172,7 @@ func (c *NetemShowCmd) Run(app *App) error {
 			return Usage(err)
 		}
 	}
-	if err := app.RequireRoot(); err != nil {
+	if err := app.RequireRootToRead("netem show", "reading the qdiscs of namespace "+c.Netns+" (tc -n "+c.Netns+")"); err != nil {
 		return err
 	}
 	// Read-only: the lock is taken only if it exists (creating nothing),

@@ -196,8 +196,8 @@ func (c *NetnsShowCmd) Run(app *App) error {
 	if err != nil {
 		return err
 	}
-	if app.Env.Euid != 0 {
-		return Usagef("netns show enters the namespace and needs root: run it with sudo")
+	if err := app.RequireRootToRead("netns show", "entering namespace "+c.Name+" (ip netns exec "+c.Name+")"); err != nil {
+		return err
 	}
 	unlock, err := app.Registry.LockExisting(app.Context()) // read-only: creates nothing
 	if err != nil {

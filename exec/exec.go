@@ -7,6 +7,12 @@
 // script would run it. The first failure stops the plan with a *StepError
 // naming the step, what was already done, and the command that cleans up.
 // SIGINT and SIGTERM let the current step finish and start no other.
+//
+// Every program run while the plan holds npte's lock inherits the locked
+// file as fd 9, as the rendered script's children inherit its fd 9: the
+// lock is free only once npte and that child are both gone, so a child
+// that outlives a SIGKILLed npte still keeps every other npte (a destroy)
+// waiting until it has finished its change.
 package exec
 
 import (
@@ -36,7 +42,17 @@ type Cmd struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+	// Lock, when not nil, is npte's locked lock file: the child inherits
+	// it as fd 9 (LockFD), as the rendered script's children inherit the
+	// script's `exec 9>>LOCK`, so the lock stays held until the child has
+	// exited even when npte itself is killed (SIGKILL, the OOM killer) half
+	// way through the step.
+	Lock *os.File
 }
+
+// LockFD is the descriptor number under which every child run while the
+// lock is held inherits the lock file, the same as the rendered script's.
+const LockFD = 9
 
 // Starter runs a Cmd to completion and returns its error; a non-zero exit
 // is an error with an ExitCode() int method, like *os/exec.ExitError.
@@ -55,7 +71,8 @@ type Runner struct {
 	// Dirs are searched in order for allowlisted programs; nil means the
 	// directories of render.SafePath.
 	Dirs []string
-	// Start runs a command; nil means os/exec in its own process group.
+	// Start runs a command; nil means Start (os/exec, in its own process
+	// group, holding the lock as fd 9 when the plan holds it).
 	Start Starter
 	// Exec hands off to a command; nil means syscall.Exec.
 	Exec Handoff
@@ -153,7 +170,9 @@ func (r *Runner) Resolve(name string) (string, error) {
 }
 
 // Start is the Starter npte uses outside tests: it runs c to completion
-// in a process group of its own, and kills it if ctx ends first.
+// in a process group of its own, and kills it if ctx ends first. c.Lock,
+// if any, is passed as fd LockFD: the child holds the lock, whatever
+// happens to npte, until it exits.
 func Start(ctx context.Context, c Cmd) error {
 	cmd := osexec.CommandContext(ctx, c.Path)
 	cmd.Args = c.Argv
@@ -170,8 +189,50 @@ func Start(ctx context.Context, c Cmd) error {
 	}
 	// A process group of its own: a Ctrl-C at the terminal reaches npte,
 	// which lets the current step finish instead of killing it half-way.
+	// That is also why the child must hold the lock itself: a SIGKILL of
+	// npte does not reach it, and it may still be changing state.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if c.Lock != nil {
+		// Entries 3..LockFD-1 are nil: those descriptors are closed in
+		// the child.
+		cmd.ExtraFiles = make([]*os.File, LockFD-2)
+		cmd.ExtraFiles[LockFD-3] = c.Lock
+	}
+	// A small stdin payload (a heredoc: resolv.conf, an nft ruleset) is
+	// put whole into a pipe before the child starts, rather than copied by
+	// a goroutine of npte's while it runs: a child that outlives a killed
+	// npte still reads all of it, as it would from the script's heredoc.
+	if p, ok := c.Stdin.(interface{ Len() int }); ok && p.Len() <= stdinInPipe {
+		f, err := filledPipe(c.Stdin)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		cmd.Stdin = f
+	}
 	return cmd.Run()
+}
+
+// stdinInPipe is the largest stdin payload Start writes into a pipe before
+// starting the child: one page, the least a Linux pipe holds.
+const stdinInPipe = 4096
+
+// filledPipe returns the read end of a pipe that already holds everything
+// r had to give; its write end is closed, so the reader sees EOF after it.
+func filledPipe(r io.Reader) (*os.File, error) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	_, err = io.Copy(pw, r)
+	if e := pw.Close(); err == nil {
+		err = e
+	}
+	if err != nil {
+		pr.Close()
+		return nil, err
+	}
+	return pr, nil
 }
 
 func defaultExec(c Cmd) error { return syscall.Exec(c.Path, c.Argv, c.Env) }
@@ -206,18 +267,18 @@ func (r *Runner) Run(ctx context.Context, p plan.Plan) error {
 }
 
 type state struct {
-	p      plan.Plan
-	total  int
-	index  int
-	done   []string
-	unlock func()
-	sigs   chan os.Signal
+	p     plan.Plan
+	total int
+	index int
+	done  []string
+	lock  *os.File // the held lock, handed to every child; nil when not held
+	sigs  chan os.Signal
 }
 
 func (st *state) release() {
-	if st.unlock != nil {
-		st.unlock()
-		st.unlock = nil
+	if st.lock != nil {
+		st.lock.Close()
+		st.lock = nil
 	}
 }
 
@@ -241,14 +302,14 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 		changed := false
 		switch s := s.(type) {
 		case plan.Lock:
-			var unlock func()
+			var lock *os.File
 			var sig os.Signal
-			unlock, sig, err = lockInterruptible(ctx, reg, st.sigs)
+			lock, sig, err = lockInterruptible(ctx, reg, st.sigs)
 			if sig != nil {
 				return st.fail(nil, errors.New(sigName(sig)), sigCode(sig))
 			}
 			if err == nil {
-				st.unlock = unlock
+				st.lock = lock
 			} else if errors.Is(err, registry.ErrUnsafe) {
 				return st.fail(s, &GuardError{err.Error()}, ExitUsage)
 			}
@@ -286,7 +347,7 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 			var path string
 			path, err = r.Resolve(s.Argv[0])
 			if err == nil {
-				e := r.start(ctx, Cmd{Path: path, Argv: s.Argv, Env: Env(), Stdout: io.Discard, Stderr: io.Discard})
+				e := r.start(ctx, Cmd{Path: path, Argv: s.Argv, Env: Env(), Stdout: io.Discard, Stderr: io.Discard, Lock: st.lock})
 				if e != nil && !isExit(e) {
 					err = e
 				} else if (e == nil) != s.WantSuccess {
@@ -294,7 +355,7 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 				}
 			}
 		case plan.Command:
-			err = r.command(ctx, s)
+			err = r.command(ctx, s, st.lock)
 			changed = err == nil
 			if errors.Is(err, errIgnored) {
 				err = nil // a tolerated failure changed nothing: not "done"
@@ -354,10 +415,10 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 	return nil
 }
 
-// lockInterruptible takes the lock like reg.Lock, but gives up when a
+// lockInterruptible takes the lock like reg.LockFile, but gives up when a
 // signal arrives while it waits (another npte may hold the lock for long):
 // it then returns the signal, and holds no lock.
-func lockInterruptible(ctx context.Context, reg *registry.Registry, sigs chan os.Signal) (func(), os.Signal, error) {
+func lockInterruptible(ctx context.Context, reg *registry.Registry, sigs chan os.Signal) (*os.File, os.Signal, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	got := make(chan os.Signal, 1)
@@ -373,18 +434,18 @@ func lockInterruptible(ctx context.Context, reg *registry.Registry, sigs chan os
 		case <-stop:
 		}
 	}()
-	unlock, err := reg.Lock(ctx)
+	lock, err := reg.LockFile(ctx)
 	close(stop)
 	wg.Wait()
 	select {
 	case sig := <-got:
 		if err == nil {
-			unlock()
+			lock.Close()
 		}
 		return nil, sig, nil
 	default:
 	}
-	return unlock, nil, err
+	return lock, nil, err
 }
 
 func sigCode(s os.Signal) int {
@@ -413,7 +474,7 @@ func (r *Runner) start(ctx context.Context, c Cmd) error {
 // as done.
 var errIgnored = errors.New("ignored")
 
-func (r *Runner) command(ctx context.Context, s plan.Command) error {
+func (r *Runner) command(ctx context.Context, s plan.Command, lock *os.File) error {
 	path, err := r.Resolve(s.Argv[0])
 	if err != nil {
 		if s.Tolerant && errors.Is(err, ErrNotFound) {
@@ -423,8 +484,11 @@ func (r *Runner) command(ctx context.Context, s plan.Command) error {
 		}
 		return err
 	}
-	c := Cmd{Path: path, Argv: s.Argv, Env: Env(), Stdout: r.Stdout, Stderr: r.Stderr}
+	c := Cmd{Path: path, Argv: s.Argv, Env: Env(), Stdout: r.Stdout, Stderr: r.Stderr, Lock: lock}
 	if s.Handoff {
+		// The lock file is close-on-exec: a handed-off program never
+		// holds the lock (the script closes fd 9 before its exec, too).
+		c.Lock = nil
 		r.echo(s.Argv, "")
 		h := r.Exec
 		if h == nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -634,5 +635,136 @@ func touch(t *testing.T, p string) {
 	t.Helper()
 	if err := os.WriteFile(p, nil, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestStartChildHoldsLock: a child started with the lock holds it as fd 9
+// (the script's descriptor), and keeps holding it after npte's own copy is
+// closed (as when npte is SIGKILLed mid-step), until the child exits.
+func TestStartChildHoldsLock(t *testing.T) {
+	dir := t.TempDir()
+	_ = os.Chmod(dir, 0o755)
+	l := registry.Layout{Root: filepath.Join(dir, "npte"), RunNetns: filepath.Join(dir, "netns")}
+	reg := registry.New(l, os.Getuid())
+	lock, err := reg.LockFile(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pidFile := filepath.Join(dir, "pid")
+	// The child says its pid, then becomes cat, which waits for its
+	// stdin to close.
+	script := `echo $$ >` + pidFile + `.tmp && mv ` + pidFile + `.tmp ` + pidFile + ` && exec cat`
+	in, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	done := make(chan error, 1)
+	go func() {
+		done <- exec.Start(context.Background(), exec.Cmd{Path: "/bin/sh", Argv: []string{"sh", "-c", script},
+			Env: exec.Env(), Stdin: in, Stdout: io.Discard, Stderr: io.Discard, Lock: lock})
+	}()
+	var pid string
+	for start := time.Now(); ; time.Sleep(2 * time.Millisecond) {
+		if b, err := os.ReadFile(pidFile); err == nil {
+			pid = strings.TrimSpace(string(b))
+			break
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatal("the child never started")
+		}
+	}
+	in.Close()
+	var fds []string
+	for start := time.Now(); ; time.Sleep(2 * time.Millisecond) {
+		comm, _ := os.ReadFile("/proc/" + pid + "/comm")
+		if string(comm) == "cat\n" {
+			break
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatal("the child never became cat")
+		}
+	}
+	entries, err := os.ReadDir("/proc/" + pid + "/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		target, _ := os.Readlink("/proc/" + pid + "/fd/" + e.Name())
+		// Descriptors above 9 may come from whoever started the test.
+		if n, _ := strconv.Atoi(e.Name()); n > 2 && n <= exec.LockFD {
+			fds = append(fds, e.Name()+" "+target)
+		}
+	}
+	if want := []string{"9 " + l.LockPath()}; !reflect.DeepEqual(fds, want) {
+		t.Errorf("child's descriptors 3-9: %q, want only the lock as 9: %q", fds, want)
+	}
+	lock.Close() // npte's copy is gone, as if npte had been killed
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if f, err := reg.LockFile(ctx); err == nil {
+		f.Close()
+		t.Fatal("the lock was free while a child started under it still ran")
+	}
+	w.Close() // the child exits
+	if err := <-done; err != nil {
+		t.Fatalf("child: %v", err)
+	}
+	f, err := reg.LockFile(context.Background())
+	if err != nil {
+		t.Fatalf("the lock after the child exited: %v", err)
+	}
+	f.Close()
+}
+
+// TestRunPassesLock: the Runner hands the held lock to every command and
+// probe run under it, and to none after Unlock or to a handoff.
+func TestRunPassesLock(t *testing.T) {
+	h := newHarness(t)
+	var held []bool
+	h.r.Start = func(_ context.Context, c exec.Cmd) error {
+		held = append(held, c.Lock != nil)
+		return nil
+	}
+	var handoffLock bool
+	h.r.Exec = func(c exec.Cmd) error { handoffLock = c.Lock != nil; return nil }
+	p := plan.Plan{Steps: []plan.Step{
+		plan.Lock{},
+		plan.Probe{Argv: []string{"ip", "link"}, WantSuccess: true, Message: "no"},
+		plan.Command{Argv: []string{"ip", "link"}},
+		plan.Unlock{},
+		plan.Command{Argv: []string{"ip", "addr"}},
+		plan.Command{Argv: []string{"env", "-i", "id"}, Handoff: true},
+	}}
+	if err := h.r.Run(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	if want := []bool{true, true, false}; !reflect.DeepEqual(held, want) {
+		t.Errorf("lock handed to children: %v, want %v", held, want)
+	}
+	if handoffLock {
+		t.Error("the handoff was given the lock")
+	}
+}
+
+// TestLockFDMatchesScript: live children get the lock on the descriptor
+// the rendered script holds it on.
+func TestLockFDMatchesScript(t *testing.T) {
+	if strconv.Itoa(exec.LockFD) != render.LockFD {
+		t.Errorf("exec.LockFD %d, render.LockFD %s", exec.LockFD, render.LockFD)
+	}
+}
+
+// TestStartStdin: the child reads its whole stdin payload, small (put in
+// a pipe before it starts) or large (copied while it runs).
+func TestStartStdin(t *testing.T) {
+	for _, n := range []int{0, 1, 4095, 4096, 4097, 200000} {
+		payload := strings.Repeat("x", n)
+		var out bytes.Buffer
+		err := exec.Start(context.Background(), exec.Cmd{Path: "/bin/cat", Argv: []string{"cat"}, Env: exec.Env(),
+			Stdin: strings.NewReader(payload), Stdout: &out, Stderr: io.Discard})
+		if err != nil || out.String() != payload {
+			t.Errorf("%d bytes: err %v, cat read %d bytes", n, err, out.Len())
+		}
 	}
 }

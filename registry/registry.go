@@ -34,6 +34,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -165,6 +166,22 @@ const lockWaitNotice = 2 * time.Second
 // When the lock is held for more than 2 s, Lock writes one line to
 // r.Stderr (when set) naming the pid that holds it, read from /proc/locks.
 func (r *Registry) Lock(ctx context.Context) (unlock func(), err error) {
+	f, err := r.LockFile(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var once sync.Once
+	return func() { once.Do(func() { f.Close() }) }, nil
+}
+
+// LockFile is Lock returning the locked file itself (close-on-exec) rather
+// than an unlock function. The flock belongs to the open file description,
+// so it is held until the file is closed here and in every child the file
+// was handed to (os/exec's ExtraFiles): exec passes it to each program it
+// runs under the lock, as the rendered script's children inherit fd 9, so
+// that a child outliving a killed npte still holds the lock. Closing the
+// file releases the lock once no child holds it.
+func (r *Registry) LockFile(ctx context.Context) (*os.File, error) {
 	if err := r.Prepare(); err != nil {
 		return nil, err
 	}
@@ -190,7 +207,12 @@ func (r *Registry) LockExisting(ctx context.Context) (unlock func(), err error) 
 	if _, err := os.Lstat(r.Layout.LockPath()); errors.Is(err, fs.ErrNotExist) {
 		return noop, nil
 	}
-	return r.acquire(ctx, false)
+	f, err := r.acquire(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	var once sync.Once
+	return func() { once.Do(func() { f.Close() }) }, nil
 }
 
 // checkLockPath refuses a lock path that exists and is not a regular file
@@ -213,7 +235,7 @@ func (r *Registry) checkLockPath() error {
 
 // acquire opens the lock (creating it with mode 0600 when create is set),
 // checks it and waits for the flock.
-func (r *Registry) acquire(ctx context.Context, create bool) (unlock func(), err error) {
+func (r *Registry) acquire(ctx context.Context, create bool) (*os.File, error) {
 	path := r.Layout.LockPath()
 	if err := r.checkLockPath(); err != nil {
 		return nil, err
@@ -277,13 +299,7 @@ func (r *Registry) acquire(ctx context.Context, create bool) (unlock func(), err
 			wait *= 2
 		}
 	}
-	done := false
-	return func() {
-		if !done {
-			done = true
-			syscall.Close(fd)
-		}
-	}, nil
+	return os.NewFile(uintptr(fd), r.Layout.LockPath()), nil
 }
 
 // OwnerName names a uid in messages: "root" for 0, else "uid N".

@@ -4,13 +4,14 @@
 //
 // The test binary doubles as the npte command (testscript.Main registers
 // it as "npte" on PATH), so the live tests run real npte processes. Only
-// in this test binary, two environment variables reach cli.Env.BeforeStep:
+// in this test binary, these environment variables reach cli.Env (BeforeStep, Dirs):
 //
 //	NPTE_TEST_KILL_AT=N          SIGKILL the process before step N
 //	NPTE_TEST_PAUSE_AT=N         before step N, create NPTE_TEST_PAUSE_FILE
 //	NPTE_TEST_PAUSE_FILE=PATH    and wait (at most a minute) until the test removes it
+//	NPTE_TEST_DIRS=DIR           look for programs in DIR first (heldchild_test.go)
 //
-// Production npte (main.go) reads neither; TestNoTestHooksInProduction
+// Production npte (main.go) reads none of them; TestNoTestHooksInProduction
 // checks that.
 //
 // Every test that changes kernel state runs inside internal/sandbox.
@@ -48,6 +49,7 @@ func TestMain(m *testing.M) {
 // the crash and pause hooks.
 func npteMain() {
 	env := cli.DefaultEnv("test")
+	env.Dirs = testDirs() // NPTE_TEST_DIRS, heldchild_test.go
 	killAt, _ := strconv.Atoi(os.Getenv("NPTE_TEST_KILL_AT"))
 	pauseAt, _ := strconv.Atoi(os.Getenv("NPTE_TEST_PAUSE_AT"))
 	pauseFile := os.Getenv("NPTE_TEST_PAUSE_FILE")

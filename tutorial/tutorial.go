@@ -85,7 +85,7 @@ func Slugs() []string {
 // Contents is the table of contents printed by `npte tutorial`.
 func Contents() string {
 	var b strings.Builder
-	b.WriteString("npte tutorial: read a chapter with 'npte tutorial CHAPTER', or all of them with 'npte tutorial all'.\n\n")
+	b.WriteString("npte tutorial: read a chapter with 'npte tutorial NUMBER' or 'npte tutorial NAME' (npte tutorial 1,\nnpte tutorial basics), or all of them with 'npte tutorial all'.\n\n")
 	for i, c := range Chapters() {
 		fmt.Fprintf(&b, "  %d. %-26s %s\n", i+1, c.Slug, c.Title)
 	}

@@ -38,10 +38,13 @@ import (
 	"github.com/npte/npte/render"
 )
 
-// Event is one program run: its argv and what it read on stdin.
+// Event is one program run: its argv, what it read on stdin, and whether
+// it held npte's lock (live: exec.Cmd.Lock; script: run between `flock 9`
+// and `exec 9>&-`, so with fd 9 open).
 type Event struct {
-	Argv  []string
-	Stdin string
+	Argv   []string
+	Stdin  string
+	Locked bool
 }
 
 // String renders an event for diffs.
@@ -167,7 +170,7 @@ func Live(t *testing.T, s Setup, w World, args ...string) Result {
 	env, stdout, stderr := s.env(t, args)
 	var events []Event
 	record := func(c exec.Cmd) error {
-		ev := Event{Argv: append([]string(nil), c.Argv...)}
+		ev := Event{Argv: append([]string(nil), c.Argv...), Locked: c.Lock != nil}
 		if c.Stdin != nil {
 			b, _ := io.ReadAll(c.Stdin)
 			ev.Stdin = string(b)
@@ -231,16 +234,28 @@ func Script(t *testing.T, s Setup, w World, args ...string) (Result, string) {
 		t.Fatalf("rendered script does not parse: %v\n%s", err, script)
 	}
 	// interp cannot redirect fd 9, which only carries the lock; the lock is
-	// checked for real by the sandboxed dash tests. Drop those redirections.
+	// checked for real by the sandboxed dash tests. Drop those redirections;
+	// the statement that closes fd 9 becomes a call of unlockMark, so that
+	// the exec handler knows which programs ran with fd 9 open.
+	unlock, err := syntax.NewParser().Parse(strings.NewReader(unlockMark), "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	syntax.Walk(file, func(n syntax.Node) bool {
 		if st, ok := n.(*syntax.Stmt); ok {
 			kept := st.Redirs[:0]
+			closes := false
 			for _, r := range st.Redirs {
 				if r.N == nil || r.N.Value != render.LockFD {
 					kept = append(kept, r)
+				} else if r.Op == syntax.DplOut && r.Word.Lit() == "-" {
+					closes = true
 				}
 			}
 			st.Redirs = kept
+			if closes {
+				st.Cmd = unlock.Stmts[0].Cmd
+			}
 		}
 		return true
 	})
@@ -296,6 +311,7 @@ func RunScript(t *testing.T, file *syntax.File, l registry.Layout, w World) Resu
 	if tmp, err := filepath.EvalSymlinks(os.TempDir()); err != nil || !within(stateDir, tmp) {
 		t.Fatalf("fidelity: the state root %s is not a temporary directory", l.Root)
 	}
+	locked := false
 	var events []Event
 	handler := func(next interp.ExecHandlerFunc) interp.ExecHandlerFunc {
 		// next (the real exec handler) is never called: no program runs.
@@ -313,6 +329,10 @@ func RunScript(t *testing.T, file *syntax.File, l registry.Layout, w World) Resu
 				}
 				return nil
 			case len(argv) >= 2 && argv[0] == "flock":
+				locked = true
+				return nil
+			case len(argv) == 1 && argv[0] == unlockMark:
+				locked = false
 				return nil
 			case len(argv) > 2 && argv[0] == "find" && strings.HasPrefix(argv[1], l.Root):
 				// The lock's owner and mode guard: print what find would.
@@ -329,7 +349,7 @@ func RunScript(t *testing.T, file *syntax.File, l registry.Layout, w World) Resu
 				_ = os.Remove(argv[3])
 				return nil
 			}
-			ev := Event{Argv: append([]string(nil), argv...)}
+			ev := Event{Argv: append([]string(nil), argv...), Locked: locked}
 			if hc.Stdin != nil {
 				b, _ := io.ReadAll(hc.Stdin)
 				ev.Stdin = string(b)
@@ -434,10 +454,32 @@ func Check(t *testing.T, s Setup, w World, args ...string) Result {
 	if (live.Exit == 0) != (sh.Exit == 0) || (live.Exit == 2) != (sh.Exit == 2) {
 		t.Errorf("npte %s: live exit %d, script exit %d\nlive stderr: %s\nscript stderr: %s", strings.Join(args, " "), live.Exit, sh.Exit, live.Stderr, sh.Stderr)
 	}
+	if a, b := fmtLocked(live.Events), fmtLocked(sh.Events); a != b {
+		t.Errorf("npte %s: live and script differ in which programs hold the lock\n--- live\n%s--- script\n%s", strings.Join(args, " "), a, b)
+	}
 	if live.State != sh.State {
 		t.Errorf("npte %s: state differs: live %q, script %q", strings.Join(args, " "), live.State, sh.State)
 	}
 	return live
+}
+
+// unlockMark stands for the script's `exec 9>&-` in the interpreted
+// script (see Script).
+const unlockMark = "npte-fidelity-unlock"
+
+// fmtLocked lists the events, each marked with whether it held the lock.
+func fmtLocked(evs []Event) string {
+	var b strings.Builder
+	for _, e := range evs {
+		if e.Locked {
+			b.WriteString("locked   ")
+		} else {
+			b.WriteString("unlocked ")
+		}
+		b.WriteString(e.String())
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
 
 func fmtEvents(evs []Event) string {
