@@ -32,6 +32,7 @@ import (
 
 	"github.com/npte/npte/cli"
 	"github.com/npte/npte/exec"
+	"github.com/npte/npte/plan"
 	"github.com/npte/npte/registry"
 	"github.com/npte/npte/render"
 )
@@ -72,8 +73,32 @@ type Setup struct {
 	Managed []string // names with a marker (and a kernel namespace)
 	Foreign []string // kernel namespaces without a marker
 	Intents []string // names with only an intent record
-	// SudoUser is $SUDO_USER (netns run); LookupUser resolves it.
+	// SudoUser is $SUDO_USER (netns run); LookupUser resolves it, as uid
+	// 1000 and gid 1000, and nobody else.
 	SudoUser string
+	// InsideUID and InsideGroups are what `ip netns exec NS id -u -- USER`
+	// and `... id -G -- USER` print on both sides (netns run's check of
+	// the user inside the namespace); empty means "1000".
+	InsideUID, InsideGroups string
+}
+
+// output is what a recorded program prints on stdout: only the id
+// commands of plan.RequireRunAs print anything.
+func (s Setup) output(argv []string) string {
+	if len(argv) != 8 || argv[0] != "ip" || argv[1] != "netns" || argv[2] != "exec" || argv[4] != "id" || argv[6] != "--" {
+		return ""
+	}
+	out := ""
+	switch argv[5] {
+	case "-u":
+		out = s.InsideUID
+	case "-G":
+		out = s.InsideGroups
+	}
+	if out == "" {
+		out = "1000"
+	}
+	return out + "\n"
 }
 
 // StateRoot makes a private state layout (mode 0755 directories, owned
@@ -142,6 +167,7 @@ func (s Setup) env(t *testing.T, args []string) (cli.Env, *bytes.Buffer, *bytes.
 			}
 			return nil, user.UnknownUserError(name)
 		},
+		UserGroups: func(u *user.User) ([]string, error) { return []string{u.Gid}, nil },
 		Getwd: func() (string, error) { return "/home/work", nil },
 	}
 	return env, &stdout, &stderr
@@ -171,6 +197,9 @@ func Live(t *testing.T, s Setup, w World, args ...string) Result {
 			ev.Stdin = string(b)
 		}
 		events = append(events, ev)
+		if c.Stdout != nil && c.Stdout != io.Discard {
+			_, _ = io.WriteString(c.Stdout, s.output(c.Argv))
+		}
 		if code := w(c.Argv); code != 0 {
 			return &fakeExit{code}
 		}
@@ -270,6 +299,10 @@ func Script(t *testing.T, s Setup, w World, args ...string) (Result, string) {
 			case len(argv) == 4 && argv[0] == "rm" && argv[1] == "-f" && argv[2] == "--" && strings.HasPrefix(argv[3], l.Root+"/"):
 				_ = os.Remove(argv[3])
 				return nil
+			case len(argv) > 2 && argv[0] == "find" && (argv[1] == plan.EtcNetns || strings.HasPrefix(argv[1], plan.EtcNetns+"/")) && readOnlyFind(argv):
+				// The /etc/netns guards: the real find reads the same
+				// /etc/netns as the live side's Lstat does (read-only).
+				return next(ctx, argv)
 			}
 			ev := Event{Argv: append([]string(nil), argv...)}
 			if hc.Stdin != nil {
@@ -277,6 +310,7 @@ func Script(t *testing.T, s Setup, w World, args ...string) (Result, string) {
 				ev.Stdin = string(b)
 			}
 			events = append(events, ev)
+			_, _ = io.WriteString(hc.Stdout, s.output(argv))
 			if code := w(argv); code != 0 {
 				return interp.ExitStatus(uint8(code))
 			}
@@ -329,6 +363,24 @@ func DryRun(t *testing.T, s Setup, args ...string) (stdout, stderr string, code 
 	env.Owner = 0
 	code = cli.Main(env)
 	return out.String(), errb.String(), code
+}
+
+// readOnlyFind reports whether a find command line uses only primaries
+// that read: no -exec, -ok, -delete, -fprint or the like can reach the
+// real find through the fidelity harness.
+func readOnlyFind(argv []string) bool {
+	for i := 1; i < len(argv); i++ {
+		switch a := argv[i]; a {
+		case "-user", "-perm", "-name", "-type":
+			i++ // the primary's operand
+		case "-prune", "-o", "-print", "!", "(", ")":
+		default:
+			if strings.HasPrefix(a, "-") {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func indexOf(args []string, s string) int {
