@@ -168,7 +168,7 @@ func (s Setup) env(t *testing.T, args []string) (cli.Env, *bytes.Buffer, *bytes.
 			return nil, user.UnknownUserError(name)
 		},
 		UserGroups: func(u *user.User) ([]string, error) { return []string{u.Gid}, nil },
-		Getwd: func() (string, error) { return "/home/work", nil },
+		Getwd:      func() (string, error) { return "/home/work", nil },
 	}
 	return env, &stdout, &stderr
 }
