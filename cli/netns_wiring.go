@@ -182,10 +182,11 @@ the -e pairs (later ones override earlier ones), and its exit status, terminal, 
 stdout, stderr and signals (Ctrl-C) pass through. npte parses no option after CMD; put
 '--' before CMD when it starts with '-'.
 
-Logged in as root without sudo (a VM, a container), name the user with --user NAME; it
-is checked exactly as $SUDO_USER is. Under sudo from an unprivileged account, --user may
-only repeat $SUDO_USER: a sudoers grant never lets one user run commands as another. To
-run a command as root in NS, root uses 'ip netns exec NS CMD' itself.
+Logged in as root without sudo (a VM, a container; sudo from root, $SUDO_USER=root,
+counts as such), name the user with --user NAME; it is checked exactly as $SUDO_USER is.
+Under sudo from an unprivileged account, --user may only repeat $SUDO_USER: a sudoers
+grant never lets one user run commands as another. To run a command as root in NS, root
+uses 'ip netns exec NS CMD' itself.
 
 --sandbox puts bubblewrap between runuser and env:
 
