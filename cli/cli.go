@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/user"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -50,8 +51,19 @@ type Env struct {
 	BeforeStep func(index int)
 	// LookupUser resolves a user name (os/user.Lookup).
 	LookupUser func(string) (*user.User, error)
-	// Getwd returns the working directory (os.Getwd).
+	// UserGroups lists a user's group ids ((*user.User).GroupIds when nil).
+	UserGroups func(*user.User) ([]string, error)
+	// Getwd returns the real working directory (RealWd): every symbolic
+	// link resolved, never taken from $PWD.
 	Getwd func() (string, error)
+}
+
+// RealWd returns the working directory with every symbolic link
+// resolved, from the kernel's /proc/self/cwd. Unlike os.Getwd it never
+// believes $PWD, which the caller sets: a PWD naming a symbolic link to
+// the real directory would otherwise pass for the directory itself.
+func RealWd() (string, error) {
+	return filepath.EvalSymlinks("/proc/self/cwd")
 }
 
 // DefaultEnv is the environment of a real npte process.
@@ -69,7 +81,8 @@ func DefaultEnv(version string) Env {
 		Layout:     registry.DefaultLayout(),
 		Owner:      0,
 		LookupUser: user.Lookup,
-		Getwd:      os.Getwd,
+		UserGroups: (*user.User).GroupIds,
+		Getwd:      RealWd,
 	}
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"net/netip"
+	"os/user"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -154,9 +155,10 @@ func family(a netip.Addr) string {
 	return "IPv6"
 }
 
-// NetnsRunCmd is `npte netns run [-e KEY=VALUE]... [--sandbox] NS -- CMD [ARG...]`.
+// NetnsRunCmd is `npte netns run [--user NAME] [-e KEY=VALUE]... [--sandbox] NS -- CMD [ARG...]`.
 type NetnsRunCmd struct {
 	DryRun
+	User    string   `name:"user" placeholder:"NAME" help:"Run as NAME: for root logged in directly (a VM, a container); under sudo it may only repeat $SUDO_USER."`
 	Setenv  []string `short:"e" name:"env" sep:"none" placeholder:"KEY=VALUE" help:"Set a variable in the command's environment (repeatable; the value may contain '=' and ',')."`
 	Sandbox bool     `help:"Run the command in bubblewrap: / read-only, private /tmp, the working directory writable."`
 	Name    string   `arg:"" predictor:"netns" name:"ns" help:"A namespace made by npte."`
@@ -166,7 +168,11 @@ type NetnsRunCmd struct {
 // Help is the long help of netns run.
 func (c *NetnsRunCmd) Help() string {
 	return `Runs CMD inside namespace NS as the user who invoked sudo ($SUDO_USER), never as root.
-Under npte's lock it only checks NS's marker; it releases the lock, then becomes (execve)
+Under npte's lock it checks NS's marker; that /etc/netns/NS holds nothing but npte's
+resolv.conf (root-owned, not writable by group or others: 'ip netns exec' mounts every
+file there over /etc); and that inside NS, after that overlay, the user is the uid the
+host knows and has no group 0 ('ip netns exec NS id -u -- USER', 'id -G'). It releases
+the lock, then becomes (execve)
 
   ip netns exec NS runuser -u $SUDO_USER -- env -i -- PATH=` + plan.RunPath + `
       HOME=~ USER=$SUDO_USER LOGNAME=$SUDO_USER [TERM=$TERM] [KEY=VALUE...] CMD [ARG...]
@@ -176,20 +182,30 @@ the -e pairs (later ones override earlier ones), and its exit status, terminal, 
 stdout, stderr and signals (Ctrl-C) pass through. npte parses no option after CMD; put
 '--' before CMD when it starts with '-'.
 
+Logged in as root without sudo (a VM, a container; sudo from root, $SUDO_USER=root,
+counts as such), name the user with --user NAME; it is checked exactly as $SUDO_USER is.
+Under sudo from an unprivileged account, --user may only repeat $SUDO_USER: a sudoers
+grant never lets one user run commands as another. To run a command as root in NS, root
+uses 'ip netns exec NS CMD' itself.
+
 --sandbox puts bubblewrap between runuser and env:
 
   bwrap --ro-bind / / --tmpfs /tmp --proc /proc --dev /dev --bind CWD CWD --chdir CWD
         --share-net --unshare-pid --unshare-ipc --unshare-uts --die-with-parent --
 
 (the whole file system read-only except a private /tmp and the working directory; the
-lab network shared; its own pids; killed when npte's process dies).
+lab network shared; its own pids; killed when npte's process dies). CWD is the real
+working directory, with every symbolic link resolved (never $PWD).
 
-Refuses (exit 2, nothing changed): an invalid name; $SUDO_USER unset, malformed, unknown,
-root or of uid 0 (run 'sudo npte netns run ...' as yourself); an -e pair that is not
-KEY=VALUE with KEY a letter or '_' then letters, digits or '_'; a missing CMD, or a CMD
-containing '=' (env(1) would take it for an assignment); with --sandbox, a working
-directory that is '/', under /tmp, /proc, /dev, /sys or /run (the sandbox replaces or
-protects those), or not a clean absolute path; a namespace npte did not make.`
+Refuses (exit 2, nothing changed): an invalid name; no user to run as ($SUDO_USER unset
+or root, and no --user); a user ($SUDO_USER or --user) that is malformed, unknown, root,
+of uid 0, or whose primary or any supplementary group is gid 0; a --user other than
+$SUDO_USER under sudo; an -e pair that is not KEY=VALUE with KEY a letter or '_' then
+letters, digits or '_'; a missing CMD, or a CMD containing '=' (env(1) would take it for
+an assignment); with --sandbox, a working directory that is '/', under /tmp, /proc, /dev,
+/sys or /run (the sandbox replaces or protects those), or not a clean absolute path; a
+namespace npte did not make; an /etc/netns/NS holding anything else than npte's
+resolv.conf; a user who is another uid, or has group 0, inside NS.`
 }
 
 // Run implements the verb.
@@ -212,18 +228,20 @@ func (c *NetnsRunCmd) Run(app *App) error {
 			return Usage(err)
 		}
 	}
-	user, home, err := sudoUser(app.Env)
+	u, err := runUser(app.Env, c.User)
 	if err != nil {
 		return err
 	}
 	r := plan.Run{
-		Netns:   c.Name,
-		User:    user,
-		Home:    home,
-		Term:    termName(app.Env.Getenv("TERM")),
-		Env:     c.Setenv,
-		Sandbox: c.Sandbox,
-		Command: cmd,
+		Netns:    c.Name,
+		User:     u.name,
+		UID:      u.uid,
+		UserFlag: c.User != "",
+		Home:     u.home,
+		Term:     termName(app.Env.Getenv("TERM")),
+		Env:      c.Setenv,
+		Sandbox:  c.Sandbox,
+		Command:  cmd,
 	}
 	if c.Sandbox {
 		if r.Dir, err = sandboxDir(app.Env); err != nil {
@@ -237,7 +255,7 @@ func (c *NetnsRunCmd) Run(app *App) error {
 		// The handoff resolves only ip; the programs it chains to must be
 		// there too, or the command would fail after the lock check with a
 		// less helpful message.
-		tools := []string{"ip", "runuser", "env"}
+		tools := []string{"ip", "id", "runuser", "env"}
 		if c.Sandbox {
 			tools = append(tools, "bwrap")
 		}
@@ -296,44 +314,88 @@ func checkCommand(cmd []string) error {
 	return nil
 }
 
-// sudoUser returns the user netns run drops to, and their home directory:
-// $SUDO_USER, which must be a valid user name, known, and not root.
-func sudoUser(env Env) (name, home string, err error) {
-	name = env.Getenv("SUDO_USER")
-	if name == "" {
-		return "", "", Usagef("$SUDO_USER is not set: netns run runs the command as the user who invoked sudo, so run it as 'sudo npte netns run ...' from your own account")
+// runAsUser is the user netns run drops to, as the host knows it.
+type runAsUser struct {
+	name, uid, home string
+}
+
+// runUser returns the user netns run drops to: $SUDO_USER, or --user NAME
+// (flag) for a caller that did not come through sudo from an unprivileged
+// account. Under sudo from such an account, --user may only repeat
+// $SUDO_USER: a NOPASSWD grant must not let one user pick another.
+// $SUDO_USER=root (root ran sudo) counts as a root login.
+func runUser(env Env, flag string) (runAsUser, error) {
+	sudo := env.Getenv("SUDO_USER")
+	if flag != "" {
+		if err := validate.Username(flag); err != nil {
+			return runAsUser{}, Usagef("--user: %w", err)
+		}
+		if sudo != "" && sudo != "root" && flag != sudo {
+			return runAsUser{}, Usagef("--user %s: under sudo, netns run runs the command as the user who invoked sudo ($SUDO_USER is %s); --user may only name that user", flag, sudo)
+		}
+		return checkRunUser(env, "--user", flag)
 	}
-	if err := validate.Username(name); err != nil {
-		return "", "", Usagef("$SUDO_USER: %w", err)
+	switch sudo {
+	case "":
+		return runAsUser{}, Usagef("$SUDO_USER is not set: netns run runs the command as the user who invoked sudo, so run it as 'sudo npte netns run ...' from your own account, or, logged in as root, pass --user NAME (to run a command as root, use 'ip netns exec NS CMD')")
+	case "root":
+		return runAsUser{}, Usagef("$SUDO_USER is root: netns run never runs a command as root; pass --user NAME to run it as an unprivileged user (to run a command as root, use 'ip netns exec NS CMD')")
 	}
+	if err := validate.Username(sudo); err != nil {
+		return runAsUser{}, Usagef("$SUDO_USER: %w", err)
+	}
+	return checkRunUser(env, "$SUDO_USER", sudo)
+}
+
+// checkRunUser checks the user named by what ($SUDO_USER or --user): a
+// valid name, known, not root nor another name for uid 0, with no gid 0
+// as its primary or any supplementary group, and a clean absolute home.
+func checkRunUser(env Env, what, name string) (runAsUser, error) {
 	if name == "root" {
-		return "", "", Usagef("$SUDO_USER is root: netns run never runs a command as root; run it as 'sudo npte netns run ...' from an unprivileged account")
+		return runAsUser{}, Usagef("%s is root: netns run never runs a command as root; run it as 'sudo npte netns run ...' from an unprivileged account", what)
 	}
 	lookup := env.LookupUser
 	if lookup == nil {
-		return "", "", Usagef("$SUDO_USER %q: cannot look up users", name)
+		return runAsUser{}, Usagef("%s %q: cannot look up users", what, name)
 	}
 	u, err := lookup(name)
 	if err != nil {
-		return "", "", Usagef("$SUDO_USER %q: no such user (%v)", name, err)
+		return runAsUser{}, Usagef("%s %q: no such user (%v)", what, name, err)
 	}
 	// Compare numbers, not strings: the pure-Go user lookup returns the
 	// passwd field as written, and "00" is uid 0 too.
 	uid, err := strconv.ParseUint(u.Uid, 10, 32)
 	if err != nil {
-		return "", "", Usagef("$SUDO_USER %q: invalid uid %q in the user database", name, u.Uid)
+		return runAsUser{}, Usagef("%s %q: invalid uid %q in the user database", what, name, u.Uid)
 	}
 	if uid == 0 {
-		return "", "", Usagef("$SUDO_USER %q has uid 0: netns run never runs a command as root", name)
+		return runAsUser{}, Usagef("%s %q has uid 0: netns run never runs a command as root", what, name)
 	}
-	home = u.HomeDir
+	groups := env.UserGroups
+	if groups == nil {
+		groups = (*user.User).GroupIds
+	}
+	gids, err := groups(u)
+	if err != nil {
+		return runAsUser{}, Usagef("%s %q: cannot read its groups (%v)", what, name, err)
+	}
+	for _, g := range append([]string{u.Gid}, gids...) {
+		n, err := strconv.ParseUint(g, 10, 32)
+		if err != nil {
+			return runAsUser{}, Usagef("%s %q: invalid gid %q in the user database", what, name, g)
+		}
+		if n == 0 {
+			return runAsUser{}, Usagef("%s %q is in group 0 (root): netns run never runs a command with root's group", what, name)
+		}
+	}
+	home := u.HomeDir
 	if home == "" {
 		home = "/" // as login(1) does for a user without a home directory
 	}
 	if err := validate.AbsPath(home); err != nil {
-		return "", "", Usagef("home directory of %s: %w", name, err)
+		return runAsUser{}, Usagef("home directory of %s: %w", name, err)
 	}
-	return name, home, nil
+	return runAsUser{name: name, uid: strconv.FormatUint(uid, 10), home: home}, nil
 }
 
 // termName returns t when it looks like a terminal type (letters, digits

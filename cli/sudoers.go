@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/npte/npte/validate"
@@ -35,8 +36,9 @@ sudo command while such a file is installed), so its rule grants the binary itse
 which includes 'npte gateway'. The comments in the output say what each form allows.
 
 Run it as the user who gets the grant, or pass --user. Refuses (exit 2): root without
---user, an invalid user name, a --path that is not absolute and clean or holds
-characters that sudoers would read specially.`
+--user, an invalid user name, root (or another name for uid 0 on this machine) as the
+user, a --path that is not absolute and clean or holds characters that sudoers would
+read specially.`
 }
 
 // sudoersPath checks that p is safe to write into a sudoers command spec:
@@ -69,10 +71,33 @@ func (c *SudoersCmd) Run(app *App) error {
 	if err := validate.Username(user); err != nil {
 		return Usage(err)
 	}
+	if err := grantee(app.Env, user); err != nil {
+		return err
+	}
 	if err := sudoersPath(c.Path); err != nil {
 		return Usage(err)
 	}
 	return writeSudoers(app.Env.Stdout, user, c.Path, c.Form, app.Env.Version)
+}
+
+// grantee refuses root as the user who gets the grant: root needs no
+// sudoers rule, and a rule for root would only make 'netns run' (which
+// never runs a command as root) look usable by it. Another name for uid 0
+// known to this machine is refused too; a user unknown here may be meant
+// for another machine and is printed.
+func grantee(env Env, name string) error {
+	if name == "root" {
+		return Usagef("--user root: root needs no sudoers rule, and npte never grants one to uid 0; name the unprivileged user who gets the grant")
+	}
+	if env.LookupUser == nil {
+		return nil
+	}
+	if u, err := env.LookupUser(name); err == nil {
+		if uid, err := strconv.ParseUint(u.Uid, 10, 32); err == nil && uid == 0 {
+			return Usagef("user %s has uid 0: root needs no sudoers rule, and npte never grants one to uid 0; name the unprivileged user who gets the grant", name)
+		}
+	}
+	return nil
 }
 
 // writeSudoers prints the sudoers file for user and the binary at path.

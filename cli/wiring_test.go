@@ -343,6 +343,7 @@ func newWFakeEnv(t *testing.T, managed []string, answer func(argv []string) (str
 		},
 		Exec:       func(c exec.Cmd) error { return fmt.Errorf("unexpected hand-off %v", c.Argv) },
 		LookupUser: user.Lookup,
+		UserGroups: func(u *user.User) ([]string, error) { return []string{u.Gid}, nil },
 		Getwd:      os.Getwd,
 	}
 	return f
@@ -367,6 +368,8 @@ func wShowAnswer(argv []string) (string, int) {
 		return "tcp LISTEN 0      5      0.0.0.0:5201 0.0.0.0:* users:((\"my server\",pid=42,fd=3))\nudp UNCONN 0 0 [::]:53 [::]:*\n", 0
 	case strings.HasPrefix(j, "ip netns pids"):
 		return "42\n4242\n", 0
+	case strings.HasPrefix(j, "ip netns exec demo id -u -- "), strings.HasPrefix(j, "ip netns exec demo id -G -- "):
+		return "1000\n", 0 // netns run's check of the user inside demo
 	}
 	return "output of " + j + "\n", 0
 }
@@ -535,17 +538,17 @@ func TestRunUserChecks(t *testing.T) {
 		{"uid 0 alias", &user.User{Username: "toor", Uid: "0", HomeDir: "/root"}, "", "/w", nil, 2, "uid 0", ""},
 		{"uid 0 written 00", &user.User{Username: "toor", Uid: "00", HomeDir: "/root"}, "", "/w", nil, 2, "uid 0", ""},
 		{"uid not a number", &user.User{Username: "toor", Uid: "x", HomeDir: "/root"}, "", "/w", nil, 2, "invalid uid", ""},
-		{"relative home", &user.User{Username: "alice", Uid: "1000", HomeDir: "home/alice"}, "", "/w", nil, 2, "home directory", ""},
-		{"no home", &user.User{Username: "alice", Uid: "1000", HomeDir: ""}, "", "/w", nil, 0, " HOME=/ ", ""},
-		{"good term", &user.User{Username: "alice", Uid: "1000", HomeDir: "/home/alice"}, "xterm-256color", "/w", nil, 0, " TERM=xterm-256color ", ""},
-		{"odd term dropped", &user.User{Username: "alice", Uid: "1000", HomeDir: "/home/alice"}, "x;id", "/w", nil, 0, " LOGNAME=alice id", "TERM="},
-		{"sandbox in /", &user.User{Username: "alice", Uid: "1000", HomeDir: "/home/alice"}, "", "/", []string{"--sandbox"}, 2, "it is /", ""},
-		{"sandbox in /tmp", &user.User{Username: "alice", Uid: "1000", HomeDir: "/home/alice"}, "", "/tmp", []string{"--sandbox"}, 2, "is under /tmp", ""},
-		{"sandbox under /tmp", &user.User{Username: "alice", Uid: "1000", HomeDir: "/home/alice"}, "", "/tmp/work", []string{"--sandbox"}, 2, "is under /tmp", ""},
-		{"sandbox under /proc", &user.User{Username: "alice", Uid: "1000", HomeDir: "/home/alice"}, "", "/proc/self", []string{"--sandbox"}, 2, "is under /proc", ""},
-		{"sandbox in /tmpfoo", &user.User{Username: "alice", Uid: "1000", HomeDir: "/home/alice"}, "", "/tmpfoo", []string{"--sandbox"}, 0, "--bind /tmpfoo /tmpfoo", ""},
-		{"sandbox unclean cwd", &user.User{Username: "alice", Uid: "1000", HomeDir: "/home/alice"}, "", "/w/../x", []string{"--sandbox"}, 2, "working directory", ""},
-		{"sandbox cwd", &user.User{Username: "alice", Uid: "1000", HomeDir: "/home/alice"}, "", "/home/alice/my lab", []string{"--sandbox"}, 0, " --bind /home/alice/my lab /home/alice/my lab --chdir /home/alice/my lab ", ""},
+		{"relative home", &user.User{Username: "alice", Uid: "1000", Gid: "1000", HomeDir: "home/alice"}, "", "/w", nil, 2, "home directory", ""},
+		{"no home", &user.User{Username: "alice", Uid: "1000", Gid: "1000", HomeDir: ""}, "", "/w", nil, 0, " HOME=/ ", ""},
+		{"good term", &user.User{Username: "alice", Uid: "1000", Gid: "1000", HomeDir: "/home/alice"}, "xterm-256color", "/w", nil, 0, " TERM=xterm-256color ", ""},
+		{"odd term dropped", &user.User{Username: "alice", Uid: "1000", Gid: "1000", HomeDir: "/home/alice"}, "x;id", "/w", nil, 0, " LOGNAME=alice id", "TERM="},
+		{"sandbox in /", &user.User{Username: "alice", Uid: "1000", Gid: "1000", HomeDir: "/home/alice"}, "", "/", []string{"--sandbox"}, 2, "it is /", ""},
+		{"sandbox in /tmp", &user.User{Username: "alice", Uid: "1000", Gid: "1000", HomeDir: "/home/alice"}, "", "/tmp", []string{"--sandbox"}, 2, "is under /tmp", ""},
+		{"sandbox under /tmp", &user.User{Username: "alice", Uid: "1000", Gid: "1000", HomeDir: "/home/alice"}, "", "/tmp/work", []string{"--sandbox"}, 2, "is under /tmp", ""},
+		{"sandbox under /proc", &user.User{Username: "alice", Uid: "1000", Gid: "1000", HomeDir: "/home/alice"}, "", "/proc/self", []string{"--sandbox"}, 2, "is under /proc", ""},
+		{"sandbox in /tmpfoo", &user.User{Username: "alice", Uid: "1000", Gid: "1000", HomeDir: "/home/alice"}, "", "/tmpfoo", []string{"--sandbox"}, 0, "--bind /tmpfoo /tmpfoo", ""},
+		{"sandbox unclean cwd", &user.User{Username: "alice", Uid: "1000", Gid: "1000", HomeDir: "/home/alice"}, "", "/w/../x", []string{"--sandbox"}, 2, "working directory", ""},
+		{"sandbox cwd", &user.User{Username: "alice", Uid: "1000", Gid: "1000", HomeDir: "/home/alice"}, "", "/home/alice/my lab", []string{"--sandbox"}, 0, " --bind /home/alice/my lab /home/alice/my lab --chdir /home/alice/my lab ", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append(append([]string{"netns", "run"}, tc.args...), "demo", "--", "id")
@@ -590,7 +593,7 @@ func TestRunReleasesLockBeforeHandoff(t *testing.T) {
 	f := newWFakeEnv(t, []string{"demo"}, wShowAnswer, "netns", "run", "demo", "--", "sleep", "1000")
 	f.env.Getenv = func(k string) string { return map[string]string{"SUDO_USER": "alice"}[k] }
 	f.env.LookupUser = func(n string) (*user.User, error) {
-		return &user.User{Username: n, Uid: "1000", HomeDir: "/home/" + n}, nil
+		return &user.User{Username: n, Uid: "1000", Gid: "1000", HomeDir: "/home/" + n}, nil
 	}
 	locked := true
 	f.env.Exec = func(c exec.Cmd) error {

@@ -26,6 +26,7 @@ func Tools() []Tool {
 		{"rm", "coreutils", true, "removing /etc/netns/NAME"},
 		{"env", "coreutils", true, "netns run's clean environment"},
 		{"runuser", "util-linux", true, "netns run's drop to $SUDO_USER"},
+		{"id", "coreutils", true, "netns run's check of the user's uid and groups inside the namespace"},
 		{"flock", "util-linux", true, "the lock in rendered scripts"},
 		{"nft", "nftables", false, "gateway NAT rules (default firewall backend)"},
 		{"iptables", "iptables", false, "gateway NAT rules with --firewall iptables"},

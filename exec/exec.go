@@ -343,6 +343,18 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 					return st.fail(s, &GuardError{"a path npte writes is a symbolic link; refusing to follow it: " + p}, ExitUsage)
 				}
 			}
+		case plan.RequireEtcNetnsAbsent:
+			if err = requireEtcNetnsAbsent(s); err != nil {
+				return st.fail(s, err, ExitUsage)
+			}
+		case plan.RequireEtcNetnsClean:
+			if err = requireEtcNetnsClean(s); err != nil {
+				return st.fail(s, err, ExitUsage)
+			}
+		case plan.RequireRunAs:
+			if err = r.requireRunAs(ctx, s, st.lock); err != nil {
+				return st.fail(s, err, ExitUsage)
+			}
 		case plan.Probe:
 			var path string
 			path, err = r.Resolve(s.Argv[0])

@@ -57,13 +57,15 @@ func NetnsCreateSteps(name string, dns []string) []Step {
 }
 
 // NetnsCreateGuards refuses (exit 2, before any change) a name that is
-// taken, or whose /etc/netns entry is a symbolic link. A plan that creates
-// several namespaces puts the guards of all of them before the first
-// action, so that a refusal still means nothing changed.
+// taken, an /etc/netns that is not a root-only directory, and an
+// /etc/netns/NAME that exists at all (npte never made it: the name has no
+// marker nor intent record). A plan that creates several namespaces puts
+// the guards of all of them before the first action, so that a refusal
+// still means nothing changed.
 func NetnsCreateGuards(name string) []Step {
 	return []Step{
 		RequireAbsent{Name: name},
-		RequireNoSymlink{Paths: []string{EtcNetns, EtcNetns + "/" + name}},
+		RequireEtcNetnsAbsent{Name: name},
 	}
 }
 

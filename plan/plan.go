@@ -94,6 +94,117 @@ type RequireAbsent struct{ Name string }
 // Renders as: if test -L P1 || test -L P2; then echo ... >&2; exit 2; fi
 type RequireNoSymlink struct{ Paths []string }
 
+// RequireEtcNetnsAbsent refuses to go on (exit 2) unless /etc/netns is
+// safe to write into (absent, or a real directory owned by root that
+// group and others cannot write) and /etc/netns/NAME does not exist at
+// all. `ip netns exec` bind-mounts every entry of /etc/netns/NAME over
+// /etc, so a directory npte did not make could hand a planted passwd (or
+// ld.so.preload) to every command run in the namespace; create refuses it
+// instead of adopting it. The names npte creates have no entry of npte's
+// own there: RequireAbsent already proved that no marker or intent record
+// exists.
+//
+// Renders as:
+//
+//	if test -L /etc/netns || { test -e /etc/netns && ! test -d /etc/netns; } || test -n "$(find /etc/netns -prune \( ! -user 0 -o -perm -020 -o -perm -002 \) 2>/dev/null)"; then
+//		echo 'npte: /etc/netns ...' >&2; exit 2; fi
+//	if test -e /etc/netns/NAME || test -L /etc/netns/NAME; then
+//		echo 'npte: /etc/netns/NAME already exists ...' >&2; exit 2; fi
+type RequireEtcNetnsAbsent struct{ Name string }
+
+// RequireEtcNetnsClean refuses to go on (exit 2) unless /etc/netns is safe
+// (as for RequireEtcNetnsAbsent) and /etc/netns/NAME is either absent or a
+// real directory owned by root, not writable by group or others, holding
+// nothing but what npte writes there: a regular file resolv.conf owned by
+// root and not writable by group or others. netns run uses it before
+// anything runs inside the namespace's /etc overlay.
+//
+// Renders as:
+//
+//	if test -L /etc/netns || ...; then echo 'npte: /etc/netns ...' >&2; exit 2; fi
+//	if test -L /etc/netns/NAME || { test -e /etc/netns/NAME && ! test -d /etc/netns/NAME; } ||
+//		test -n "$(find /etc/netns/NAME -prune \( ! -user 0 -o -perm -020 -o -perm -002 \) 2>/dev/null)" ||
+//		test -n "$(find /etc/netns/NAME/. ! -name . -prune ! \( -name resolv.conf -type f -user 0 ! -perm -020 ! -perm -002 \) 2>/dev/null)"; then
+//		echo 'npte: /etc/netns/NAME holds ...' >&2; exit 2; fi
+type RequireEtcNetnsClean struct{ Name string }
+
+// RequireRunAs refuses to go on (exit 2) unless, inside namespace Netns
+// (after `ip netns exec` has mounted /etc/netns/NETNS over /etc), User
+// resolves to uid UID and to no group 0, primary or supplementary: what
+// runuser will actually give the command. UID is the decimal uid the host
+// user database gave (never 0).
+//
+// Renders as:
+//
+//	if test "$(ip netns exec NETNS id -u -- USER 2>/dev/null)" != UID; then
+//		echo 'npte: ...' >&2; exit 2; fi
+//	case " $(ip netns exec NETNS id -G -- USER 2>/dev/null) " in
+//	*" 0 "* | "  ")
+//		echo 'npte: ...' >&2; exit 2 ;;
+//	esac
+type RequireRunAs struct {
+	Netns string
+	User  string
+	UID   string
+}
+
+// EtcNetnsDir is the directory `ip netns exec` mounts over /etc in name.
+func EtcNetnsDir(name string) string { return EtcNetns + "/" + name }
+
+// EtcNetnsUnsafe is the refusal of an unsafe /etc/netns (both steps).
+const EtcNetnsUnsafe = EtcNetns + " is a symbolic link, not a directory, not owned by root, or writable by group or others; refusing to use it (ip netns exec mounts what it holds over /etc)"
+
+// Refusal is the one-line message of a refused /etc/netns/NAME.
+func (s RequireEtcNetnsAbsent) Refusal() string {
+	d := EtcNetnsDir(s.Name)
+	return d + " already exists and npte did not make it (ip netns exec would mount what it holds over /etc in the namespace); look at it and remove it as root before creating " + s.Name
+}
+
+// Refusal is the one-line message of a refused /etc/netns/NAME.
+func (s RequireEtcNetnsClean) Refusal() string {
+	d := EtcNetnsDir(s.Name)
+	return d + " holds something npte did not write (only a root-owned resolv.conf that group and others cannot write may be there, in a root-owned directory; ip netns exec mounts all of it over /etc); refusing to run anything in " + s.Name
+}
+
+// UIDArgv is the command whose output must be UID.
+func (s RequireRunAs) UIDArgv() []string {
+	return []string{"ip", "netns", "exec", s.Netns, "id", "-u", "--", s.User}
+}
+
+// GroupsArgv is the command whose output must name no group 0.
+func (s RequireRunAs) GroupsArgv() []string {
+	return []string{"ip", "netns", "exec", s.Netns, "id", "-G", "--", s.User}
+}
+
+// UIDRefusal is the message when User is not uid UID inside Netns.
+func (s RequireRunAs) UIDRefusal() string {
+	return "inside " + s.Netns + ", user " + s.User + " is not uid " + s.UID + " as the host user database says (or cannot be looked up); refusing to run"
+}
+
+// GroupsRefusal is the message when User has group 0 inside Netns.
+func (s RequireRunAs) GroupsRefusal() string {
+	return "inside " + s.Netns + ", user " + s.User + " has group 0 (root) or no group at all; refusing to run"
+}
+
+func (RequireEtcNetnsAbsent) isStep() {}
+func (RequireEtcNetnsClean) isStep()  {}
+func (RequireRunAs) isStep()          {}
+
+// Describe implements Step.
+func (s RequireEtcNetnsAbsent) Describe() string {
+	return "check that " + EtcNetnsDir(s.Name) + " does not exist"
+}
+
+// Describe implements Step.
+func (s RequireEtcNetnsClean) Describe() string {
+	return "check that " + EtcNetnsDir(s.Name) + " holds only npte's resolv.conf"
+}
+
+// Describe implements Step.
+func (s RequireRunAs) Describe() string {
+	return "check that " + s.User + " is uid " + s.UID + " without group 0 inside " + s.Netns
+}
+
 // Probe runs a read-only command (output discarded) and refuses to go on
 // (exit 2, with Message) unless it succeeds (WantSuccess) or fails
 // (!WantSuccess).

@@ -20,8 +20,15 @@ const RunPath = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
 type Run struct {
 	// Netns is the managed namespace to run in.
 	Netns string
-	// User is the unprivileged user ($SUDO_USER, never root) to run as.
+	// User is the unprivileged user ($SUDO_USER or --user, never root) to
+	// run as.
 	User string
+	// UID is User's uid in the host's user database, in decimal (never
+	// 0); RequireRunAs checks that User is this uid inside the namespace.
+	UID string
+	// UserFlag is set when User was named with --user (a root login);
+	// the script's header then repeats it.
+	UserFlag bool
 	// Home is User's home directory (HOME of the command).
 	Home string
 	// Term is the caller's TERM, passed on when not empty.
@@ -85,20 +92,28 @@ func NetnsRunArgv(r Run) []string {
 	return append(argv, r.Command...)
 }
 
-// NetnsRun is `npte netns run [-e K=V]... [--sandbox] NS -- CMD [ARG...]`:
-// take the lock only for the ownership check, release it, then hand off
-// (execve) to NetnsRunArgv, so that the command's exit status, signals and
-// terminal pass through and a long-running command blocks no other npte.
+// NetnsRun is `npte netns run [--user NAME] [-e K=V]... [--sandbox] NS --
+// CMD [ARG...]`: under the lock, check the ownership, that /etc/netns/NS
+// holds only npte's resolv.conf (ip netns exec mounts it over /etc), and
+// that the user is, inside that overlay, the uid the host knows and has no
+// group 0; release the lock, then hand off (execve) to NetnsRunArgv, so
+// that the command's exit status, signals and terminal pass through and a
+// long-running command blocks no other npte.
 //
 // Renders as:
 //
 //	umask 077; { umask 022; flock -w 2 9 || ...   (Lock)
 //		if ! test -f MARKER ...; then ...         (RequireManaged)
+//		if test -L /etc/netns ...; then ...       (RequireEtcNetnsClean)
+//		if test "$(ip netns exec NS id -u -- USER ...)" != UID; then ...  (RequireRunAs)
 //		exec 9>&-                                 (Unlock)
 //		exec ip netns exec NS runuser -u USER -- ... CMD ARG...
 //	} 9>>/run/npte/lock
 func NetnsRun(r Run) Plan {
 	argv := []string{"netns", "run"}
+	if r.UserFlag {
+		argv = append(argv, "--user", r.User)
+	}
 	for _, e := range r.Env {
 		argv = append(argv, "-e", e)
 	}
@@ -112,6 +127,8 @@ func NetnsRun(r Run) Plan {
 		Steps: []Step{
 			Lock{},
 			RequireManaged{Name: r.Netns},
+			RequireEtcNetnsClean{Name: r.Netns},
+			RequireRunAs{Netns: r.Netns, User: r.User, UID: r.UID},
 			Unlock{},
 			Command{
 				Argv:    NetnsRunArgv(r),

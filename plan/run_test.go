@@ -9,30 +9,52 @@ import (
 )
 
 func TestNetnsRunSteps(t *testing.T) {
-	p := plan.NetnsRun(plan.Run{Netns: "client", User: "alice", Home: "/home/alice", Command: []string{"id", "-u"}})
-	if len(p.Steps) != 4 {
+	p := plan.NetnsRun(plan.Run{Netns: "client", User: "alice", UID: "1000", Home: "/home/alice", Command: []string{"id", "-u"}})
+	if len(p.Steps) != 6 {
 		t.Fatalf("steps: %#v", p.Steps)
 	}
-	// The lock is held for the ownership check only, and released before
-	// the hand-off, which is the last step.
+	// The lock is held for the ownership, /etc/netns and user checks only,
+	// and released before the hand-off, which is the last step. The
+	// /etc/netns check comes before anything runs in the overlay.
 	if _, ok := p.Steps[0].(plan.Lock); !ok {
 		t.Errorf("step 1 is %T, want Lock", p.Steps[0])
 	}
 	if s, ok := p.Steps[1].(plan.RequireManaged); !ok || s.Name != "client" {
 		t.Errorf("step 2 is %#v, want RequireManaged client", p.Steps[1])
 	}
-	if _, ok := p.Steps[2].(plan.Unlock); !ok {
-		t.Errorf("step 3 is %T, want Unlock", p.Steps[2])
+	if s, ok := p.Steps[2].(plan.RequireEtcNetnsClean); !ok || s.Name != "client" {
+		t.Errorf("step 3 is %#v, want RequireEtcNetnsClean client", p.Steps[2])
 	}
-	c, ok := p.Steps[3].(plan.Command)
+	if s, ok := p.Steps[3].(plan.RequireRunAs); !ok || s != (plan.RequireRunAs{Netns: "client", User: "alice", UID: "1000"}) {
+		t.Errorf("step 4 is %#v, want RequireRunAs client alice 1000", p.Steps[3])
+	}
+	if _, ok := p.Steps[4].(plan.Unlock); !ok {
+		t.Errorf("step 5 is %T, want Unlock", p.Steps[4])
+	}
+	c, ok := p.Steps[5].(plan.Command)
 	if !ok || !c.Handoff || c.Tolerant || c.Stdin != "" {
-		t.Fatalf("step 4 is %#v, want a plain hand-off", p.Steps[3])
+		t.Fatalf("step 6 is %#v, want a plain hand-off", p.Steps[5])
 	}
 	if got := c.Describe(); got != "run id in client as alice" {
 		t.Errorf("Describe = %q", got)
 	}
 	if p.Undo != nil {
 		t.Errorf("Undo = %q, want none", p.Undo)
+	}
+	s := plan.RequireRunAs{Netns: "client", User: "alice", UID: "1000"}
+	if got := strings.Join(s.UIDArgv(), " "); got != "ip netns exec client id -u -- alice" {
+		t.Errorf("UIDArgv = %q", got)
+	}
+	if got := strings.Join(s.GroupsArgv(), " "); got != "ip netns exec client id -G -- alice" {
+		t.Errorf("GroupsArgv = %q", got)
+	}
+}
+
+func TestNetnsCreateGuardsEtcNetns(t *testing.T) {
+	g := plan.NetnsCreateGuards("demo")
+	want := []plan.Step{plan.RequireAbsent{Name: "demo"}, plan.RequireEtcNetnsAbsent{Name: "demo"}}
+	if !reflect.DeepEqual(g, want) {
+		t.Fatalf("NetnsCreateGuards = %#v, want %#v", g, want)
 	}
 }
 
@@ -58,6 +80,13 @@ func TestNetnsRunArgv(t *testing.T) {
 			argv: "netns run -e A=B=C -e PATH=/opt/bin -e EMPTY= client -- printenv",
 			want: cat([]string{"ip", "netns", "exec", "client", "runuser", "-u", "bob", "--"}, env,
 				[]string{"HOME=/srv/bob", "USER=bob", "LOGNAME=bob", "TERM=xterm-256color", "A=B=C", "PATH=/opt/bin", "EMPTY=", "printenv"}),
+		},
+		{
+			name: "a root login names the user with --user",
+			run:  plan.Run{Netns: "client", User: "alice", UserFlag: true, Home: "/home/alice", Command: []string{"id"}},
+			argv: "netns run --user alice client -- id",
+			want: cat([]string{"ip", "netns", "exec", "client", "runuser", "-u", "alice", "--"}, env,
+				[]string{"HOME=/home/alice", "USER=alice", "LOGNAME=alice", "id"}),
 		},
 		{
 			name: "sandbox",
@@ -105,7 +134,7 @@ func TestBwrapArgv(t *testing.T) {
 
 func TestNetnsRunDescribeStaysOneLine(t *testing.T) {
 	p := plan.NetnsRun(plan.Run{Netns: "a", User: "u", Home: "/", Command: []string{"x\ny"}})
-	if d := p.Steps[3].Describe(); strings.ContainsAny(d, "\n\r") {
+	if d := p.Steps[len(p.Steps)-1].Describe(); strings.ContainsAny(d, "\n\r") {
 		t.Errorf("Describe = %q", d)
 	}
 }

@@ -372,6 +372,14 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 			r.write(indent, "if ")
 			r.symlinkTest(s.Paths...)
 			r.guardEnd(indent, "a path npte writes is a symbolic link; refusing to follow it: ", strings.Join(s.Paths, " "))
+		case plan.RequireEtcNetnsAbsent:
+			r.etcNetnsAbsent(indent, s)
+		case plan.RequireEtcNetnsClean:
+			r.etcNetnsClean(indent, s)
+		case plan.RequireRunAs:
+			if err := r.runAs(indent, s); err != nil {
+				return err
+			}
 		case plan.Probe:
 			r.write(indent, "if ")
 			if s.WantSuccess {

@@ -432,16 +432,20 @@ func mustBeSandboxed(t testing.TB) {
 }
 
 // testUser is the unprivileged user privateUsers adds; toorUser is a
-// second name for uid 0.
+// second name for uid 0; gid0User has gid 0 as its primary group and
+// wheelUser as a supplementary one (both with uids of their own).
 const (
-	testUser = "nptetest"
-	toorUser = "toor"
+	testUser  = "nptetest"
+	toorUser  = "toor"
+	gid0User  = "nptegidzero"
+	wheelUser = "nptewheel"
 )
 
 // privateUsers gives the sandbox private copies of /etc/passwd and
 // /etc/group (written on the sandbox's /run tmpfs, then bind-mounted over
 // the originals, which are never written) holding root, nobody, testUser
-// (uid 4242) and toorUser (another name for uid 0).
+// (uid 4242), toorUser (another name for uid 0), gid0User (uid 4343,
+// primary gid 0) and wheelUser (uid 4344, a member of group root).
 func privateUsers(t *testing.T) {
 	t.Helper()
 	mustBeSandboxed(t)
@@ -451,8 +455,9 @@ func privateUsers(t *testing.T) {
 	}
 	files := map[string]string{
 		"passwd": "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n" +
-			testUser + ":x:4242:4242::/tmp:/bin/sh\n" + toorUser + ":x:0:0::/root:/bin/sh\n",
-		"group": "root:x:0:\nnogroup:x:65534:\n" + testUser + ":x:4242:\n",
+			testUser + ":x:4242:4242::/tmp:/bin/sh\n" + toorUser + ":x:0:0::/root:/bin/sh\n" +
+			gid0User + ":x:4343:0::/tmp:/bin/sh\n" + wheelUser + ":x:4344:4344::/tmp:/bin/sh\n",
+		"group": "root:x:0:" + wheelUser + "\nnogroup:x:65534:\n" + testUser + ":x:4242:\n" + wheelUser + ":x:4344:\n",
 	}
 	for name, content := range files {
 		p := dir + "/" + name

@@ -34,6 +34,7 @@ import (
 
 	"github.com/npte/npte/cli"
 	"github.com/npte/npte/exec"
+	"github.com/npte/npte/plan"
 	"github.com/npte/npte/registry"
 	"github.com/npte/npte/render"
 )
@@ -77,8 +78,32 @@ type Setup struct {
 	Managed []string // names with a marker (and a kernel namespace)
 	Foreign []string // kernel namespaces without a marker
 	Intents []string // names with only an intent record
-	// SudoUser is $SUDO_USER (netns run); LookupUser resolves it.
+	// SudoUser is $SUDO_USER (netns run); LookupUser resolves it, as uid
+	// 1000 and gid 1000, and nobody else.
 	SudoUser string
+	// InsideUID and InsideGroups are what `ip netns exec NS id -u -- USER`
+	// and `... id -G -- USER` print on both sides (netns run's check of
+	// the user inside the namespace); empty means "1000".
+	InsideUID, InsideGroups string
+}
+
+// output is what a recorded program prints on stdout: only the id
+// commands of plan.RequireRunAs print anything.
+func (s Setup) output(argv []string) string {
+	if len(argv) != 8 || argv[0] != "ip" || argv[1] != "netns" || argv[2] != "exec" || argv[4] != "id" || argv[6] != "--" {
+		return ""
+	}
+	out := ""
+	switch argv[5] {
+	case "-u":
+		out = s.InsideUID
+	case "-G":
+		out = s.InsideGroups
+	}
+	if out == "" {
+		out = "1000"
+	}
+	return out + "\n"
 }
 
 // StateRoot makes a private state layout (mode 0755 directories, owned
@@ -147,7 +172,8 @@ func (s Setup) env(t *testing.T, args []string) (cli.Env, *bytes.Buffer, *bytes.
 			}
 			return nil, user.UnknownUserError(name)
 		},
-		Getwd: func() (string, error) { return "/home/work", nil },
+		UserGroups: func(u *user.User) ([]string, error) { return []string{u.Gid}, nil },
+		Getwd:      func() (string, error) { return "/home/work", nil },
 	}
 	return env, &stdout, &stderr
 }
@@ -176,6 +202,9 @@ func Live(t *testing.T, s Setup, w World, args ...string) Result {
 			ev.Stdin = string(b)
 		}
 		events = append(events, ev)
+		if c.Stdout != nil && c.Stdout != io.Discard {
+			_, _ = io.WriteString(c.Stdout, s.output(c.Argv))
+		}
 		if code := w(c.Argv); code != 0 {
 			return &fakeExit{code}
 		}
@@ -259,7 +288,7 @@ func Script(t *testing.T, s Setup, w World, args ...string) (Result, string) {
 		}
 		return true
 	})
-	return RunScript(t, file, env.Layout, w), script
+	return runScript(t, file, env.Layout, w, s.output), script
 }
 
 // ErrOutside is returned by the interpreter's open handler for a write
@@ -304,6 +333,15 @@ func within(path, dir string) bool {
 // uid, the owner of the private state.
 func RunScript(t *testing.T, file *syntax.File, l registry.Layout, w World) Result {
 	t.Helper()
+	return runScript(t, file, l, w, func([]string) string { return "" })
+}
+
+// runScript is RunScript with output saying what each recorded program
+// prints on stdout. The one real program it runs is find on /etc/netns
+// with read-only primaries only (readOnlyFind): the /etc/netns guards'
+// view of the directory, which the live side reads with Lstat.
+func runScript(t *testing.T, file *syntax.File, l registry.Layout, w World, output func([]string) string) Result {
+	t.Helper()
 	stateDir, err := filepath.EvalSymlinks(filepath.Dir(l.Root))
 	if err != nil {
 		t.Fatal(err)
@@ -314,7 +352,8 @@ func RunScript(t *testing.T, file *syntax.File, l registry.Layout, w World) Resu
 	locked := false
 	var events []Event
 	handler := func(next interp.ExecHandlerFunc) interp.ExecHandlerFunc {
-		// next (the real exec handler) is never called: no program runs.
+		// next (the real exec handler) runs only a read-only find on
+		// /etc/netns; every other program is recorded, never run.
 		return func(ctx context.Context, argv []string) error {
 			hc := interp.HandlerCtx(ctx)
 			switch {
@@ -348,6 +387,10 @@ func RunScript(t *testing.T, file *syntax.File, l registry.Layout, w World) Resu
 			case len(argv) == 4 && argv[0] == "rm" && argv[1] == "-f" && argv[2] == "--" && strings.HasPrefix(argv[3], l.Root+"/"):
 				_ = os.Remove(argv[3])
 				return nil
+			case len(argv) > 2 && argv[0] == "find" && (argv[1] == plan.EtcNetns || strings.HasPrefix(argv[1], plan.EtcNetns+"/")) && readOnlyFind(argv):
+				// The /etc/netns guards: the real find reads the same
+				// /etc/netns as the live side's Lstat does (read-only).
+				return next(ctx, argv)
 			}
 			ev := Event{Argv: append([]string(nil), argv...), Locked: locked}
 			if hc.Stdin != nil {
@@ -355,6 +398,7 @@ func RunScript(t *testing.T, file *syntax.File, l registry.Layout, w World) Resu
 				ev.Stdin = string(b)
 			}
 			events = append(events, ev)
+			_, _ = io.WriteString(hc.Stdout, output(argv))
 			if code := w(argv); code != 0 {
 				return interp.ExitStatus(uint8(code))
 			}
@@ -427,6 +471,24 @@ func DryRun(t *testing.T, s Setup, args ...string) (stdout, stderr string, code 
 	env.Owner = 0
 	code = cli.Main(env)
 	return out.String(), errb.String(), code
+}
+
+// readOnlyFind reports whether a find command line uses only primaries
+// that read: no -exec, -ok, -delete, -fprint or the like can reach the
+// real find through the fidelity harness.
+func readOnlyFind(argv []string) bool {
+	for i := 1; i < len(argv); i++ {
+		switch a := argv[i]; a {
+		case "-user", "-perm", "-name", "-type":
+			i++ // the primary's operand
+		case "-prune", "-o", "-print", "!", "(", ")":
+		default:
+			if strings.HasPrefix(a, "-") {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func indexOf(args []string, s string) int {

@@ -33,8 +33,12 @@ umask 077
 		echo 'npte: quiet: already exists (a namespace, npte marker or intent record has that name)' >&2
 		exit 2
 	fi
-	if test -L /etc/netns || test -L /etc/netns/quiet; then
-		echo 'npte: a path npte writes is a symbolic link; refusing to follow it: /etc/netns /etc/netns/quiet' >&2
+	if test -L /etc/netns || { test -e /etc/netns && ! test -d /etc/netns; } || test -n "$(find /etc/netns -prune \( ! -user 0 -o -perm -020 -o -perm -002 \) 2>/dev/null)"; then
+		echo 'npte: /etc/netns is a symbolic link, not a directory, not owned by root, or writable by group or others; refusing to use it (ip netns exec mounts what it holds over /etc)' >&2
+		exit 2
+	fi
+	if test -e /etc/netns/quiet || test -L /etc/netns/quiet; then
+		echo 'npte: /etc/netns/quiet already exists and npte did not make it (ip netns exec would mount what it holds over /etc in the namespace); look at it and remove it as root before creating quiet' >&2
 		exit 2
 	fi
 	(set -C; : >/run/npte/intent/quiet)

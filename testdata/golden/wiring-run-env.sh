@@ -28,6 +28,24 @@ umask 077
 		echo 'npte: client: not managed by npte (no marker /run/npte/netns/client)' >&2
 		exit 2
 	fi
+	if test -L /etc/netns || { test -e /etc/netns && ! test -d /etc/netns; } || test -n "$(find /etc/netns -prune \( ! -user 0 -o -perm -020 -o -perm -002 \) 2>/dev/null)"; then
+		echo 'npte: /etc/netns is a symbolic link, not a directory, not owned by root, or writable by group or others; refusing to use it (ip netns exec mounts what it holds over /etc)' >&2
+		exit 2
+	fi
+	if test -L /etc/netns/client || { test -e /etc/netns/client && ! test -d /etc/netns/client; } || test -n "$(find /etc/netns/client -prune \( ! -user 0 -o -perm -020 -o -perm -002 \) 2>/dev/null)" || test -n "$(find /etc/netns/client/. ! -name . -prune ! \( -name resolv.conf -type f -user 0 ! -perm -020 ! -perm -002 \) 2>/dev/null)"; then
+		echo 'npte: /etc/netns/client holds something npte did not write (only a root-owned resolv.conf that group and others cannot write may be there, in a root-owned directory; ip netns exec mounts all of it over /etc); refusing to run anything in client' >&2
+		exit 2
+	fi
+	if test "$(ip netns exec client id -u -- alice 2>/dev/null)" != 1000; then
+		echo 'npte: inside client, user alice is not uid 1000 as the host user database says (or cannot be looked up); refusing to run' >&2
+		exit 2
+	fi
+	case " $(ip netns exec client id -G -- alice 2>/dev/null) " in
+	*" 0 "* | "  ")
+		echo 'npte: inside client, user alice has group 0 (root) or no group at all; refusing to run' >&2
+		exit 2
+		;;
+	esac
 	exec 9>&-
 	exec ip netns exec client runuser -u alice -- env -i -- 'PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin' 'HOME=/home/alice' 'USER=alice' 'LOGNAME=alice' 'TERM=xterm' 'LANG=C.UTF-8' 'A=B=C' 'LIST=a,b' iperf3 -c 172.16.2.2
 } 9>>/run/npte/lock
