@@ -105,13 +105,15 @@ func NetnsDestroy(name string) Plan {
 }
 
 // NetnsDestroySteps destroys a namespace that npte made (the caller holds
-// the lock and checked ownership): remove /etc/netns/NAME; if the kernel
+// the lock and checked ownership): remove the host state of its gateway if
+// npte recorded one (GatewayRemoveSteps); remove /etc/netns/NAME; if the kernel
 // namespace exists, delete npte's links in it (LinkGroup; their peers go at
 // once) and then the namespace (which deletes its other interfaces); then
 // remove the marker and any intent record.
 //
 // Renders as:
 //
+//	(the gateway's removal, if recorded: see GatewayRemoveSteps)
 //	rm -rf -- /etc/netns/NAME
 //	if test -e /run/netns/NAME; then
 //		ip -n NAME link delete group 28272 2>/dev/null || true
@@ -119,7 +121,7 @@ func NetnsDestroy(name string) Plan {
 //	fi
 //	rm -f -- MARKER; rm -f -- INTENT
 func NetnsDestroySteps(name string) []Step {
-	return []Step{
+	return append(GatewayRemoveSteps(name, false),
 		RequireNoSymlink{Paths: []string{EtcNetns}},
 		Command{Argv: []string{"rm", "-rf", "--", EtcNetns + "/" + name}},
 		IfNetns{Name: name, Then: []Step{
@@ -128,5 +130,5 @@ func NetnsDestroySteps(name string) []Step {
 		}},
 		RemoveMarker{Name: name},
 		RemoveIntent{Name: name},
-	}
+	)
 }

@@ -74,6 +74,12 @@ type Setup struct {
 	Intents []string // names with only an intent record
 	// SudoUser is $SUDO_USER (netns run); LookupUser resolves it.
 	SudoUser string
+	// Output, when not nil, gives what a recorded program prints on its
+	// standard output (both sides print it): steps that read a program's
+	// output (RequireNoRoute, IfOutput) take the same branch.
+	Output func(argv []string) string
+	// Gateways are gateway records (NS.BACKEND) that exist before the run.
+	Gateways []string
 }
 
 // StateRoot makes a private state layout (mode 0755 directories, owned
@@ -123,6 +129,12 @@ func (s Setup) env(t *testing.T, args []string) (cli.Env, *bytes.Buffer, *bytes.
 	for _, n := range s.Intents {
 		touch(layout.Intent(n))
 	}
+	for _, g := range s.Gateways {
+		if err := os.MkdirAll(layout.GatewayDir(), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		touch(layout.GatewayDir() + "/" + g)
+	}
 	var stdout, stderr bytes.Buffer
 	sudoUser := s.SudoUser
 	env := cli.Env{
@@ -149,7 +161,7 @@ func (s Setup) env(t *testing.T, args []string) (cli.Env, *bytes.Buffer, *bytes.
 
 func snapshot(l registry.Layout) string {
 	var out []string
-	for _, d := range []string{l.NetnsDir(), l.IntentDir()} {
+	for _, d := range []string{l.NetnsDir(), l.IntentDir(), l.GatewayDir()} {
 		entries, _ := os.ReadDir(d)
 		for _, e := range entries {
 			out = append(out, filepath.Base(d)+"/"+e.Name())
@@ -171,6 +183,9 @@ func Live(t *testing.T, s Setup, w World, args ...string) Result {
 			ev.Stdin = string(b)
 		}
 		events = append(events, ev)
+		if s.Output != nil && c.Stdout != nil {
+			_, _ = io.WriteString(c.Stdout, s.Output(c.Argv))
+		}
 		if code := w(c.Argv); code != 0 {
 			return &fakeExit{code}
 		}
@@ -277,6 +292,9 @@ func Script(t *testing.T, s Setup, w World, args ...string) (Result, string) {
 				ev.Stdin = string(b)
 			}
 			events = append(events, ev)
+			if s.Output != nil {
+				_, _ = io.WriteString(hc.Stdout, s.Output(argv))
+			}
 			if code := w(argv); code != 0 {
 				return interp.ExitStatus(uint8(code))
 			}
