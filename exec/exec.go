@@ -337,7 +337,7 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 				}
 			}
 		case plan.RequireNoRoute, plan.IfOutput, plan.RequireNoGatewayRecord,
-			plan.WriteGatewayRecord, plan.RemoveGatewayRecord, plan.IfGatewayRecord:
+			plan.WriteGatewayRecord, plan.RemoveGatewayRecord, plan.IfGatewayRecord, plan.RequireSafeGatewayRecords:
 			var stop error
 			changed, stop, err = r.gatewayStep(ctx, st, s)
 			if stop != nil {

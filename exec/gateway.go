@@ -65,6 +65,14 @@ func (r *Runner) gatewayStep(ctx context.Context, st *state, s plan.Step) (chang
 			return false, guard(e), nil
 		}
 		return removed && e == nil, nil, e
+	case plan.RequireSafeGatewayRecords:
+		// GatewayRecorded checks the directory and every record path.
+		if _, e := reg.GatewayRecorded(s.NS, ""); e != nil {
+			if errors.Is(e, registry.ErrUnsafe) {
+				return false, guard(e), nil
+			}
+			return false, nil, e
+		}
 	case plan.IfGatewayRecord:
 		ok, e := reg.GatewayRecorded(s.NS, s.Firewall)
 		if errors.Is(e, registry.ErrUnsafe) {

@@ -89,14 +89,24 @@ type WriteGatewayRecord struct{ NS, Firewall string }
 // Renders as: rm -f -- /run/npte/gateway/NS.FIREWALL
 type RemoveGatewayRecord struct{ NS, Firewall string }
 
-// IfGatewayRecord runs Then only when the gateway of NS is recorded with
-// backend Firewall or, with Firewall "", when it is recorded with none.
-// Record paths that are symbolic links or not regular files (or a record
-// directory that is a symbolic link) are refused (exit 2).
+// RequireSafeGatewayRecords refuses to go on (exit 2) when the record
+// directory is a symbolic link or not a directory, or a record path of NS
+// is a symbolic link or not a regular file. It comes before the
+// IfGatewayRecord and RemoveGatewayRecord steps of NS (live mode checks
+// again at each of them, and refuses alike).
 //
 // Renders as:
 //
-//	if test -L /run/npte/gateway || test -L REC1 || { test -e REC1 && ! test -f REC1; } || ...; then echo ... >&2; exit 2; fi
+//	if test -L /run/npte/gateway || { test -e /run/npte/gateway && ! test -d /run/npte/gateway; } ||
+//	   test -L REC1 || { test -e REC1 && ! test -f REC1; } || ...; then echo ... >&2; exit 2; fi
+type RequireSafeGatewayRecords struct{ NS string }
+
+// IfGatewayRecord runs Then only when the gateway of NS is recorded with
+// backend Firewall or, with Firewall "", when it is recorded with none.
+// RequireSafeGatewayRecords must come first.
+//
+// Renders as:
+//
 //	if { test -f REC && ! test -L REC; }; then THEN...; fi                  (Firewall set)
 //	if ! { test -f REC1 && ...; } && ! { test -f REC2 && ...; }; then THEN...; fi   (Firewall "")
 type IfGatewayRecord struct {
@@ -104,12 +114,18 @@ type IfGatewayRecord struct {
 	Then         []Step
 }
 
-func (RequireNoRoute) isStep()         {}
-func (IfOutput) isStep()               {}
-func (RequireNoGatewayRecord) isStep() {}
-func (WriteGatewayRecord) isStep()     {}
-func (RemoveGatewayRecord) isStep()    {}
-func (IfGatewayRecord) isStep()        {}
+func (RequireNoRoute) isStep()            {}
+func (IfOutput) isStep()                  {}
+func (RequireNoGatewayRecord) isStep()    {}
+func (WriteGatewayRecord) isStep()        {}
+func (RemoveGatewayRecord) isStep()       {}
+func (IfGatewayRecord) isStep()           {}
+func (RequireSafeGatewayRecords) isStep() {}
+
+// Describe implements Step.
+func (s RequireSafeGatewayRecords) Describe() string {
+	return "check the gateway record paths of " + s.NS
+}
 
 // Describe implements Step.
 func (s RequireNoRoute) Describe() string { return "check the host: " + strings.Join(s.Argv, " ") }
@@ -222,7 +238,7 @@ func GatewayLinkDelete(ns string) Step {
 // `gateway destroy NS` runs it with full; `netns destroy NS` (and lab
 // destroy) without, just before the namespace goes.
 func GatewayRemoveSteps(ns string, full bool) []Step {
-	var steps []Step
+	steps := []Step{RequireSafeGatewayRecords{NS: ns}}
 	for _, fw := range []string{GatewayNFT, GatewayIPTables} {
 		then := gatewayFirewallDelete(ns, fw, full)
 		then = append(then, GatewayLinkDelete(ns))

@@ -56,10 +56,16 @@ func (r *renderer) gatewayStep(s plan.Step, indent string) error {
 		r.write(indent, "rm -f -- ")
 		r.path(l.GatewayRecord(s.NS, s.Firewall))
 		r.line()
-	case plan.IfGatewayRecord:
+	case plan.RequireSafeGatewayRecords:
 		recs := l.GatewayRecords(s.NS)
+		d := l.GatewayDir()
 		r.write(indent, "if test -L ")
-		r.path(l.GatewayDir())
+		r.path(d)
+		r.write(" || { test -e ")
+		r.path(d)
+		r.write(" && ! test -d ")
+		r.path(d)
+		r.write("; }")
 		for _, p := range recs {
 			r.write(" || test -L ")
 			r.path(p)
@@ -69,7 +75,9 @@ func (r *renderer) gatewayStep(s plan.Step, indent string) error {
 			r.path(p)
 			r.write("; }")
 		}
-		r.guardEnd(indent, "a gateway record of npte is not a regular file (a symbolic link or a directory); refusing to follow it: ", l.GatewayDir(), " ", strings.Join(recs, " "))
+		r.guardEnd(indent, "a gateway record path of npte is a symbolic link or of the wrong type; refusing to follow it: ", d, " ", strings.Join(recs, " "))
+	case plan.IfGatewayRecord:
+		recs := l.GatewayRecords(s.NS)
 		r.write(indent, "if ")
 		if s.Firewall != "" {
 			r.regular(l.GatewayRecord(s.NS, s.Firewall))

@@ -478,7 +478,7 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 			}
 			r.line(indent, "fi")
 		case plan.RequireNoRoute, plan.IfOutput, plan.RequireNoGatewayRecord,
-			plan.WriteGatewayRecord, plan.RemoveGatewayRecord, plan.IfGatewayRecord:
+			plan.WriteGatewayRecord, plan.RemoveGatewayRecord, plan.IfGatewayRecord, plan.RequireSafeGatewayRecords:
 			if err := r.gatewayStep(s, indent); err != nil {
 				return err
 			}

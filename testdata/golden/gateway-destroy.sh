@@ -22,15 +22,83 @@ fi
 install -d -m 0755 /run/npte /run/npte/netns /run/npte/intent
 exec 9>>/run/npte/lock
 flock 9
-nft -f - 2>/dev/null <<'NPTE_EOF' || true
-table inet npte-gw-router
-delete table inet npte-gw-router
-NPTE_EOF
-ip link del dev if-router 2>/dev/null || true
-if test -e /run/netns/router; then
-	ip netns exec router nft -f - 2>/dev/null <<'NPTE_EOF' || true
-table inet npte-gw-router
-delete table inet npte-gw-router
-NPTE_EOF
+if test -L /run/npte/gateway || { test -e /run/npte/gateway && ! test -d /run/npte/gateway; } || test -L /run/npte/gateway/router.nft || { test -e /run/npte/gateway/router.nft && ! test -f /run/npte/gateway/router.nft; } || test -L /run/npte/gateway/router.iptables || { test -e /run/npte/gateway/router.iptables && ! test -f /run/npte/gateway/router.iptables; }; then
+	echo 'npte: a gateway record path of npte is a symbolic link or of the wrong type; refusing to follow it: /run/npte/gateway /run/npte/gateway/router.nft /run/npte/gateway/router.iptables' >&2
+	exit 2
 fi
+if { test -f /run/npte/gateway/router.nft && ! test -L /run/npte/gateway/router.nft; }; then
+	nft -f - 2>/dev/null <<'NPTE_EOF' || true
+table inet npte-gw-router
+delete table inet npte-gw-router
+NPTE_EOF
+	if test -e /run/netns/router; then
+		ip netns exec router nft -f - 2>/dev/null <<'NPTE_EOF' || true
+table inet npte-gw-router
+delete table inet npte-gw-router
+NPTE_EOF
+	fi
+	if test -n "$(ip -o link show dev if-router group 28272 2>/dev/null)"; then
+		ip link del dev if-router || exit 1
+	fi
+fi
+if { test -f /run/npte/gateway/router.iptables && ! test -L /run/npte/gateway/router.iptables; }; then
+	iptables -t nat -D POSTROUTING -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
+	iptables -t nat -F NPTE-GW-ROUTER 2>/dev/null || true
+	iptables -t nat -X NPTE-GW-ROUTER 2>/dev/null || true
+	iptables -t filter -D FORWARD -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
+	iptables -t filter -F NPTE-GW-ROUTER 2>/dev/null || true
+	iptables -t filter -X NPTE-GW-ROUTER 2>/dev/null || true
+	ip6tables -t nat -D POSTROUTING -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
+	ip6tables -t nat -F NPTE-GW-ROUTER 2>/dev/null || true
+	ip6tables -t nat -X NPTE-GW-ROUTER 2>/dev/null || true
+	ip6tables -t filter -D FORWARD -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
+	ip6tables -t filter -F NPTE-GW-ROUTER 2>/dev/null || true
+	ip6tables -t filter -X NPTE-GW-ROUTER 2>/dev/null || true
+	if test -e /run/netns/router; then
+		ip netns exec router iptables -t nat -D POSTROUTING -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
+		ip netns exec router iptables -t nat -F NPTE-GW-ROUTER 2>/dev/null || true
+		ip netns exec router iptables -t nat -X NPTE-GW-ROUTER 2>/dev/null || true
+		ip netns exec router ip6tables -t nat -D POSTROUTING -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
+		ip netns exec router ip6tables -t nat -F NPTE-GW-ROUTER 2>/dev/null || true
+		ip netns exec router ip6tables -t nat -X NPTE-GW-ROUTER 2>/dev/null || true
+	fi
+	if test -n "$(ip -o link show dev if-router group 28272 2>/dev/null)"; then
+		ip link del dev if-router || exit 1
+	fi
+fi
+if ! { test -f /run/npte/gateway/router.nft && ! test -L /run/npte/gateway/router.nft; } && ! { test -f /run/npte/gateway/router.iptables && ! test -L /run/npte/gateway/router.iptables; }; then
+	# npte has no record of a gateway of router: removing its nft table and iptables chains if present; an interface if-router is left alone.
+	nft -f - 2>/dev/null <<'NPTE_EOF' || true
+table inet npte-gw-router
+delete table inet npte-gw-router
+NPTE_EOF
+	if test -e /run/netns/router; then
+		ip netns exec router nft -f - 2>/dev/null <<'NPTE_EOF' || true
+table inet npte-gw-router
+delete table inet npte-gw-router
+NPTE_EOF
+	fi
+	iptables -t nat -D POSTROUTING -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
+	iptables -t nat -F NPTE-GW-ROUTER 2>/dev/null || true
+	iptables -t nat -X NPTE-GW-ROUTER 2>/dev/null || true
+	iptables -t filter -D FORWARD -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
+	iptables -t filter -F NPTE-GW-ROUTER 2>/dev/null || true
+	iptables -t filter -X NPTE-GW-ROUTER 2>/dev/null || true
+	ip6tables -t nat -D POSTROUTING -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
+	ip6tables -t nat -F NPTE-GW-ROUTER 2>/dev/null || true
+	ip6tables -t nat -X NPTE-GW-ROUTER 2>/dev/null || true
+	ip6tables -t filter -D FORWARD -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
+	ip6tables -t filter -F NPTE-GW-ROUTER 2>/dev/null || true
+	ip6tables -t filter -X NPTE-GW-ROUTER 2>/dev/null || true
+	if test -e /run/netns/router; then
+		ip netns exec router iptables -t nat -D POSTROUTING -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
+		ip netns exec router iptables -t nat -F NPTE-GW-ROUTER 2>/dev/null || true
+		ip netns exec router iptables -t nat -X NPTE-GW-ROUTER 2>/dev/null || true
+		ip netns exec router ip6tables -t nat -D POSTROUTING -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
+		ip netns exec router ip6tables -t nat -F NPTE-GW-ROUTER 2>/dev/null || true
+		ip netns exec router ip6tables -t nat -X NPTE-GW-ROUTER 2>/dev/null || true
+	fi
+fi
+rm -f -- /run/npte/gateway/router.nft
+rm -f -- /run/npte/gateway/router.iptables
 # net.ipv4.ip_forward (and IPv6 forwarding) are left as they are: other software may rely on them.
