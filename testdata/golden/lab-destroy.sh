@@ -27,6 +27,10 @@ if test -L /run/npte/netns/client || { test -e /run/npte/netns/client && ! test 
 	exit 2
 fi
 if { test -f /run/npte/netns/client && ! test -L /run/npte/netns/client; } || { test -f /run/npte/intent/client && ! test -L /run/npte/intent/client; }; then
+	if test -L /etc/netns; then
+		echo 'npte: a path npte writes is a symbolic link; refusing to follow it: /etc/netns' >&2
+		exit 2
+	fi
 	if test -L /run/npte/gateway || { test -e /run/npte/gateway && ! test -d /run/npte/gateway; } || test -L /run/npte/gateway/client.nft || { test -e /run/npte/gateway/client.nft && ! test -f /run/npte/gateway/client.nft; } || test -L /run/npte/gateway/client.iptables || { test -e /run/npte/gateway/client.iptables && ! test -f /run/npte/gateway/client.iptables; }; then
 		echo 'npte: a gateway record path of npte is a symbolic link or of the wrong type; refusing to follow it: /run/npte/gateway /run/npte/gateway/client.nft /run/npte/gateway/client.iptables' >&2
 		exit 2
@@ -59,10 +63,6 @@ NPTE_EOF
 	fi
 	rm -f -- /run/npte/gateway/client.nft
 	rm -f -- /run/npte/gateway/client.iptables
-	if test -L /etc/netns; then
-		echo 'npte: a path npte writes is a symbolic link; refusing to follow it: /etc/netns' >&2
-		exit 2
-	fi
 	rm -rf -- /etc/netns/client || exit 1
 	if test -e /run/netns/client; then
 		ip -n client link delete group 28272 2>/dev/null || true
@@ -78,6 +78,10 @@ if test -L /run/npte/netns/server || { test -e /run/npte/netns/server && ! test 
 	exit 2
 fi
 if { test -f /run/npte/netns/server && ! test -L /run/npte/netns/server; } || { test -f /run/npte/intent/server && ! test -L /run/npte/intent/server; }; then
+	if test -L /etc/netns; then
+		echo 'npte: a path npte writes is a symbolic link; refusing to follow it: /etc/netns' >&2
+		exit 2
+	fi
 	if test -L /run/npte/gateway || { test -e /run/npte/gateway && ! test -d /run/npte/gateway; } || test -L /run/npte/gateway/server.nft || { test -e /run/npte/gateway/server.nft && ! test -f /run/npte/gateway/server.nft; } || test -L /run/npte/gateway/server.iptables || { test -e /run/npte/gateway/server.iptables && ! test -f /run/npte/gateway/server.iptables; }; then
 		echo 'npte: a gateway record path of npte is a symbolic link or of the wrong type; refusing to follow it: /run/npte/gateway /run/npte/gateway/server.nft /run/npte/gateway/server.iptables' >&2
 		exit 2
@@ -110,10 +114,6 @@ NPTE_EOF
 	fi
 	rm -f -- /run/npte/gateway/server.nft
 	rm -f -- /run/npte/gateway/server.iptables
-	if test -L /etc/netns; then
-		echo 'npte: a path npte writes is a symbolic link; refusing to follow it: /etc/netns' >&2
-		exit 2
-	fi
 	rm -rf -- /etc/netns/server || exit 1
 	if test -e /run/netns/server; then
 		ip -n server link delete group 28272 2>/dev/null || true
@@ -129,6 +129,10 @@ if test -L /run/npte/netns/router || { test -e /run/npte/netns/router && ! test 
 	exit 2
 fi
 if { test -f /run/npte/netns/router && ! test -L /run/npte/netns/router; } || { test -f /run/npte/intent/router && ! test -L /run/npte/intent/router; }; then
+	if test -L /etc/netns; then
+		echo 'npte: a path npte writes is a symbolic link; refusing to follow it: /etc/netns' >&2
+		exit 2
+	fi
 	if test -L /run/npte/gateway || { test -e /run/npte/gateway && ! test -d /run/npte/gateway; } || test -L /run/npte/gateway/router.nft || { test -e /run/npte/gateway/router.nft && ! test -f /run/npte/gateway/router.nft; } || test -L /run/npte/gateway/router.iptables || { test -e /run/npte/gateway/router.iptables && ! test -f /run/npte/gateway/router.iptables; }; then
 		echo 'npte: a gateway record path of npte is a symbolic link or of the wrong type; refusing to follow it: /run/npte/gateway /run/npte/gateway/router.nft /run/npte/gateway/router.iptables' >&2
 		exit 2
@@ -161,10 +165,6 @@ NPTE_EOF
 	fi
 	rm -f -- /run/npte/gateway/router.nft
 	rm -f -- /run/npte/gateway/router.iptables
-	if test -L /etc/netns; then
-		echo 'npte: a path npte writes is a symbolic link; refusing to follow it: /etc/netns' >&2
-		exit 2
-	fi
 	rm -rf -- /etc/netns/router || exit 1
 	if test -e /run/netns/router; then
 		ip -n router link delete group 28272 2>/dev/null || true

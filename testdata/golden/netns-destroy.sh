@@ -30,6 +30,10 @@ if ! { test -f /run/npte/netns/demo && ! test -L /run/npte/netns/demo; } && ! { 
 	echo 'npte: demo: not managed by npte (no marker /run/npte/netns/demo)' >&2
 	exit 2
 fi
+if test -L /etc/netns; then
+	echo 'npte: a path npte writes is a symbolic link; refusing to follow it: /etc/netns' >&2
+	exit 2
+fi
 if test -L /run/npte/gateway || { test -e /run/npte/gateway && ! test -d /run/npte/gateway; } || test -L /run/npte/gateway/demo.nft || { test -e /run/npte/gateway/demo.nft && ! test -f /run/npte/gateway/demo.nft; } || test -L /run/npte/gateway/demo.iptables || { test -e /run/npte/gateway/demo.iptables && ! test -f /run/npte/gateway/demo.iptables; }; then
 	echo 'npte: a gateway record path of npte is a symbolic link or of the wrong type; refusing to follow it: /run/npte/gateway /run/npte/gateway/demo.nft /run/npte/gateway/demo.iptables' >&2
 	exit 2
@@ -62,10 +66,6 @@ if { test -f /run/npte/gateway/demo.iptables && ! test -L /run/npte/gateway/demo
 fi
 rm -f -- /run/npte/gateway/demo.nft
 rm -f -- /run/npte/gateway/demo.iptables
-if test -L /etc/netns; then
-	echo 'npte: a path npte writes is a symbolic link; refusing to follow it: /etc/netns' >&2
-	exit 2
-fi
 rm -rf -- /etc/netns/demo || exit 1
 if test -e /run/netns/demo; then
 	ip -n demo link delete group 28272 2>/dev/null || true
