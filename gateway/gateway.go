@@ -4,9 +4,15 @@
 //
 // The builders are pure: they take validated values (Config.Check) and
 // return a plan.Plan. Everything a gateway leaves on the host carries the
-// namespace's name, so that destroy can find it again from the name alone:
+// namespace's name, so that destroy can find it again from the name alone,
+// and is recorded, before create changes anything, in
+// /run/npte/gateway/NS.BACKEND (registry.Layout.GatewayRecord); destroy
+// (and netns destroy, lab destroy) remove only what is recorded:
 //
-//   - the veth pair: if-NS on the host, if-host inside NS;
+//   - the veth pair: if-NS on the host, if-host inside NS, both in npte's
+//     link group (plan.LinkGroup); destroy deletes if-NS only while it is
+//     in that group, so a host interface of that name npte did not make
+//     stays;
 //   - with the nft backend (default), one nftables table "inet npte-gw-NS" on
 //     the host and one of the same name inside NS. destroy deletes exactly
 //     these tables and never rewrites a rule of anybody else;
