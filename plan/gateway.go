@@ -245,7 +245,7 @@ func GatewayRemoveSteps(ns string, full bool) []Step {
 		steps = append(steps, IfGatewayRecord{NS: ns, Firewall: fw, Then: then})
 	}
 	if full {
-		then := []Step{Note{Text: "npte has no record of a gateway of " + ns + ": removing its nft table and iptables chains if present; an interface " + LinkName(ns) + " is left alone."}}
+		then := []Step{Note{Text: "npte has no record of a gateway of " + ns + ": removing its nft table and iptables chains if present; an interface " + LinkName(ns) + " is left alone (if it is a leftover of an older npte, remove it with: ip link del dev " + LinkName(ns) + ")."}}
 		then = append(then, gatewayFirewallDelete(ns, GatewayNFT, true)...)
 		then = append(then, gatewayFirewallDelete(ns, GatewayIPTables, true)...)
 		steps = append(steps, IfGatewayRecord{NS: ns, Then: then})

@@ -67,7 +67,7 @@ if { test -f /run/npte/gateway/lab1.iptables && ! test -L /run/npte/gateway/lab1
 	fi
 fi
 if ! { test -f /run/npte/gateway/lab1.nft && ! test -L /run/npte/gateway/lab1.nft; } && ! { test -f /run/npte/gateway/lab1.iptables && ! test -L /run/npte/gateway/lab1.iptables; }; then
-	# npte has no record of a gateway of lab1: removing its nft table and iptables chains if present; an interface if-lab1 is left alone.
+	# npte has no record of a gateway of lab1: removing its nft table and iptables chains if present; an interface if-lab1 is left alone (if it is a leftover of an older npte, remove it with: ip link del dev if-lab1).
 	nft -f - 2>/dev/null <<'NPTE_EOF' || true
 table inet npte-gw-lab1
 delete table inet npte-gw-lab1

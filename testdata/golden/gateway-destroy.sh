@@ -67,7 +67,7 @@ if { test -f /run/npte/gateway/router.iptables && ! test -L /run/npte/gateway/ro
 	fi
 fi
 if ! { test -f /run/npte/gateway/router.nft && ! test -L /run/npte/gateway/router.nft; } && ! { test -f /run/npte/gateway/router.iptables && ! test -L /run/npte/gateway/router.iptables; }; then
-	# npte has no record of a gateway of router: removing its nft table and iptables chains if present; an interface if-router is left alone.
+	# npte has no record of a gateway of router: removing its nft table and iptables chains if present; an interface if-router is left alone (if it is a leftover of an older npte, remove it with: ip link del dev if-router).
 	nft -f - 2>/dev/null <<'NPTE_EOF' || true
 table inet npte-gw-router
 delete table inet npte-gw-router
