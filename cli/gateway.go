@@ -19,25 +19,33 @@ type GatewayCmd struct {
 type GatewayCreateCmd struct {
 	DryRun
 	Firewall string `name:"firewall" default:"nft" enum:"nft,iptables" help:"Where the NAT and forward rules go: nft (npte's own table) or iptables (npte's own chains)."`
-	Subnet6  string `name:"subnet6" placeholder:"PREFIX" help:"Also give the link this IPv6 subnet (::1 host, ::2 namespace), with NAT66 and IPv6 forwarding."`
+	Subnet6  string `name:"subnet6" placeholder:"PREFIX" help:"Also give the link this unique local IPv6 subnet (fc00::/7, /48 to /126; ::1 host, ::2 namespace), with NAT66 and IPv6 forwarding."`
 	NS       string `arg:"" name:"ns" predictor:"netns" help:"The namespace (it must exist; it need not be managed by npte; not \"host\")."`
-	Subnet   string `arg:"" name:"subnet" help:"IPv4 subnet of the link, /30 or wider, e.g. 10.200.0.0/24: .1 on the host, .2 in the namespace."`
+	Subnet   string `arg:"" name:"subnet" help:"Private IPv4 subnet of the link, /16 to /30, e.g. 10.200.0.0/24: .1 on the host, .2 in the namespace."`
 	Ext      string `arg:"" name:"ext-iface" help:"The host interface to masquerade out of, e.g. eth0."`
 }
 
 // Help is the long help of gateway create.
 func (c *GatewayCreateCmd) Help() string {
 	return `Gives namespace NS an uplink through the host. Under npte's lock, in order: checks that
-NS exists and has no if-host yet, that EXT_IFACE exists and if-NS does not; loads the
-host firewall (nft: table inet npte-gw-NS, created atomically; it masquerades SUBNET out
-of EXT_IFACE, forwards SUBNET out by EXT_IFACE and only the replies back, and drops
-anything else forwarded through if-NS); creates the veth pair if-NS (host) / if-host (NS)
-in one command, .1 on the host side and .2 inside; a default route inside NS via .1; a
-masquerade table inside NS (so that networks behind NS, such as a lab client behind its
-router, get out too); then turns on net.ipv4.ip_forward on the host.
+NS exists and has no if-host yet, that EXT_IFACE exists and if-NS does not, that npte has
+no record of a gateway of NS and that no table or chain of an earlier one is left, and
+that SUBNET overlaps no route or address of the host other than a default route (ip -o
+route show table all root/match SUBNET, ip -o addr show to SUBNET); records the gateway
+and its firewall backend in /run/npte/gateway/NS.BACKEND; loads the host firewall (nft:
+table inet npte-gw-NS, created atomically; it masquerades SUBNET out of EXT_IFACE,
+forwards SUBNET out by EXT_IFACE and only the replies back, and drops anything else
+forwarded through if-NS); creates the veth pair if-NS (host) / if-host (NS) in one
+command, both in npte's link group 28272, .1 on the host side and .2 inside; a default
+route inside NS via .1; a masquerade table inside NS (so that networks behind NS, such as
+a lab client behind its router, get out too); then turns on net.ipv4.ip_forward on the
+host.
 
-With --subnet6 the same for IPv6 (NAT66, net.ipv6.conf.all.forwarding=1; mind that this
-makes the host ignore router advertisements on interfaces with accept_ra=1).
+SUBNET must be private: inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 (RFC 1918) or
+100.64.0.0/10 (RFC 6598), from /16 (the widest) to /30. With --subnet6 the same for
+IPv6 with a unique local subnet (fc00::/7, /48 to /126): NAT66,
+net.ipv6.conf.all.forwarding=1; mind that this makes the host ignore router
+advertisements on interfaces with accept_ra=1.
 
 --firewall iptables puts the rules in npte's own chains NPTE-GW-NS (nat and filter),
 reached by one tagged jump rule from POSTROUTING and FORWARD. Use it on hosts without
@@ -47,7 +55,9 @@ override it, while an iptables ACCEPT in FORWARD can.
 
 Not part of the NOPASSWD grant: this changes the host. NS needs no npte marker.
 Refuses (exit 2, nothing changed): invalid names or subnets, NS named "host", a subnet
-narrower than /30 (/126), host bits set, NS missing, a gateway already there.
+that is public, wider than /16 (/48) or narrower than /30 (/126), host bits set, a
+subnet that overlaps the host's routes or addresses, NS missing, a gateway (or the
+leftovers of one) already there: 'npte gateway destroy NS' removes those.
 If a step fails, 'npte gateway destroy NS' removes what was made.`
 }
 
@@ -80,25 +90,30 @@ func (c *GatewayCreateCmd) Run(app *App) error {
 // GatewayDestroyCmd is `npte gateway destroy NS`.
 type GatewayDestroyCmd struct {
 	DryRun
-	Firewall string `name:"firewall" default:"nft" enum:"nft,iptables" help:"The backend the gateway was created with."`
+	Firewall string `name:"firewall" default:"nft" enum:"nft,iptables" hidden:"" help:"Ignored: destroy removes what create recorded (kept for old scripts)."`
 	NS       string `arg:"" name:"ns" predictor:"netns" help:"The namespace whose gateway to remove (it may already be gone)."`
 }
 
 // Help is the long help of gateway destroy.
 func (c *GatewayDestroyCmd) Help() string {
-	return `Removes the gateway of NS, whatever is left of it, and succeeds when nothing is. Under
-npte's lock: deletes the host table inet npte-gw-NS (declared then deleted in one nft
-transaction, so a missing table is not an error), deletes if-NS if it exists (which
-takes the addresses and the default route inside NS with it), and, if NS still exists,
-the table npte-gw-NS inside it. It never rewrites rules it did not make: other tables
-and chains keep their rules and counters.
+	return `Removes the gateway of NS, whatever is left of it, and succeeds when nothing is. It
+removes only what npte recorded at create (/run/npte/gateway/NS.BACKEND) and marked as
+its own. Under npte's lock, for the recorded backend: nft: deletes the host table inet
+npte-gw-NS (declared then deleted in one nft transaction, so a missing table is not an
+error); iptables: deletes the jump rules tagged npte:gw:NS one by one (-D), then flushes
+and deletes the chains NPTE-GW-NS, for iptables and ip6tables (each may already be
+gone). Then it deletes if-NS only if it is in npte's link group 28272 (which takes the
+addresses and the default route inside NS with it), and, if NS still exists, the rules
+inside it; then the record. It never rewrites rules it did not make: other tables and
+chains keep their rules and counters.
 
-With --firewall iptables (use the backend the gateway was created with): deletes the
-jump rules tagged npte:gw:NS one by one (-D), then flushes and deletes the chains
-NPTE-GW-NS, for iptables and ip6tables, on the host and inside NS; each of these may
-already be gone, and its failure is accepted.
+With no record (a gateway made by an older npte), it removes the table and chains of
+both backends, tolerantly, and leaves any interface if-NS alone: npte deletes no
+interface it has no record of making.
 
-Leaves net.ipv4.ip_forward as it is. Works before or after 'npte netns destroy NS'.`
+'npte netns destroy NS' and 'npte lab destroy' remove a recorded gateway of the
+namespaces they destroy, too. Leaves net.ipv4.ip_forward as it is. Works before or after
+'npte netns destroy NS'. --firewall is accepted for old scripts and ignored.`
 }
 
 // Run implements the verb.
@@ -106,9 +121,8 @@ func (c *GatewayDestroyCmd) Run(app *App) error {
 	if err := gateway.CheckName(c.NS); err != nil {
 		return Usage(err)
 	}
-	fw := gateway.Firewall(c.Firewall)
-	if err := gateway.CheckFirewall(fw); err != nil {
+	if err := gateway.CheckFirewall(gateway.Firewall(c.Firewall)); err != nil {
 		return Usage(err)
 	}
-	return app.Apply(gateway.Destroy(c.NS, fw), c.DryRun.DryRun)
+	return app.Apply(gateway.Destroy(c.NS), c.DryRun.DryRun)
 }

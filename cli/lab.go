@@ -51,8 +51,8 @@ func (c *LabDestroyCmd) Help() string {
 (marker or intent record), the steps of 'netns destroy' (remove /etc/netns/NAME,
 'ip netns del NAME', remove the marker and intent record). A name npte did not make is
 skipped with a message and left alone, so it works on a half-built lab and succeeds when
-there is no lab. It does not touch host state made by 'npte gateway create router ...':
-run 'npte gateway destroy router' first.`
+there is no lab. A gateway that 'npte gateway create' recorded for one of them goes too:
+its host table or chains, and its host link if-NAME if it carries npte's link group.`
 }
 
 // Run implements the verb.

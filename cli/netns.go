@@ -80,8 +80,11 @@ exists, deletes the links npte made in it ('ip -n NAME link delete group 28272':
 ends go at once) and runs 'ip netns del NAME' (its other interfaces go with it); then
 removes the marker and the intent record.
 
-Refuses (exit 2, nothing changed): an invalid NAME, a namespace npte did not make.
-It does not touch host state made by 'npte gateway create'; run 'npte gateway destroy'.`
+If 'npte gateway create NAME' recorded a gateway (/run/npte/gateway/NAME.BACKEND), it
+is removed first: its host table or chains, and the host link if-NAME if it carries
+npte's link group.
+
+Refuses (exit 2, nothing changed): an invalid NAME, a namespace npte did not make.`
 }
 
 // Run implements the verb.

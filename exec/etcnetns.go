@@ -1,7 +1,6 @@
 package exec
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -98,16 +97,10 @@ func (r *Runner) requireRunAs(ctx context.Context, s plan.RequireRunAs, lock *os
 	return nil
 }
 
-// capture runs argv with stderr discarded and returns its standard
-// output without trailing newlines, whatever its exit status, and "" when
-// it cannot start: "$(ARGV 2>/dev/null)" in sh. Like every child, it
-// holds lock (when not nil), as the script's command substitution does.
+// capture is "$(ARGV 2>/dev/null)" in sh: output with stderr discarded
+// and trailing newlines dropped, whatever the exit status, and "" when the
+// program cannot start.
 func (r *Runner) capture(ctx context.Context, argv []string, lock *os.File) string {
-	path, err := r.Resolve(argv[0])
-	if err != nil {
-		return ""
-	}
-	var out bytes.Buffer
-	_ = r.start(ctx, Cmd{Path: path, Argv: argv, Env: Env(), Stdout: &out, Stderr: io.Discard, Lock: lock})
-	return strings.TrimRight(out.String(), "\n")
+	out, _ := r.output(ctx, argv, io.Discard, lock)
+	return strings.TrimRight(out, "\n")
 }

@@ -412,6 +412,13 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 					st.index += plan.Count(s.Then)
 				}
 			}
+		case plan.RequireNoRoute, plan.IfOutput, plan.RequireNoGatewayRecord,
+			plan.WriteGatewayRecord, plan.RemoveGatewayRecord, plan.IfGatewayRecord, plan.RequireSafeGatewayRecords:
+			var stop error
+			changed, stop, err = r.gatewayStep(ctx, st, s)
+			if stop != nil {
+				return stop
+			}
 		case plan.Note:
 			fmt.Fprintf(r.Stderr, "npte: %s\n", s.Text)
 		default:

@@ -4,9 +4,15 @@
 //
 // The builders are pure: they take validated values (Config.Check) and
 // return a plan.Plan. Everything a gateway leaves on the host carries the
-// namespace's name, so that destroy can find it again from the name alone:
+// namespace's name, so that destroy can find it again from the name alone,
+// and is recorded, before create changes anything, in
+// /run/npte/gateway/NS.BACKEND (registry.Layout.GatewayRecord); destroy
+// (and netns destroy, lab destroy) remove only what is recorded:
 //
-//   - the veth pair: if-NS on the host, if-host inside NS;
+//   - the veth pair: if-NS on the host, if-host inside NS, both in npte's
+//     link group (plan.LinkGroup); destroy deletes if-NS only while it is
+//     in that group, so a host interface of that name npte did not make
+//     stays;
 //   - with the nft backend (default), one nftables table "inet npte-gw-NS" on
 //     the host and one of the same name inside NS. destroy deletes exactly
 //     these tables and never rewrites a rule of anybody else;
@@ -36,10 +42,10 @@ type Firewall string
 // The firewall backends.
 const (
 	// NFT keeps the rules in npte's own nftables table (nft -f -).
-	NFT Firewall = "nft"
+	NFT Firewall = plan.GatewayNFT
 	// IPTables keeps them in npte's own iptables chains, for hosts without
 	// nft or whose FORWARD chain drops by default (see Config).
-	IPTables Firewall = "iptables"
+	IPTables Firewall = plan.GatewayIPTables
 )
 
 // NSLink is the name of the gateway's interface inside the namespace.
@@ -50,15 +56,15 @@ func HostLink(ns string) string { return plan.LinkName(ns) }
 
 // Table is the name of the nftables table of the gateway of ns, on the host
 // and inside ns: npte-gw-NS (in family inet).
-func Table(ns string) string { return "npte-gw-" + ns }
+func Table(ns string) string { return plan.GatewayTable(ns) }
 
 // Chain is the name of the iptables chains of the gateway of ns:
 // NPTE-GW-NS (at most 20 bytes; iptables allows 28).
-func Chain(ns string) string { return "NPTE-GW-" + strings.ToUpper(ns) }
+func Chain(ns string) string { return plan.GatewayChain(ns) }
 
 // Tag is the comment every firewall rule of the gateway of ns carries:
 // npte:gw:NS.
-func Tag(ns string) string { return "npte:gw:" + ns }
+func Tag(ns string) string { return plan.GatewayTag(ns) }
 
 // Config is what `gateway create` is asked for.
 type Config struct {
@@ -115,24 +121,80 @@ func (c Config) Check() error {
 	if err := CheckFirewall(c.Firewall); err != nil {
 		return err
 	}
-	s := c.Subnet
+	if err := CheckSubnet(c.Subnet); err != nil {
+		return err
+	}
+	if c.Subnet6.IsValid() {
+		return CheckSubnet6(c.Subnet6)
+	}
+	return nil
+}
+
+// The bounds of a gateway subnet. The host routes the whole subnet into the
+// namespace, so it must be private, and no wider than a lab needs: a /16
+// (65534 addresses) for IPv4; a /48, the usual site allocation, for IPv6
+// (a /64 is the usual link). A subnet needs the host's (.1) and the
+// namespace's (.2) addresses: /30 and /126 at the narrowest.
+const (
+	WidestSubnet     = 16
+	NarrowestSubnet  = 30
+	WidestSubnet6    = 48
+	NarrowestSubnet6 = 126
+)
+
+// PrivateRanges are the IPv4 ranges a gateway subnet must lie in: RFC 1918
+// and the shared address space of RFC 6598.
+func PrivateRanges() []netip.Prefix {
+	return []netip.Prefix{
+		netip.MustParsePrefix("10.0.0.0/8"),
+		netip.MustParsePrefix("172.16.0.0/12"),
+		netip.MustParsePrefix("192.168.0.0/16"),
+		netip.MustParsePrefix("100.64.0.0/10"),
+	}
+}
+
+// PrivateRange6 is the range an IPv6 gateway subnet must lie in: unique
+// local addresses (RFC 4193).
+func PrivateRange6() netip.Prefix { return netip.MustParsePrefix("fc00::/7") }
+
+// within reports whether p lies entirely inside r.
+func within(p, r netip.Prefix) bool { return p.Bits() >= r.Bits() && r.Contains(p.Addr()) }
+
+// CheckSubnet checks an IPv4 gateway subnet: no host bits, private
+// (PrivateRanges), /16 to /30.
+func CheckSubnet(s netip.Prefix) error {
 	switch {
 	case !s.IsValid() || !s.Addr().Is4():
 		return bad("gateway subnet", s.String(), "must be an IPv4 subnet like 10.200.0.0/24 (use --subnet6 for IPv6)")
 	case s.Masked() != s:
 		return bad("gateway subnet", s.String(), fmt.Sprintf("must have no host bits set (did you mean %s?)", s.Masked()))
-	case s.Bits() > 30:
+	case s.Bits() > NarrowestSubnet:
 		return bad("gateway subnet", s.String(), "must be /30 or wider: it needs a host address (.1) and a namespace address (.2)")
+	case s.Bits() < WidestSubnet:
+		return bad("gateway subnet", s.String(), "must be /16 or narrower: the host routes all of it into the namespace")
 	}
-	if s6 := c.Subnet6; s6.IsValid() {
-		switch {
-		case !s6.Addr().Is6():
-			return bad("gateway IPv6 subnet", s6.String(), "must be an IPv6 subnet like fd00:200::/64")
-		case s6.Masked() != s6:
-			return bad("gateway IPv6 subnet", s6.String(), fmt.Sprintf("must have no host bits set (did you mean %s?)", s6.Masked()))
-		case s6.Bits() > 126:
-			return bad("gateway IPv6 subnet", s6.String(), "must be /126 or wider: it needs a host address (::1) and a namespace address (::2)")
+	for _, r := range PrivateRanges() {
+		if within(s, r) {
+			return nil
 		}
+	}
+	return bad("gateway subnet", s.String(), "must be private: inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 (RFC 1918) or 100.64.0.0/10 (RFC 6598)")
+}
+
+// CheckSubnet6 checks an IPv6 gateway subnet: no host bits, unique local
+// (fc00::/7), /48 to /126.
+func CheckSubnet6(s6 netip.Prefix) error {
+	switch {
+	case !s6.IsValid() || !s6.Addr().Is6() || s6.Addr().Is4In6():
+		return bad("gateway IPv6 subnet", s6.String(), "must be an IPv6 subnet like fd00:200::/64")
+	case s6.Masked() != s6:
+		return bad("gateway IPv6 subnet", s6.String(), fmt.Sprintf("must have no host bits set (did you mean %s?)", s6.Masked()))
+	case s6.Bits() > NarrowestSubnet6:
+		return bad("gateway IPv6 subnet", s6.String(), "must be /126 or wider: it needs a host address (::1) and a namespace address (::2)")
+	case s6.Bits() < WidestSubnet6:
+		return bad("gateway IPv6 subnet", s6.String(), "must be /48 or narrower: the host routes all of it into the namespace")
+	case !within(s6, PrivateRange6()):
+		return bad("gateway IPv6 subnet", s6.String(), "must be a unique local subnet, inside fc00::/7 (RFC 4193), e.g. fd00:200::/64")
 	}
 	return nil
 }
@@ -165,8 +227,12 @@ func (c Config) argv() []string {
 //	if ip -n NS link show dev if-host ...; then ... exit 2; fi      (no gateway yet)
 //	if ! ip link show dev EXT ...; then ... exit 2; fi
 //	if ip link show dev if-NS ...; then ... exit 2; fi
+//	(no gateway record of NS; no leftover table npte-gw-NS or chain NPTE-GW-NS, host or NS)
+//	(the host has no route or address overlapping SUBNET but default routes:
+//	 ip -o -4 route show table all root SUBNET, ... match SUBNET, ip -o -4 addr show to SUBNET)
+//	install -d -m 0755 /run/npte/gateway; (set -C; : >/run/npte/gateway/NS.FIREWALL)
 //	nft -f - <<'NPTE_EOF' ... NPTE_EOF        (create table inet npte-gw-NS: NAT + forward)
-//	ip link add name if-NS type veth peer name if-host netns NS
+//	ip link add name if-NS group 28272 type veth peer name if-host netns NS group 28272
 //	ip addr add HOST/LEN dev if-NS; ip link set dev if-NS up
 //	ip -n NS addr add NSADDR/LEN dev if-host; ip -n NS link set dev if-host up
 //	ip -n NS route add default via HOST dev if-host
@@ -174,7 +240,9 @@ func (c Config) argv() []string {
 //	sysctl -q -w net.ipv4.ip_forward=1
 //
 // (IPv6 lines with Subnet6; iptables commands instead of nft with IPTables.)
-// The firewall goes in before the link exists and forwarding is turned on
+// The record is written before the first host change, so that `gateway
+// destroy` can clean up after a create that failed or was killed; the
+// firewall goes in before the link exists and forwarding is turned on
 // last, so no packet is ever forwarded without the rules.
 func Create(c Config) plan.Plan {
 	if c.Firewall == "" {
@@ -182,20 +250,28 @@ func Create(c Config) plan.Plan {
 	}
 	ns, host := c.NS, HostLink(c.NS)
 	h4, n4 := firstTwo(c.Subnet)
+	undo := "npte gateway destroy " + ns
 	steps := []plan.Step{
 		plan.Lock{},
 		plan.Probe{Argv: []string{"ip", "-n", ns, "link", "show", "dev", "lo"}, WantSuccess: true,
 			Message: ns + ": no such network namespace (create it first, e.g. npte netns create " + ns + ")"},
 		plan.Probe{Argv: []string{"ip", "-n", ns, "link", "show", "dev", NSLink},
-			Message: ns + " already has an interface " + NSLink + " (a gateway already? npte gateway destroy " + ns + ")"},
+			Message: ns + " already has an interface " + NSLink + " (a gateway, or what is left of one? run: " + undo + ")"},
 		plan.Probe{Argv: []string{"ip", "link", "show", "dev", c.Ext}, WantSuccess: true,
 			Message: "the host has no interface " + c.Ext},
 		plan.Probe{Argv: []string{"ip", "link", "show", "dev", host},
-			Message: "the host already has an interface " + host + " (a gateway for " + ns + " already? npte gateway destroy " + ns + ")"},
+			Message: "the host already has an interface " + host + " (a gateway for " + ns + ", or what is left of one? run: " + undo + ")"},
+		plan.RequireNoGatewayRecord{NS: ns},
 	}
+	steps = append(steps, leftoverProbes(c)...)
+	steps = append(steps, overlapChecks(c.Subnet)...)
+	if c.Subnet6.IsValid() {
+		steps = append(steps, overlapChecks(c.Subnet6)...)
+	}
+	steps = append(steps, plan.WriteGatewayRecord{NS: ns, Firewall: string(c.Firewall)})
 	steps = append(steps, hostFirewall(c)...)
 	steps = append(steps,
-		plan.Command{Argv: []string{"ip", "link", "add", "name", host, "type", "veth", "peer", "name", NSLink, "netns", ns}},
+		plan.Command{Argv: []string{"ip", "link", "add", "name", host, "group", plan.LinkGroup, "type", "veth", "peer", "name", NSLink, "netns", ns, "group", plan.LinkGroup}},
 		plan.Command{Argv: []string{"ip", "addr", "add", withLen(h4, c.Subnet), "dev", host}},
 	)
 	var h6, n6 netip.Addr
@@ -230,11 +306,61 @@ func Create(c Config) plan.Plan {
 			plan.Command{Argv: []string{"sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1"}},
 		)
 	}
-	undo := []string{"gateway", "destroy"}
-	if c.Firewall == IPTables {
-		undo = append(undo, "--firewall", string(IPTables))
+	return plan.Plan{Argv: c.argv(), Steps: steps, Undo: []string{"gateway", "destroy", ns}}
+}
+
+// leftoverProbes refuse (exit 2) to create over the leftovers of a
+// gateway that npte has no record of: the backend's own table or chains
+// on the host or inside NS, which would otherwise make create fail half-way
+// with a raw "File exists". Only the chosen backend's tool is asked (the
+// other may not be installed).
+func leftoverProbes(c Config) []plan.Step {
+	ns := c.NS
+	in := []string{"ip", "netns", "exec", ns}
+	msg := func(what string) string {
+		return what + " is left from an earlier gateway of " + ns + "; remove it first: npte gateway destroy " + ns
 	}
-	return plan.Plan{Argv: c.argv(), Steps: steps, Undo: append(undo, ns)}
+	if c.Firewall == IPTables {
+		tools := []string{"iptables"}
+		if c.Subnet6.IsValid() {
+			tools = append(tools, "ip6tables")
+		}
+		var steps []plan.Step
+		for _, tool := range tools {
+			for _, table := range []string{"nat", "filter"} {
+				steps = append(steps, plan.Probe{Argv: []string{tool, "-t", table, "-S", Chain(ns)},
+					Message: msg(tool + " chain " + Chain(ns) + " (table " + table + ") on the host")})
+			}
+			steps = append(steps, plan.Probe{Argv: slices.Concat(in, []string{tool, "-t", "nat", "-S", Chain(ns)}),
+				Message: msg(tool + " chain " + Chain(ns) + " (table nat) inside " + ns)})
+		}
+		return steps
+	}
+	return []plan.Step{
+		plan.Probe{Argv: []string{"nft", "list", "table", "inet", Table(ns)},
+			Message: msg("nftables table inet " + Table(ns) + " on the host")},
+		plan.Probe{Argv: slices.Concat(in, []string{"nft", "list", "table", "inet", Table(ns)}),
+			Message: msg("nftables table inet " + Table(ns) + " inside " + ns)},
+	}
+}
+
+// overlapChecks refuse (exit 2) a subnet that overlaps a route or an
+// address the host already has, other than a default route: a route
+// inside the subnet (root, which also lists the local routes of the
+// host's own addresses), a route that covers it (match), an address in
+// it (addr show to, for interfaces that are down).
+func overlapChecks(p netip.Prefix) []plan.Step {
+	fam := "-4"
+	if p.Addr().Is6() {
+		fam = "-6"
+	}
+	s := p.String()
+	msg := s + " overlaps what the host already has; choose another subnet"
+	return []plan.Step{
+		plan.RequireNoRoute{Argv: []string{"ip", "-o", fam, "route", "show", "table", "all", "root", s}, Message: msg + " (a route inside it)"},
+		plan.RequireNoRoute{Argv: []string{"ip", "-o", fam, "route", "show", "table", "all", "match", s}, Message: msg + " (a route that covers it)"},
+		plan.RequireNoRoute{Argv: []string{"ip", "-o", fam, "addr", "show", "to", s}, Message: msg + " (an address in it)"},
+	}
 }
 
 // hostRuleset is the nft payload that creates the host table: masquerade
@@ -277,13 +403,6 @@ func nsRuleset(c Config) string {
 	fmt.Fprintf(&b, "\t\toifname %q counter masquerade comment %q\n", NSLink, Tag(c.NS))
 	b.WriteString("\t}\n}\n")
 	return b.String()
-}
-
-// deleteRuleset deletes table inet NAME whether or not it exists: the
-// first line declares it (a no-op when it exists), the second deletes it,
-// in one atomic transaction.
-func deleteRuleset(ns string) string {
-	return "table inet " + Table(ns) + "\ndelete table inet " + Table(ns) + "\n"
 }
 
 func hostFirewall(c Config) []plan.Step {
@@ -343,67 +462,27 @@ func iptablesNS(in []string, tool, ns string) []plan.Step {
 	}
 }
 
-// iptablesDelete removes what iptablesHost (nat and filter) or iptablesNS
-// (nat only) made: the jump rules one by one with -D, then npte's own
-// chain is flushed and deleted. Every command is tolerant: any of them may
-// already be gone.
-func iptablesDelete(prefix []string, tool, ns string, filter bool) []plan.Step {
-	ch := Chain(ns)
-	t := func(argv ...[]string) plan.Step {
-		return plan.Command{Argv: slices.Concat(prefix, []string{tool}, slices.Concat(argv...)), Tolerant: true}
-	}
-	steps := []plan.Step{
-		t([]string{"-t", "nat", "-D", "POSTROUTING"}, comment(ns), []string{"-j", ch}),
-		t([]string{"-t", "nat", "-F", ch}),
-		t([]string{"-t", "nat", "-X", ch}),
-	}
-	if filter {
-		steps = append(steps,
-			t([]string{"-t", "filter", "-D", "FORWARD"}, comment(ns), []string{"-j", ch}),
-			t([]string{"-t", "filter", "-F", ch}),
-			t([]string{"-t", "filter", "-X", ch}),
-		)
-	}
-	return steps
-}
-
-// Destroy is `npte gateway destroy NS`: it removes whatever survives of
-// a gateway made with backend fw, in any state (namespace gone, table
-// gone, half-made). ns must have passed CheckName and fw CheckFirewall.
-// Under npte's lock (nft backend):
+// Destroy is `npte gateway destroy NS`: it removes what npte recorded of
+// the gateway of ns, in any state (namespace gone, table gone, half-made).
+// ns must have passed CheckName. Under npte's lock, for the backend
+// recorded at create (plan.GatewayRemoveSteps, full):
 //
-//	nft -f - <<'NPTE_EOF' || true     (declare, then delete table inet npte-gw-NS)
-//	ip link del dev if-NS || true
+//	nft -f - <<'NPTE_EOF' 2>/dev/null || true     (declare, then delete table inet npte-gw-NS)
+//	if test -n "$(ip -o link show dev if-NS group 28272 2>/dev/null)"; then ip link del dev if-NS; fi
 //	if test -e /run/netns/NS; then
-//		ip netns exec NS nft -f - <<'NPTE_EOF' || true   (same, inside NS)
+//		ip netns exec NS nft -f - <<'NPTE_EOF' 2>/dev/null || true   (same, inside NS)
 //	fi
+//	rm -f -- /run/npte/gateway/NS.nft; rm -f -- /run/npte/gateway/NS.iptables
 //
-// Deleting the veth pair also removes the addresses and default route that
-// create put inside NS. The iptables backend runs -D/-F/-X commands
-// instead (iptables and ip6tables, all tolerant).
-func Destroy(ns string, fw Firewall) plan.Plan {
-	if fw == "" {
-		fw = NFT
-	}
+// The iptables backend runs -D/-F/-X commands instead (iptables and
+// ip6tables, all tolerant). Deleting the veth pair also removes the
+// addresses and default route that create put inside NS. With no record
+// (a gateway of an older npte), both backends' rules are removed
+// tolerantly, and no interface: an if-NS that npte did not record, or that
+// does not carry npte's link group, is never deleted.
+func Destroy(ns string) plan.Plan {
 	steps := []plan.Step{plan.Lock{}}
-	var inside []plan.Step
-	in := []string{"ip", "netns", "exec", ns}
-	argv := []string{"gateway", "destroy"}
-	if fw == IPTables {
-		argv = append(argv, "--firewall", string(IPTables))
-		steps = append(steps, iptablesDelete(nil, "iptables", ns, true)...)
-		steps = append(steps, iptablesDelete(nil, "ip6tables", ns, true)...)
-		inside = append(iptablesDelete(in, "iptables", ns, false), iptablesDelete(in, "ip6tables", ns, false)...)
-	} else {
-		steps = append(steps, plan.Command{Argv: []string{"nft", "-f", "-"}, Stdin: deleteRuleset(ns), Tolerant: true,
-			Show: "delete nftables table inet " + Table(ns) + " on the host"})
-		inside = []plan.Step{plan.Command{Argv: append(in, "nft", "-f", "-"), Stdin: deleteRuleset(ns), Tolerant: true,
-			Show: "delete nftables table inet " + Table(ns) + " inside " + ns}}
-	}
-	steps = append(steps,
-		plan.Command{Argv: []string{"ip", "link", "del", "dev", HostLink(ns)}, Tolerant: true},
-		plan.IfNetns{Name: ns, Then: inside},
-		plan.Note{Text: "net.ipv4.ip_forward (and IPv6 forwarding) are left as they are: other software may rely on them."},
-	)
-	return plan.Plan{Argv: append(argv, ns), Steps: steps}
+	steps = append(steps, plan.GatewayRemoveSteps(ns, true)...)
+	steps = append(steps, plan.Note{Text: "net.ipv4.ip_forward (and IPv6 forwarding) are left as they are: other software may rely on them."})
+	return plan.Plan{Argv: []string{"gateway", "destroy", ns}, Steps: steps}
 }

@@ -26,8 +26,10 @@ func TestCheck(t *testing.T) {
 	ok := []Config{
 		cfg("router", "172.16.1.0/24", "", "eth0", NFT),
 		cfg("a", "10.0.0.0/30", "", "eth0", IPTables),
-		cfg("abcdefghijkl", "10.0.0.0/8", "fd00::/64", "enp1s0", NFT),
-		cfg("r", "0.0.0.0/0", "fd00::/126", "wlan0", NFT),
+		cfg("abcdefghijkl", "10.0.0.0/16", "fd00::/64", "enp1s0", NFT),
+		cfg("r", "192.168.0.0/16", "fd00::/126", "wlan0", NFT),
+		cfg("r", "100.64.0.0/30", "fc00:1:2::/48", "wlan0", NFT),
+		cfg("r", "172.31.255.252/30", "fdff:ffff:ffff:ffff::/64", "wlan0", IPTables),
 	}
 	for _, c := range ok {
 		if err := c.Check(); err != nil {
@@ -56,6 +58,25 @@ func TestCheck(t *testing.T) {
 		{cfg("r", "10.0.0.0/24", "", `eth"0`, NFT), "interface name"},
 		{cfg("r", "10.0.0.0/24", "", "eth0", "pf"), `"nft" or "iptables"`},
 		{cfg("r", "10.0.0.0/24", "", "eth0", ""), `"nft" or "iptables"`},
+		// Issue 10 item 4: private, at most /16 (/48), so that the host
+		// never routes a public destination into the namespace.
+		{cfg("r", "8.8.8.0/24", "", "eth0", NFT), "must be private"},
+		{cfg("r", "0.0.0.0/0", "", "eth0", NFT), "/16 or narrower"},
+		{cfg("r", "0.0.0.0/2", "", "eth0", NFT), "/16 or narrower"},
+		{cfg("r", "10.0.0.0/8", "", "eth0", NFT), "/16 or narrower"},
+		{cfg("r", "172.16.0.0/12", "", "eth0", NFT), "/16 or narrower"},
+		{cfg("r", "10.0.0.0/15", "", "eth0", NFT), "/16 or narrower"},
+		{cfg("r", "172.32.0.0/24", "", "eth0", NFT), "must be private"},
+		{cfg("r", "100.128.0.0/24", "", "eth0", NFT), "must be private"},
+		{cfg("r", "192.169.0.0/24", "", "eth0", NFT), "must be private"},
+		{cfg("r", "127.0.0.0/24", "", "eth0", NFT), "must be private"},
+		{cfg("r", "169.254.0.0/24", "", "eth0", NFT), "must be private"},
+		{cfg("r", "224.0.0.0/24", "", "eth0", NFT), "must be private"},
+		{cfg("r", "10.0.0.0/24", "2001:db8::/64", "eth0", NFT), "unique local"},
+		{cfg("r", "10.0.0.0/24", "fe80::/64", "eth0", NFT), "unique local"},
+		{cfg("r", "10.0.0.0/24", "fd00::/47", "eth0", NFT), "/48 or narrower"},
+		{cfg("r", "10.0.0.0/24", "::/0", "eth0", NFT), "/48 or narrower"},
+		{cfg("r", "10.0.0.0/24", "fc00::/7", "eth0", NFT), "/48 or narrower"},
 	}
 	for _, b := range bad {
 		err := b.c.Check()
@@ -90,6 +111,10 @@ func commands(steps []plan.Step) []plan.Command {
 			out = append(out, s)
 		case plan.IfNetns:
 			out = append(out, commands(s.Then)...)
+		case plan.IfOutput:
+			out = append(out, commands(s.Then)...)
+		case plan.IfGatewayRecord:
+			out = append(out, commands(s.Then)...)
 		}
 	}
 	return out
@@ -106,7 +131,7 @@ func TestCreateOrder(t *testing.T) {
 	}
 	want := []string{
 		"nft -f -",
-		"ip link add name if-router type veth peer name if-host netns router",
+		"ip link add name if-router group 28272 type veth peer name if-host netns router group 28272",
 		"ip addr add 172.16.1.1/24 dev if-router",
 		"ip link set dev if-router up",
 		"ip -n router addr add 172.16.1.2/24 dev if-host",
@@ -118,17 +143,41 @@ func TestCreateOrder(t *testing.T) {
 	if strings.Join(argvs, "\n") != strings.Join(want, "\n") {
 		t.Errorf("create runs\n%s\nwant\n%s", strings.Join(argvs, "\n"), strings.Join(want, "\n"))
 	}
-	// Every guard comes before the first command.
-	seenCmd := false
+	// Every guard comes before the record, and the record before the
+	// first command.
+	seenCmd, seenRecord := false, false
 	for _, s := range p.Steps {
 		switch s.(type) {
 		case plan.Command:
 			seenCmd = true
-		case plan.Probe:
-			if seenCmd {
-				t.Error("a guard after a command")
+			if !seenRecord {
+				t.Error("a command before the gateway record")
+			}
+		case plan.WriteGatewayRecord:
+			seenRecord = true
+		case plan.Probe, plan.RequireNoRoute, plan.RequireNoGatewayRecord:
+			if seenCmd || seenRecord {
+				t.Errorf("a guard after a change: %s", s.Describe())
 			}
 		}
+	}
+	// The overlap checks: root, match and addr for each family.
+	var checks []string
+	for _, s := range Create(cfg("router", "172.16.1.0/24", "fd00:1::/64", "eth0", NFT)).Steps {
+		if c, ok := s.(plan.RequireNoRoute); ok {
+			checks = append(checks, strings.Join(c.Argv, " "))
+		}
+	}
+	wantChecks := []string{
+		"ip -o -4 route show table all root 172.16.1.0/24",
+		"ip -o -4 route show table all match 172.16.1.0/24",
+		"ip -o -4 addr show to 172.16.1.0/24",
+		"ip -o -6 route show table all root fd00:1::/64",
+		"ip -o -6 route show table all match fd00:1::/64",
+		"ip -o -6 addr show to fd00:1::/64",
+	}
+	if strings.Join(checks, "\n") != strings.Join(wantChecks, "\n") {
+		t.Errorf("overlap checks\n%s\nwant\n%s", strings.Join(checks, "\n"), strings.Join(wantChecks, "\n"))
 	}
 	if strings.Join(p.Undo, " ") != "gateway destroy router" {
 		t.Errorf("undo %q", p.Undo)
@@ -165,28 +214,60 @@ func TestRuleset(t *testing.T) {
 }
 
 func TestDestroyIsTolerant(t *testing.T) {
-	for _, fw := range []Firewall{NFT, IPTables, ""} {
-		p := Destroy("router", fw)
-		if _, ok := p.Steps[0].(plan.Lock); !ok {
-			t.Fatal("destroy must take the lock first")
-		}
-		for _, c := range commands(p.Steps) {
-			if !c.Tolerant {
-				t.Errorf("%s: %v is not tolerant: destroy must work whatever survives", fw, c.Argv)
-			}
-		}
-		for _, s := range p.Steps {
-			if _, ok := s.(plan.Probe); ok {
-				t.Errorf("%s: destroy has a guard; it must work whatever survives", fw)
-			}
-		}
-		if p.Undo != nil {
-			t.Error("destroy has an undo")
+	p := Destroy("router")
+	if _, ok := p.Steps[0].(plan.Lock); !ok {
+		t.Fatal("destroy must take the lock first")
+	}
+	for _, c := range commands(p.Steps) {
+		// The one plain command deletes the host link, and only when it
+		// is recorded and carries npte's link group (IfOutput).
+		if !c.Tolerant && strings.Join(c.Argv, " ") != "ip link del dev if-router" {
+			t.Errorf("%v is not tolerant: destroy must work whatever survives", c.Argv)
 		}
 	}
-	p := Destroy("router", NFT)
+	for _, s := range p.Steps {
+		if _, ok := s.(plan.Probe); ok {
+			t.Error("destroy has a guard; it must work whatever survives")
+		}
+	}
+	if p.Undo != nil {
+		t.Error("destroy has an undo")
+	}
 	if got := commands(p.Steps)[0].Stdin; got != "table inet npte-gw-router\ndelete table inet npte-gw-router\n" {
 		t.Errorf("nft delete payload %q", got)
+	}
+}
+
+// TestDestroyLinkOnlyWhenRecorded: the host link is deleted only inside a
+// recorded branch, and only when it carries npte's link group; the branch
+// for a gateway with no record deletes no link (issue 10 item 4).
+func TestDestroyLinkOnlyWhenRecorded(t *testing.T) {
+	var walk func(steps []plan.Step, recorded, grouped bool)
+	dels := 0
+	walk = func(steps []plan.Step, recorded, grouped bool) {
+		for _, s := range steps {
+			switch s := s.(type) {
+			case plan.IfGatewayRecord:
+				walk(s.Then, s.Firewall != "", grouped)
+			case plan.IfOutput:
+				g := strings.Contains(strings.Join(s.Argv, " "), "group "+plan.LinkGroup)
+				walk(s.Then, recorded, g)
+			case plan.IfNetns:
+				walk(s.Then, recorded, grouped)
+			case plan.Command:
+				if len(s.Argv) > 2 && s.Argv[0] == "ip" && s.Argv[1] == "link" && (s.Argv[2] == "del" || s.Argv[2] == "delete") {
+					dels++
+					if !recorded || !grouped {
+						t.Errorf("%v runs without a record (%v) or a group check (%v)", s.Argv, recorded, grouped)
+					}
+				}
+			}
+		}
+	}
+	walk(Destroy("wan").Steps, false, false)
+	walk(plan.NetnsDestroySteps("wan"), false, false)
+	if dels == 0 {
+		t.Error("destroy never deletes the host link")
 	}
 }
 
@@ -208,7 +289,7 @@ func TestIptablesCreateAndDestroyMatch(t *testing.T) {
 		}
 	}
 	removed := map[string]bool{}
-	for _, cmd := range commands(Destroy("lab1", IPTables).Steps) {
+	for _, cmd := range commands(Destroy("lab1").Steps) {
 		removed[strings.Join(cmd.Argv, " ")] = true
 	}
 	for m := range made {
@@ -222,7 +303,7 @@ func TestPlansRender(t *testing.T) {
 	for _, p := range []plan.Plan{
 		Create(cfg("r", "10.0.0.0/24", "fd00::/64", "eth0", NFT)),
 		Create(cfg("r", "10.0.0.0/24", "fd00::/64", "eth0", IPTables)),
-		Destroy("r", NFT), Destroy("r", IPTables),
+		Destroy("r"),
 	} {
 		if _, err := render.Script(p, render.Options{Version: "test"}); err != nil {
 			t.Error(err)

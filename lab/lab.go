@@ -82,8 +82,10 @@ func Create() plan.Plan {
 // server and router that carries npte's marker or intent record
 // (plan.IfOwned), plan.NetnsDestroySteps; a namespace npte did not make is
 // skipped with a message and left alone. It works on a half-built lab and
-// succeeds when there is no lab at all. The gateway (host state) is not
-// touched: run `npte gateway destroy router` first if you made one.
+// succeeds when there is no lab at all. A gateway that npte recorded for
+// one of them (`npte gateway create router ...`) goes too: its host table
+// or chains, and its host link if it carries npte's link group
+// (plan.GatewayRemoveSteps, part of NetnsDestroySteps).
 func Destroy() plan.Plan {
 	steps := []plan.Step{plan.Lock{}}
 	for _, n := range []string{Client, Server, Router} {

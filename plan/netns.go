@@ -107,13 +107,17 @@ func NetnsDestroy(name string) Plan {
 }
 
 // NetnsDestroySteps destroys a namespace that npte made (the caller holds
-// the lock and checked ownership): remove /etc/netns/NAME; if the kernel
+// the lock and checked ownership): after the guards, remove the host state
+// of its gateway if npte recorded one (GatewayRemoveSteps); remove
+// /etc/netns/NAME; if the kernel
 // namespace exists, delete npte's links in it (LinkGroup; their peers go at
 // once) and then the namespace (which deletes its other interfaces); then
 // remove the marker and any intent record.
 //
 // Renders as:
 //
+//	if test -L /etc/netns; then ... exit 2; fi
+//	(the gateway's removal, if recorded: see GatewayRemoveSteps)
 //	rm -rf -- /etc/netns/NAME
 //	if test -e /run/netns/NAME; then
 //		ip -n NAME link delete group 28272 2>/dev/null || true
@@ -121,8 +125,10 @@ func NetnsDestroy(name string) Plan {
 //	fi
 //	rm -f -- MARKER; rm -f -- INTENT
 func NetnsDestroySteps(name string) []Step {
-	return []Step{
-		RequireNoSymlink{Paths: []string{EtcNetns}},
+	steps := []Step{RequireNoSymlink{Paths: []string{EtcNetns}}}
+	// Its guard comes first, so a refusal still means nothing changed.
+	steps = append(steps, GatewayRemoveSteps(name, false)...)
+	return append(steps,
 		Command{Argv: []string{"rm", "-rf", "--", EtcNetns + "/" + name}},
 		IfNetns{Name: name, Then: []Step{
 			Command{Argv: []string{"ip", "-n", name, "link", "delete", "group", LinkGroup}, Tolerant: true, Show: "delete the links npte made in " + name + ", if any"},
@@ -130,5 +136,5 @@ func NetnsDestroySteps(name string) []Step {
 		}},
 		RemoveMarker{Name: name},
 		RemoveIntent{Name: name},
-	}
+	)
 }

@@ -367,8 +367,9 @@ func (IfNetns) isStep() {}
 // Describe implements Step.
 func (s IfNetns) Describe() string { return "if namespace " + s.Name + " exists" }
 
-// Count returns the number of steps, counting those inside IfOwned and
-// IfNetns as well as the conditional steps themselves.
+// Count returns the number of steps, counting those inside IfOwned,
+// IfNetns, IfOutput and IfGatewayRecord as well as the conditional steps
+// themselves.
 func Count(steps []Step) int {
 	n := len(steps)
 	for _, s := range steps {
@@ -376,6 +377,10 @@ func Count(steps []Step) int {
 		case IfOwned:
 			n += Count(s.Then)
 		case IfNetns:
+			n += Count(s.Then)
+		case IfOutput:
+			n += Count(s.Then)
+		case IfGatewayRecord:
 			n += Count(s.Then)
 		}
 	}

@@ -462,6 +462,11 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 				return err
 			}
 			r.line(indent, "fi")
+		case plan.RequireNoRoute, plan.IfOutput, plan.RequireNoGatewayRecord,
+			plan.WriteGatewayRecord, plan.RemoveGatewayRecord, plan.IfGatewayRecord, plan.RequireSafeGatewayRecords:
+			if err := r.gatewayStep(s, indent); err != nil {
+				return err
+			}
 		case plan.Note:
 			for _, t := range strings.Split(s.Text, "\n") {
 				r.line(indent, Comment(t))

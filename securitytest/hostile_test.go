@@ -59,6 +59,17 @@ func isIface(v string) bool     { return validate.IfaceName(v) == nil }
 func isIP(v string) bool        { _, err := validate.IPAddr(v); return err == nil }
 func isCIDR(v string) bool      { _, err := validate.CIDR(v); return err == nil }
 func isSubnet(v string) bool    { _, err := validate.Subnet(v); return err == nil }
+
+// isGatewaySubnet and isGatewaySubnet6: a subnet that is private and
+// of a size gateway create accepts (issue 10 item 4).
+func isGatewaySubnet(v string) bool {
+	p, err := validate.Subnet(v)
+	return err == nil && gateway.CheckSubnet(p) == nil
+}
+func isGatewaySubnet6(v string) bool {
+	p, err := validate.Subnet(v)
+	return err == nil && gateway.CheckSubnet6(p) == nil
+}
 func isDNS(v string) bool {
 	if v == "" {
 		return true
@@ -215,14 +226,14 @@ func slots() []slot {
 		// verb) but must be a valid name other than "host".
 		{name: "gateway create NS", args: mid([]string{"gateway", "create", "--"}, "10.200.0.0/24", "eth0"), dry: 2,
 			valid: func(v string) bool { return gateway.CheckName(v) == nil }},
-		{name: "gateway create SUBNET", args: mid([]string{"gateway", "create", "--", "ha"}, "eth0"), dry: 2, valid: isSubnet},
+		{name: "gateway create SUBNET", args: mid([]string{"gateway", "create", "--", "ha"}, "eth0"), dry: 2, valid: isGatewaySubnet},
 		{name: "gateway create EXT_IFACE", args: l("gateway", "create", "--", "ha", "10.200.0.0/24"), dry: 2, valid: isIface},
 		{name: "gateway create --firewall", args: func(v string) []string {
 			return []string{"gateway", "create", "--firewall=" + v, "ha", "10.200.0.0/24", "eth0"}
 		}, dry: 2, valid: func(v string) bool { return gateway.CheckFirewall(gateway.Firewall(v)) == nil }},
 		{name: "gateway create --subnet6", sample: "fd00:200::/64", args: func(v string) []string {
 			return []string{"gateway", "create", "--subnet6=" + v, "ha", "10.200.0.0/24", "eth0"}
-		}, dry: 2, valid: func(v string) bool { return v == "" || isSubnet(v) }},
+		}, dry: 2, valid: func(v string) bool { return v == "" || isGatewaySubnet6(v) }},
 		{name: "gateway create EXTRA", args: l("gateway", "create", "--", "ha", "10.200.0.0/24", "eth0"), dry: 2, extra: true},
 		{name: "gateway destroy NS", args: l("gateway", "destroy", "--"), dry: 2, valid: func(v string) bool { return gateway.CheckName(v) == nil }},
 		{name: "gateway destroy --firewall", args: func(v string) []string { return []string{"gateway", "destroy", "--firewall=" + v, "ha"} }, dry: 2,

@@ -256,7 +256,8 @@ func lockFree(t testing.TB) bool {
 }
 
 // flatten lists a plan's steps in the order exec.Runner numbers them
-// (the body of IfOwned/IfNetns follows the conditional step).
+// (the body of IfOwned/IfNetns/IfOutput/IfGatewayRecord follows the
+// conditional step).
 func flatten(steps []plan.Step) []plan.Step {
 	var out []plan.Step
 	for _, s := range steps {
@@ -265,6 +266,10 @@ func flatten(steps []plan.Step) []plan.Step {
 		case plan.IfOwned:
 			out = append(out, flatten(s.Then)...)
 		case plan.IfNetns:
+			out = append(out, flatten(s.Then)...)
+		case plan.IfOutput:
+			out = append(out, flatten(s.Then)...)
+		case plan.IfGatewayRecord:
 			out = append(out, flatten(s.Then)...)
 		}
 	}

@@ -85,12 +85,22 @@ type Setup struct {
 	// and `... id -G -- USER` print on both sides (netns run's check of
 	// the user inside the namespace); empty means "1000".
 	InsideUID, InsideGroups string
+	// Output, when not nil, gives what any other recorded program prints
+	// on its standard output (both sides print it): steps that read a
+	// program's output (RequireNoRoute, IfOutput) take the same branch.
+	Output func(argv []string) string
+	// Gateways are gateway records (NS.BACKEND) that exist before the run.
+	Gateways []string
 }
 
-// output is what a recorded program prints on stdout: only the id
-// commands of plan.RequireRunAs print anything.
+// output is what a recorded program prints on stdout: the id commands of
+// plan.RequireRunAs print InsideUID or InsideGroups, others what Output
+// says.
 func (s Setup) output(argv []string) string {
 	if len(argv) != 8 || argv[0] != "ip" || argv[1] != "netns" || argv[2] != "exec" || argv[4] != "id" || argv[6] != "--" {
+		if s.Output != nil {
+			return s.Output(argv)
+		}
 		return ""
 	}
 	out := ""
@@ -153,6 +163,12 @@ func (s Setup) env(t *testing.T, args []string) (cli.Env, *bytes.Buffer, *bytes.
 	for _, n := range s.Intents {
 		touch(layout.Intent(n))
 	}
+	for _, g := range s.Gateways {
+		if err := os.MkdirAll(layout.GatewayDir(), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		touch(layout.GatewayDir() + "/" + g)
+	}
 	var stdout, stderr bytes.Buffer
 	sudoUser := s.SudoUser
 	env := cli.Env{
@@ -180,7 +196,7 @@ func (s Setup) env(t *testing.T, args []string) (cli.Env, *bytes.Buffer, *bytes.
 
 func snapshot(l registry.Layout) string {
 	var out []string
-	for _, d := range []string{l.NetnsDir(), l.IntentDir()} {
+	for _, d := range []string{l.NetnsDir(), l.IntentDir(), l.GatewayDir()} {
 		entries, _ := os.ReadDir(d)
 		for _, e := range entries {
 			out = append(out, filepath.Base(d)+"/"+e.Name())

@@ -30,7 +30,7 @@ umask 077
 		exit 2
 	fi
 	if ip -n other link show dev if-host >/dev/null 2>&1; then
-		echo 'npte: other already has an interface if-host (a gateway already? npte gateway destroy other)' >&2
+		echo 'npte: other already has an interface if-host (a gateway, or what is left of one? run: npte gateway destroy other)' >&2
 		exit 2
 	fi
 	if ! ip link show dev eth0 >/dev/null 2>&1; then
@@ -38,9 +38,58 @@ umask 077
 		exit 2
 	fi
 	if ip link show dev if-other >/dev/null 2>&1; then
-		echo 'npte: the host already has an interface if-other (a gateway for other already? npte gateway destroy other)' >&2
+		echo 'npte: the host already has an interface if-other (a gateway for other, or what is left of one? run: npte gateway destroy other)' >&2
 		exit 2
 	fi
+	if test -L /run/npte/gateway || { test -e /run/npte/gateway && ! test -d /run/npte/gateway; }; then
+		echo 'npte: /run/npte/gateway is a symbolic link or not a directory; refusing to use it' >&2
+		exit 2
+	fi
+	if test -e /run/npte/gateway/other.nft || test -L /run/npte/gateway/other.nft || test -e /run/npte/gateway/other.iptables || test -L /run/npte/gateway/other.iptables; then
+		echo 'npte: other: npte has a record of a gateway of other (/run/npte/gateway); remove what is left of it first: npte gateway destroy other' >&2
+		exit 2
+	fi
+	if nft list table inet npte-gw-other >/dev/null 2>&1; then
+		echo 'npte: nftables table inet npte-gw-other on the host is left from an earlier gateway of other; remove it first: npte gateway destroy other' >&2
+		exit 2
+	fi
+	if ip netns exec other nft list table inet npte-gw-other >/dev/null 2>&1; then
+		echo 'npte: nftables table inet npte-gw-other inside other is left from an earlier gateway of other; remove it first: npte gateway destroy other' >&2
+		exit 2
+	fi
+	npte_out=$(ip -o -4 route show table all root 10.9.0.0/24) || exit 1
+	while read -r npte_a npte_b npte_c; do
+		if test -n "$npte_a" && test "$npte_a" != default && test "$npte_b" != default; then
+			printf '%s %s %s %s\n' 'npte: 10.9.0.0/24 overlaps what the host already has; choose another subnet (a route inside it):' "$npte_a" "$npte_b" "$npte_c" >&2
+			exit 2
+		fi
+	done <<NPTE_EOF
+$npte_out
+NPTE_EOF
+	npte_out=$(ip -o -4 route show table all match 10.9.0.0/24) || exit 1
+	while read -r npte_a npte_b npte_c; do
+		if test -n "$npte_a" && test "$npte_a" != default && test "$npte_b" != default; then
+			printf '%s %s %s %s\n' 'npte: 10.9.0.0/24 overlaps what the host already has; choose another subnet (a route that covers it):' "$npte_a" "$npte_b" "$npte_c" >&2
+			exit 2
+		fi
+	done <<NPTE_EOF
+$npte_out
+NPTE_EOF
+	npte_out=$(ip -o -4 addr show to 10.9.0.0/24) || exit 1
+	while read -r npte_a npte_b npte_c; do
+		if test -n "$npte_a" && test "$npte_a" != default && test "$npte_b" != default; then
+			printf '%s %s %s %s\n' 'npte: 10.9.0.0/24 overlaps what the host already has; choose another subnet (an address in it):' "$npte_a" "$npte_b" "$npte_c" >&2
+			exit 2
+		fi
+	done <<NPTE_EOF
+$npte_out
+NPTE_EOF
+	if test -L /run/npte/gateway || { test -e /run/npte/gateway && ! test -d /run/npte/gateway; }; then
+		echo 'npte: /run/npte/gateway is a symbolic link or not a directory; refusing to use it' >&2
+		exit 2
+	fi
+	install -d -m 0755 /run/npte/gateway
+	(set -C; : >/run/npte/gateway/other.nft)
 	nft -f - <<'NPTE_EOF' || exit 1
 # npte gateway for other: NAT out of eth0, forwarding limited to if-other.
 # 'create' fails if the table exists, and the whole file applies atomically.
@@ -59,7 +108,7 @@ table inet npte-gw-other {
 	}
 }
 NPTE_EOF
-	ip link add name if-other type veth peer name if-host netns other || exit 1
+	ip link add name if-other group 28272 type veth peer name if-host netns other group 28272 || exit 1
 	ip addr add 10.9.0.1/24 dev if-other || exit 1
 	ip link set dev if-other up || exit 1
 	ip -n other addr add 10.9.0.2/24 dev if-host || exit 1

@@ -30,7 +30,7 @@ umask 077
 		exit 2
 	fi
 	if ip -n router link show dev if-host >/dev/null 2>&1; then
-		echo 'npte: router already has an interface if-host (a gateway already? npte gateway destroy router)' >&2
+		echo 'npte: router already has an interface if-host (a gateway, or what is left of one? run: npte gateway destroy router)' >&2
 		exit 2
 	fi
 	if ! ip link show dev eth0 >/dev/null 2>&1; then
@@ -38,9 +38,58 @@ umask 077
 		exit 2
 	fi
 	if ip link show dev if-router >/dev/null 2>&1; then
-		echo 'npte: the host already has an interface if-router (a gateway for router already? npte gateway destroy router)' >&2
+		echo 'npte: the host already has an interface if-router (a gateway for router, or what is left of one? run: npte gateway destroy router)' >&2
 		exit 2
 	fi
+	if test -L /run/npte/gateway || { test -e /run/npte/gateway && ! test -d /run/npte/gateway; }; then
+		echo 'npte: /run/npte/gateway is a symbolic link or not a directory; refusing to use it' >&2
+		exit 2
+	fi
+	if test -e /run/npte/gateway/router.nft || test -L /run/npte/gateway/router.nft || test -e /run/npte/gateway/router.iptables || test -L /run/npte/gateway/router.iptables; then
+		echo 'npte: router: npte has a record of a gateway of router (/run/npte/gateway); remove what is left of it first: npte gateway destroy router' >&2
+		exit 2
+	fi
+	if nft list table inet npte-gw-router >/dev/null 2>&1; then
+		echo 'npte: nftables table inet npte-gw-router on the host is left from an earlier gateway of router; remove it first: npte gateway destroy router' >&2
+		exit 2
+	fi
+	if ip netns exec router nft list table inet npte-gw-router >/dev/null 2>&1; then
+		echo 'npte: nftables table inet npte-gw-router inside router is left from an earlier gateway of router; remove it first: npte gateway destroy router' >&2
+		exit 2
+	fi
+	npte_out=$(ip -o -4 route show table all root 172.16.1.0/24) || exit 1
+	while read -r npte_a npte_b npte_c; do
+		if test -n "$npte_a" && test "$npte_a" != default && test "$npte_b" != default; then
+			printf '%s %s %s %s\n' 'npte: 172.16.1.0/24 overlaps what the host already has; choose another subnet (a route inside it):' "$npte_a" "$npte_b" "$npte_c" >&2
+			exit 2
+		fi
+	done <<NPTE_EOF
+$npte_out
+NPTE_EOF
+	npte_out=$(ip -o -4 route show table all match 172.16.1.0/24) || exit 1
+	while read -r npte_a npte_b npte_c; do
+		if test -n "$npte_a" && test "$npte_a" != default && test "$npte_b" != default; then
+			printf '%s %s %s %s\n' 'npte: 172.16.1.0/24 overlaps what the host already has; choose another subnet (a route that covers it):' "$npte_a" "$npte_b" "$npte_c" >&2
+			exit 2
+		fi
+	done <<NPTE_EOF
+$npte_out
+NPTE_EOF
+	npte_out=$(ip -o -4 addr show to 172.16.1.0/24) || exit 1
+	while read -r npte_a npte_b npte_c; do
+		if test -n "$npte_a" && test "$npte_a" != default && test "$npte_b" != default; then
+			printf '%s %s %s %s\n' 'npte: 172.16.1.0/24 overlaps what the host already has; choose another subnet (an address in it):' "$npte_a" "$npte_b" "$npte_c" >&2
+			exit 2
+		fi
+	done <<NPTE_EOF
+$npte_out
+NPTE_EOF
+	if test -L /run/npte/gateway || { test -e /run/npte/gateway && ! test -d /run/npte/gateway; }; then
+		echo 'npte: /run/npte/gateway is a symbolic link or not a directory; refusing to use it' >&2
+		exit 2
+	fi
+	install -d -m 0755 /run/npte/gateway
+	(set -C; : >/run/npte/gateway/router.nft)
 	nft -f - <<'NPTE_EOF' || exit 1
 # npte gateway for router: NAT out of eth0, forwarding limited to if-router.
 # 'create' fails if the table exists, and the whole file applies atomically.
@@ -59,7 +108,7 @@ table inet npte-gw-router {
 	}
 }
 NPTE_EOF
-	ip link add name if-router type veth peer name if-host netns router || exit 1
+	ip link add name if-router group 28272 type veth peer name if-host netns router group 28272 || exit 1
 	ip addr add 172.16.1.1/24 dev if-router || exit 1
 	ip link set dev if-router up || exit 1
 	ip -n router addr add 172.16.1.2/24 dev if-host || exit 1

@@ -24,16 +24,84 @@ umask 077
 {
 	umask 022
 	flock -w 2 9 || { printf 'npte: waiting for the lock %s (held by pid %s)\n' /run/npte/lock "$(awk -v d="$(stat -L -c '%d %i' /proc/self/fd/9)" 'BEGIN { split(d, x, " "); ma = int(x[1] / 256) % 4096 + int(x[1] / 17592186044416) * 4096; mi = x[1] % 256 + int(x[1] / 1048576) % 16777216 * 256; id = sprintf("%02x:%02x:%d", ma, mi, x[2]) } $2 == "FLOCK" && $6 == id { p = p s $5; s = ", " } END { print p }' /proc/locks)" >&2; flock 9 || exit 1; }
-	nft -f - 2>/dev/null <<'NPTE_EOF' || true
-table inet npte-gw-router
-delete table inet npte-gw-router
-NPTE_EOF
-	ip link del dev if-router 2>/dev/null || true
-	if test -e /run/netns/router; then
-		ip netns exec router nft -f - 2>/dev/null <<'NPTE_EOF' || true
-table inet npte-gw-router
-delete table inet npte-gw-router
-NPTE_EOF
+	if test -L /run/npte/gateway || { test -e /run/npte/gateway && ! test -d /run/npte/gateway; } || test -L /run/npte/gateway/router.nft || { test -e /run/npte/gateway/router.nft && ! test -f /run/npte/gateway/router.nft; } || test -L /run/npte/gateway/router.iptables || { test -e /run/npte/gateway/router.iptables && ! test -f /run/npte/gateway/router.iptables; }; then
+		echo 'npte: a gateway record path of npte is a symbolic link or of the wrong type; refusing to follow it: /run/npte/gateway /run/npte/gateway/router.nft /run/npte/gateway/router.iptables' >&2
+		exit 2
 	fi
+	if { test -f /run/npte/gateway/router.nft && ! test -L /run/npte/gateway/router.nft; }; then
+		nft -f - 2>/dev/null <<'NPTE_EOF' || true
+table inet npte-gw-router
+delete table inet npte-gw-router
+NPTE_EOF
+		if test -e /run/netns/router; then
+			ip netns exec router nft -f - 2>/dev/null <<'NPTE_EOF' || true
+table inet npte-gw-router
+delete table inet npte-gw-router
+NPTE_EOF
+		fi
+		if test -n "$(ip -o link show dev if-router group 28272 2>/dev/null)"; then
+			ip link del dev if-router || exit 1
+		fi
+	fi
+	if { test -f /run/npte/gateway/router.iptables && ! test -L /run/npte/gateway/router.iptables; }; then
+		iptables -t nat -D POSTROUTING -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
+		iptables -t nat -F NPTE-GW-ROUTER 2>/dev/null || true
+		iptables -t nat -X NPTE-GW-ROUTER 2>/dev/null || true
+		iptables -t filter -D FORWARD -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
+		iptables -t filter -F NPTE-GW-ROUTER 2>/dev/null || true
+		iptables -t filter -X NPTE-GW-ROUTER 2>/dev/null || true
+		ip6tables -t nat -D POSTROUTING -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
+		ip6tables -t nat -F NPTE-GW-ROUTER 2>/dev/null || true
+		ip6tables -t nat -X NPTE-GW-ROUTER 2>/dev/null || true
+		ip6tables -t filter -D FORWARD -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
+		ip6tables -t filter -F NPTE-GW-ROUTER 2>/dev/null || true
+		ip6tables -t filter -X NPTE-GW-ROUTER 2>/dev/null || true
+		if test -e /run/netns/router; then
+			ip netns exec router iptables -t nat -D POSTROUTING -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
+			ip netns exec router iptables -t nat -F NPTE-GW-ROUTER 2>/dev/null || true
+			ip netns exec router iptables -t nat -X NPTE-GW-ROUTER 2>/dev/null || true
+			ip netns exec router ip6tables -t nat -D POSTROUTING -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
+			ip netns exec router ip6tables -t nat -F NPTE-GW-ROUTER 2>/dev/null || true
+			ip netns exec router ip6tables -t nat -X NPTE-GW-ROUTER 2>/dev/null || true
+		fi
+		if test -n "$(ip -o link show dev if-router group 28272 2>/dev/null)"; then
+			ip link del dev if-router || exit 1
+		fi
+	fi
+	if ! { test -f /run/npte/gateway/router.nft && ! test -L /run/npte/gateway/router.nft; } && ! { test -f /run/npte/gateway/router.iptables && ! test -L /run/npte/gateway/router.iptables; }; then
+		# npte has no record of a gateway of router: removing its nft table and iptables chains if present; an interface if-router is left alone (if it is a leftover of an older npte, remove it with: ip link del dev if-router).
+		nft -f - 2>/dev/null <<'NPTE_EOF' || true
+table inet npte-gw-router
+delete table inet npte-gw-router
+NPTE_EOF
+		if test -e /run/netns/router; then
+			ip netns exec router nft -f - 2>/dev/null <<'NPTE_EOF' || true
+table inet npte-gw-router
+delete table inet npte-gw-router
+NPTE_EOF
+		fi
+		iptables -t nat -D POSTROUTING -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
+		iptables -t nat -F NPTE-GW-ROUTER 2>/dev/null || true
+		iptables -t nat -X NPTE-GW-ROUTER 2>/dev/null || true
+		iptables -t filter -D FORWARD -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
+		iptables -t filter -F NPTE-GW-ROUTER 2>/dev/null || true
+		iptables -t filter -X NPTE-GW-ROUTER 2>/dev/null || true
+		ip6tables -t nat -D POSTROUTING -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
+		ip6tables -t nat -F NPTE-GW-ROUTER 2>/dev/null || true
+		ip6tables -t nat -X NPTE-GW-ROUTER 2>/dev/null || true
+		ip6tables -t filter -D FORWARD -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
+		ip6tables -t filter -F NPTE-GW-ROUTER 2>/dev/null || true
+		ip6tables -t filter -X NPTE-GW-ROUTER 2>/dev/null || true
+		if test -e /run/netns/router; then
+			ip netns exec router iptables -t nat -D POSTROUTING -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
+			ip netns exec router iptables -t nat -F NPTE-GW-ROUTER 2>/dev/null || true
+			ip netns exec router iptables -t nat -X NPTE-GW-ROUTER 2>/dev/null || true
+			ip netns exec router ip6tables -t nat -D POSTROUTING -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
+			ip netns exec router ip6tables -t nat -F NPTE-GW-ROUTER 2>/dev/null || true
+			ip netns exec router ip6tables -t nat -X NPTE-GW-ROUTER 2>/dev/null || true
+		fi
+	fi
+	rm -f -- /run/npte/gateway/router.nft
+	rm -f -- /run/npte/gateway/router.iptables
 	# net.ipv4.ip_forward (and IPv6 forwarding) are left as they are: other software may rely on them.
 } 9>>/run/npte/lock

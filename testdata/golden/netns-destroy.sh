@@ -36,6 +36,38 @@ umask 077
 		echo 'npte: a path npte writes is a symbolic link; refusing to follow it: /etc/netns' >&2
 		exit 2
 	fi
+	if test -L /run/npte/gateway || { test -e /run/npte/gateway && ! test -d /run/npte/gateway; } || test -L /run/npte/gateway/demo.nft || { test -e /run/npte/gateway/demo.nft && ! test -f /run/npte/gateway/demo.nft; } || test -L /run/npte/gateway/demo.iptables || { test -e /run/npte/gateway/demo.iptables && ! test -f /run/npte/gateway/demo.iptables; }; then
+		echo 'npte: a gateway record path of npte is a symbolic link or of the wrong type; refusing to follow it: /run/npte/gateway /run/npte/gateway/demo.nft /run/npte/gateway/demo.iptables' >&2
+		exit 2
+	fi
+	if { test -f /run/npte/gateway/demo.nft && ! test -L /run/npte/gateway/demo.nft; }; then
+		nft -f - 2>/dev/null <<'NPTE_EOF' || true
+table inet npte-gw-demo
+delete table inet npte-gw-demo
+NPTE_EOF
+		if test -n "$(ip -o link show dev if-demo group 28272 2>/dev/null)"; then
+			ip link del dev if-demo || exit 1
+		fi
+	fi
+	if { test -f /run/npte/gateway/demo.iptables && ! test -L /run/npte/gateway/demo.iptables; }; then
+		iptables -t nat -D POSTROUTING -m comment --comment npte:gw:demo -j NPTE-GW-DEMO 2>/dev/null || true
+		iptables -t nat -F NPTE-GW-DEMO 2>/dev/null || true
+		iptables -t nat -X NPTE-GW-DEMO 2>/dev/null || true
+		iptables -t filter -D FORWARD -m comment --comment npte:gw:demo -j NPTE-GW-DEMO 2>/dev/null || true
+		iptables -t filter -F NPTE-GW-DEMO 2>/dev/null || true
+		iptables -t filter -X NPTE-GW-DEMO 2>/dev/null || true
+		ip6tables -t nat -D POSTROUTING -m comment --comment npte:gw:demo -j NPTE-GW-DEMO 2>/dev/null || true
+		ip6tables -t nat -F NPTE-GW-DEMO 2>/dev/null || true
+		ip6tables -t nat -X NPTE-GW-DEMO 2>/dev/null || true
+		ip6tables -t filter -D FORWARD -m comment --comment npte:gw:demo -j NPTE-GW-DEMO 2>/dev/null || true
+		ip6tables -t filter -F NPTE-GW-DEMO 2>/dev/null || true
+		ip6tables -t filter -X NPTE-GW-DEMO 2>/dev/null || true
+		if test -n "$(ip -o link show dev if-demo group 28272 2>/dev/null)"; then
+			ip link del dev if-demo || exit 1
+		fi
+	fi
+	rm -f -- /run/npte/gateway/demo.nft
+	rm -f -- /run/npte/gateway/demo.iptables
 	rm -rf -- /etc/netns/demo || exit 1
 	if test -e /run/netns/demo; then
 		ip -n demo link delete group 28272 2>/dev/null || true
