@@ -120,7 +120,7 @@ func readTree(qs []qdisc) (Shaping, error) {
 		return Shaping{Qdisc: "none", Note: "no root qdisc"}, nil
 	}
 	sh := Shaping{Qdisc: root.Kind}
-	if root.Handle != "1:" || (root.Kind != "netem" && root.Kind != "tbf" && root.Kind != "cake") {
+	if root.Handle != "1:" || (root.Kind != "netem" && root.Kind != "tbf" && root.Kind != "cake" && root.Kind != "fq_codel") {
 		sh.Note = "not shaped by npte (kernel default or foreign qdisc " + root.Kind + " " + root.Handle + ")"
 		return sh, nil
 	}
@@ -140,8 +140,8 @@ func readTree(qs []qdisc) (Shaping, error) {
 		if err = json.Unmarshal(root.Options, &o); err == nil {
 			sh.Args = []string{"--rate", FormatRate(float64(o.Rate) * 8)}
 		}
-	case "cake":
-		sh.Args, err = childArgs("cake", root.Options)
+	case "cake", "fq_codel":
+		sh.Args, err = childArgs(root.Kind, root.Options)
 	}
 	return sh, err
 }

@@ -1,0 +1,292 @@
+package kerneltest
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/npte/npte/internal/uml"
+	"github.com/npte/npte/lab"
+)
+
+// delayTolerance is the allowed gap (ms) between a measured RTT and the
+// unshaped baseline plus the configured delays: 3 ms plus 3 %.
+func delayTolerance(configured float64) float64 { return 3 + 0.03*configured }
+
+// TestUMLShaping is the live shaping suite (issue 12, item 2) on a kernel
+// with every qdisc: one boot, one lab, every case measured, each built
+// both by the dry-run script and live and compared (tc -j qdisc and
+// filter state of the router).
+func TestUMLShaping(t *testing.T) {
+	if !uml.Enter(t, uml.StandardModules, 8*time.Minute, binVar+"="+npteBin()) {
+		return
+	}
+	uml.Must(t)
+	var sum summary
+	defer sum.log(t)
+	npte(t, "lab", "create")
+
+	base := ping(t, 200, "0.01", 56)
+	t.Logf("baseline RTT client->server: avg %.3f ms, mdev %.3f ms, min %.3f, max %.3f", base.Avg, base.Mdev, base.Min, base.Max)
+	sum.add("baseline RTT (unshaped)", "-", fmt.Sprintf("avg %.3f ms mdev %.3f", base.Avg, base.Mdev), "-")
+
+	t.Run("delay", func(t *testing.T) {
+		for _, c := range []struct{ down, up float64 }{{20, 0}, {20, 10}, {50, 50}} {
+			clearRouter(t)
+			if c.down > 0 {
+				applyBoth(t, "netem", "apply", "--delay", fmt.Sprintf("%gms", c.down), "router", "if-client")
+			}
+			if c.up > 0 {
+				npte(t, "netem", "apply", "--delay", fmt.Sprintf("%gms", c.up), "router", "if-server")
+			}
+			p := ping(t, 100, "0.02", 56)
+			want := base.Avg + c.down + c.up
+			errMs := p.Avg - want
+			tol := delayTolerance(c.down + c.up)
+			verdict := "ok"
+			if math.Abs(errMs) > tol {
+				verdict = "FAIL"
+				t.Errorf("delay down %g ms + up %g ms: RTT %.3f ms, want %.3f +- %.2f", c.down, c.up, p.Avg, want, tol)
+			}
+			t.Logf("delay down %g ms + up %g ms: RTT avg %.3f ms (baseline %.3f + %g), error %+.3f ms (tolerance %.2f)", c.down, c.up, p.Avg, base.Avg, c.down+c.up, errMs, tol)
+			sum.add(fmt.Sprintf("delay %g+%g ms", c.down, c.up), fmt.Sprintf("RTT %.2f ms", want), fmt.Sprintf("%.3f ms (err %+.3f)", p.Avg, errMs), verdict)
+		}
+	})
+
+	t.Run("jitter", func(t *testing.T) {
+		clearRouter(t)
+		applyBoth(t, "netem", "apply", "--delay", "20ms 5ms", "--distribution", "normal", "router", "if-client")
+		p := ping(t, 300, "0.01", 56)
+		// One shaped direction: the RTT spread is the jitter's.
+		t.Logf("jitter 20ms 5ms normal: RTT avg %.3f ms, mdev %.3f ms (baseline mdev %.3f), min %.3f max %.3f", p.Avg, p.Mdev, base.Mdev, p.Min, p.Max)
+		verdict := "ok"
+		if p.Mdev < 2.5 || p.Mdev > 7.5 || p.Max-p.Min < 10 {
+			verdict = "FAIL"
+			t.Errorf("jitter 5ms: RTT mdev %.3f ms (want 2.5..7.5), spread %.3f ms (want >= 10)", p.Mdev, p.Max-p.Min)
+		}
+		sum.add("jitter 20ms 5ms normal", "mdev ~4 ms (ping's mdev)", fmt.Sprintf("mdev %.3f spread %.1f ms", p.Mdev, p.Max-p.Min), verdict)
+		// Without a rate netem reorders; with one, packets stay in order.
+		for _, c := range []struct {
+			args    []string
+			inOrder bool
+		}{
+			{[]string{"--delay", "20ms 10ms"}, false},
+			{[]string{"--delay", "20ms 10ms", "--rate", "50mbit"}, true},
+		} {
+			clearRouter(t)
+			applyBoth(t, append(append([]string{"netem", "apply"}, c.args...), "router", "if-server")...)
+			end := iperf(t, "-u", "-b", "2M", "-l", "200", "-t", "3")
+			ooo := num(end, "sum", "out_of_order")
+			pk := num(end, "sum", "packets")
+			t.Logf("%s: %g of %g UDP packets out of order", strings.Join(c.args, " "), ooo, pk)
+			verdict := "ok"
+			if c.inOrder && ooo != 0 || !c.inOrder && ooo == 0 {
+				verdict = "FAIL"
+				t.Errorf("%s: %g packets out of order, want in order: %v", strings.Join(c.args, " "), ooo, c.inOrder)
+			}
+			sum.add("order "+strings.Join(c.args, " "), map[bool]string{true: "in order", false: "reordered"}[c.inOrder], fmt.Sprintf("%g/%g out of order", ooo, pk), verdict)
+		}
+	})
+
+	t.Run("loss", func(t *testing.T) {
+		for _, pct := range []float64{1, 10, 30} {
+			clearRouter(t)
+			applyBoth(t, "netem", "apply", "--loss", fmt.Sprintf("%g%%", pct), "router", "if-server")
+			n := 2000
+			p := ping(t, n, "0.002", 56)
+			lo, hi := binomial99(pct/100, n)
+			verdict := "ok"
+			if p.LossFraction < lo || p.LossFraction > hi {
+				verdict = "FAIL"
+				t.Errorf("loss %g%%: measured %.4f over %d packets, outside the 99%% interval [%.4f, %.4f]", pct, p.LossFraction, n, lo, hi)
+			}
+			t.Logf("loss %g%%: measured %.2f%% over %d pings (99%% interval %.2f..%.2f%%)", pct, 100*p.LossFraction, n, 100*lo, 100*hi)
+			sum.add(fmt.Sprintf("loss %g%%", pct), fmt.Sprintf("99%% in %.2f..%.2f%%", 100*lo, 100*hi), fmt.Sprintf("%.2f%% of %d", 100*p.LossFraction, n), verdict)
+		}
+		clearRouter(t)
+		applyBoth(t, "netem", "apply", "--loss", "gemodel 1% 10% 70% 0.1%", "router", "if-server")
+		p := ping(t, 1000, "0.002", 56)
+		t.Logf("gemodel 1%% 10%% 70%% 0.1%%: accepted, measured loss %.2f%% over %d pings", 100*p.LossFraction, p.Sent)
+		sum.add("loss gemodel 1% 10% 70% 0.1%", "accepted", fmt.Sprintf("%.2f%% of %d", 100*p.LossFraction, p.Sent), "ok")
+	})
+
+	t.Run("duplicate", func(t *testing.T) {
+		clearRouter(t)
+		applyBoth(t, "netem", "apply", "--duplicate", "10%", "router", "if-server")
+		n := 2000
+		p := ping(t, n, "0.002", 56)
+		frac := float64(p.Dups) / float64(p.Sent)
+		lo, hi := binomial99(0.10, n)
+		verdict := "ok"
+		if frac < lo || frac > hi {
+			verdict = "FAIL"
+			t.Errorf("duplicate 10%%: %d duplicates of %d, outside [%.4f, %.4f]", p.Dups, n, lo, hi)
+		}
+		t.Logf("duplicate 10%%: %.2f%% duplicated over %d pings (99%% interval %.2f..%.2f%%)", 100*frac, n, 100*lo, 100*hi)
+		sum.add("duplicate 10%", fmt.Sprintf("99%% in %.2f..%.2f%%", 100*lo, 100*hi), fmt.Sprintf("%.2f%% of %d", 100*frac, n), verdict)
+	})
+
+	t.Run("knobs", func(t *testing.T) {
+		// Every knob is accepted by the kernel, read back by netem show
+		// into the flags given, and identical from script and live.
+		for _, args := range [][]string{
+			{"--corrupt", "5%"},
+			{"--delay", "10ms", "--reorder", "25% 50%"},
+			{"--slot", "20ms"},
+			{"--limit", "500"},
+			{"--delay", "10ms 2ms", "--distribution", "pareto"},
+			{"--delay", "10ms 2ms", "--distribution", "paretonormal"},
+			{"--delay", "5ms", "--child", "fq_codel"},
+			{"--delay", "5ms", "--child", "cake"},
+			{"--delay", "5ms", "--child", "tbf", "--child-rate", "20mbit"},
+		} {
+			clearRouter(t)
+			applyBoth(t, append(append([]string{"netem", "apply"}, args...), "router", "if-server")...)
+			got := showArgs(t, "if-server", "egress")
+			verdict := "ok"
+			if !sameFlags(got, args) {
+				verdict = "FAIL"
+				t.Errorf("netem show read back %q, applied %q", got, args)
+			}
+			sum.add("knob "+strings.Join(args, " "), "read back", strings.Join(got, " "), verdict)
+		}
+	})
+
+	t.Run("rate", func(t *testing.T) {
+		clearRouter(t)
+		free := goodput(t, false)
+		t.Logf("unshaped TCP goodput client->server under UML: %.1f Mbit/s", free/1e6)
+		sum.add("TCP goodput unshaped", "-", fmt.Sprintf("%.1f Mbit/s", free/1e6), "-")
+		const capMbit = 20.0
+		for _, c := range []struct {
+			name    string
+			args    []string
+			reverse bool
+		}{
+			{"netem rate", []string{"--delay", "5ms", "--rate", "20mbit", "router", "if-server"}, false},
+			{"tbf (rate alone)", []string{"--rate", "20mbit", "router", "if-server"}, false},
+			{"cake bandwidth", []string{"--child", "cake", "--child-rate", "20mbit", "router", "if-server"}, false},
+			{"netem + cake child", []string{"--delay", "10ms", "--child", "cake", "--child-rate", "20mbit", "router", "if-server"}, false},
+			{"netem + tbf child", []string{"--delay", "10ms", "--child", "tbf", "--child-rate", "20mbit", "router", "if-server"}, false},
+			{"ingress (ifb) rate", []string{"--direction", "ingress", "--rate", "20mbit", "router", "if-client"}, false},
+			{"downlink rate", []string{"--delay", "5ms", "--rate", "20mbit", "router", "if-client"}, true},
+		} {
+			clearRouter(t)
+			applyBoth(t, append([]string{"netem", "apply"}, c.args...)...)
+			g := goodput(t, c.reverse)
+			want := capMbit * 1e6 * TCPGoodputShare
+			e := (g - want) / want
+			verdict := "ok"
+			if math.Abs(e) > 0.05 {
+				verdict = "FAIL"
+				t.Errorf("%s: TCP goodput %.2f Mbit/s, want %.2f (cap %g x %.4f) within 5%%: error %+.1f%%", c.name, g/1e6, want/1e6, capMbit, TCPGoodputShare, 100*e)
+			}
+			t.Logf("%s: cap %g Mbit/s, TCP goodput %.2f Mbit/s, expected %.2f (payload share %.4f), error %+.2f%%", c.name, capMbit, g/1e6, want/1e6, TCPGoodputShare, 100*e)
+			sum.add("rate "+c.name, fmt.Sprintf("%g Mbit/s (goodput %.2f)", capMbit, want/1e6), fmt.Sprintf("%.2f Mbit/s (%+.2f%%)", g/1e6, 100*e), verdict)
+		}
+	})
+
+	t.Run("limit", func(t *testing.T) {
+		// 200 Mbit/s x 100 ms = 1667 packets: npte raises the limit to
+		// 3400 (twice the BDP, README), and netem carries it.
+		clearRouter(t)
+		applyBoth(t, "netem", "apply", "--delay", "100ms", "--rate", "200mbit", "router", "if-server")
+		var qs []struct {
+			Kind    string         `json:"kind"`
+			Options map[string]any `json:"options"`
+		}
+		if err := json.Unmarshal([]byte(must(t, "tc", "-n", "router", "-j", "qdisc", "show", "dev", "if-server")), &qs); err != nil {
+			t.Fatal(err)
+		}
+		limit := 0.0
+		for _, q := range qs {
+			if q.Kind == "netem" {
+				limit, _ = q.Options["limit"].(float64)
+			}
+		}
+		verdict := "ok"
+		if limit != 3400 {
+			verdict = "FAIL"
+			t.Errorf("netem limit %g, want 3400 (raised for the BDP)", limit)
+		}
+		t.Logf("delay 100ms rate 200mbit: kernel netem limit %g packets", limit)
+		sum.add("limit raised (100ms x 200mbit)", "3400 packets", fmt.Sprintf("%g packets", limit), verdict)
+	})
+
+	t.Run("profiles", func(t *testing.T) {
+		for _, p := range lab.Profiles() {
+			clearRouter(t)
+			applyBoth(t, "lab", "netem", "--profile", p.Name)
+			downGot := showArgs(t, "if-client", "egress")
+			upGot := showArgs(t, "if-server", "egress")
+			verdict := "ok"
+			if !sameFlags(downGot, p.Down) || !sameFlags(upGot, p.Up) {
+				verdict = "FAIL"
+				t.Errorf("profile %s read back down %q up %q, applied down %q up %q", p.Name, downGot, upGot, p.Down, p.Up)
+			}
+			down, up, err := p.Specs()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := base.Avg + 1000*(down.Delay.Delay+up.Delay.Delay)
+			pp := ping(t, 10, "0.1", 56)
+			errMs := pp.Avg - want
+			if math.Abs(errMs) > delayTolerance(want-base.Avg) {
+				verdict = "FAIL"
+				t.Errorf("profile %s: RTT %.3f ms, want %.3f +- %.2f", p.Name, pp.Avg, want, delayTolerance(want-base.Avg))
+			}
+			t.Logf("profile %s: read back down %q up %q; RTT %.3f ms, want %.3f, error %+.3f ms", p.Name, downGot, upGot, pp.Avg, want, errMs)
+			sum.add("profile "+p.Name, fmt.Sprintf("RTT %.1f ms, flags", want), fmt.Sprintf("RTT %.2f (err %+.2f), flags equal", pp.Avg, errMs), verdict)
+		}
+		clearRouter(t)
+	})
+
+	npte(t, "lab", "destroy")
+}
+
+// showArgs is what `npte netem show --json router IFACE` reads back for
+// one direction (nil when unshaped).
+func showArgs(t testing.TB, iface, dir string) []string {
+	t.Helper()
+	var rows []struct {
+		Direction string   `json:"direction"`
+		Shaped    bool     `json:"shaped"`
+		Args      []string `json:"args"`
+	}
+	out := npte(t, "netem", "show", "--json", "router", iface)
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("netem show --json: %v\n%s", err, out)
+	}
+	for _, r := range rows {
+		if r.Direction == dir && r.Shaped {
+			return r.Args
+		}
+	}
+	return nil
+}
+
+// sameFlags compares two flag lists (--flag value pairs) in any order.
+func sameFlags(a, b []string) bool {
+	pairs := func(x []string) []string {
+		var out []string
+		for i := 0; i+1 < len(x); i += 2 {
+			out = append(out, x[i]+"="+x[i+1])
+		}
+		sort.Strings(out)
+		return out
+	}
+	pa, pb := pairs(a), pairs(b)
+	if len(pa) != len(pb) || len(a)%2 != 0 || len(b)%2 != 0 {
+		return false
+	}
+	for i := range pa {
+		if pa[i] != pb[i] {
+			return false
+		}
+	}
+	return true
+}
