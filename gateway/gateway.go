@@ -193,6 +193,9 @@ func Create(c Config) plan.Plan {
 		plan.Probe{Argv: []string{"ip", "link", "show", "dev", host},
 			Message: "the host already has an interface " + host + " (a gateway for " + ns + " already? npte gateway destroy " + ns + ")"},
 	}
+	if c.Subnet6.IsValid() {
+		steps = append(steps, plan.RequireIPv6())
+	}
 	steps = append(steps, hostFirewall(c)...)
 	steps = append(steps,
 		plan.Command{Argv: []string{"ip", "link", "add", "name", host, "type", "veth", "peer", "name", NSLink, "netns", ns}},

@@ -104,9 +104,9 @@ func script(t testing.TB, args ...string) {
 
 // pingStats is what ping's summary says.
 type pingStats struct {
-	Sent, Received, Dups  int
-	Min, Avg, Max, Mdev   float64 // ms
-	LossFraction          float64
+	Sent, Received, Dups int
+	Min, Avg, Max, Mdev  float64 // ms
+	LossFraction         float64
 }
 
 var (

@@ -39,6 +39,10 @@ if ip link show dev if-lab1 >/dev/null 2>&1; then
 	echo 'npte: the host already has an interface if-lab1 (a gateway for lab1 already? npte gateway destroy lab1)' >&2
 	exit 2
 fi
+if ! sysctl -n net.ipv6.conf.all.forwarding >/dev/null 2>&1; then
+	echo 'npte: this kernel has no IPv6: see npte doctor' >&2
+	exit 2
+fi
 iptables -t nat -N NPTE-GW-LAB1 || exit 1
 iptables -t nat -A NPTE-GW-LAB1 -o wlan0 -s 10.200.0.0/16 -m comment --comment npte:gw:lab1 -j MASQUERADE || exit 1
 iptables -t nat -A POSTROUTING -m comment --comment npte:gw:lab1 -j NPTE-GW-LAB1 || exit 1

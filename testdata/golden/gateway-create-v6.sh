@@ -39,6 +39,10 @@ if ip link show dev if-router >/dev/null 2>&1; then
 	echo 'npte: the host already has an interface if-router (a gateway for router already? npte gateway destroy router)' >&2
 	exit 2
 fi
+if ! sysctl -n net.ipv6.conf.all.forwarding >/dev/null 2>&1; then
+	echo 'npte: this kernel has no IPv6: see npte doctor' >&2
+	exit 2
+fi
 nft -f - <<'NPTE_EOF' || exit 1
 # npte gateway for router: NAT out of eth0, forwarding limited to if-router.
 # 'create' fails if the table exists, and the whole file applies atomically.

@@ -30,4 +30,8 @@ if ! ip -n client link show dev if-router >/dev/null 2>&1; then
 	echo 'npte: client has no interface if-router' >&2
 	exit 2
 fi
+if ! sysctl -n net.ipv6.conf.all.forwarding >/dev/null 2>&1; then
+	echo 'npte: this kernel has no IPv6: see npte doctor' >&2
+	exit 2
+fi
 ip -n client addr replace fd00:3::2/64 dev if-router nodad || exit 1
