@@ -78,7 +78,7 @@ func TestNetnsAssignAddr(t *testing.T) {
 			p := plan.NetnsAssignAddr("client", "if-router", netip.MustParsePrefix(tc.cidr))
 			if netip.MustParsePrefix(tc.cidr).Addr().Is6() {
 				// IPv6: the kernel-has-IPv6 guard comes before the change.
-				if len(p.Steps) != 5 || p.Steps[3] != plan.RequireIPv6() {
+				if len(p.Steps) != 5 || !reflect.DeepEqual(p.Steps[3], plan.RequireIPv6()) {
 					t.Fatalf("want Lock, RequireManaged, Probe, RequireIPv6, Command; got %#v", p.Steps)
 				}
 				p.Steps = append(p.Steps[:3:3], p.Steps[4])
