@@ -4,18 +4,26 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo deve
 LDFLAGS := -X main.version=$(VERSION)
 PREFIX  ?= /usr/local
 
-.PHONY: all build test golden lint install demo bench man fuzz clean
+.PHONY: all build test test-kernel golden lint install demo bench man fuzz clean
 
 all: build
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o npte .
 
-# Unit, golden, fidelity, fuzz seed corpora and (as root) sandboxed live tests.
-# Verbose, so that the figures the live tests measure (throughput, kill
-# points, hostile values, concurrent runs) are in the log.
+# Unit, golden, fidelity, fuzz seed corpora, (as root) sandboxed live tests,
+# and the kernel suite (./kerneltest: user-mode Linux kernels, no root
+# needed). Verbose, so that the figures the live tests measure (throughput,
+# kill points, hostile values, concurrent runs, delay/loss/rate errors) are
+# in the log.
 test: lint
 	$(GO) test -count=1 -timeout 40m -v ./...
+
+# The kernel suite alone: npte's shaping measured on a real Linux 6.1
+# (Debian's user-mode-linux) with every qdisc, and on kernels without IPv6
+# and without sch_cake. Skips with one loud line without linux.uml.
+test-kernel:
+	$(GO) test -count=1 -timeout 20m -v ./kerneltest/
 
 # Regenerate every golden dry-run script under testdata/golden; review the diff.
 golden:

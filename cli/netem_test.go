@@ -71,7 +71,7 @@ func TestNetemRefusals(t *testing.T) {
 		{[]string{"netem", "apply", "--reorder", "5%", "router", "if-client"}, "needs --delay"},
 		{[]string{"netem", "apply", "--rate", "10mbps", "router", "if-client"}, "BYTES per second"},
 		{[]string{"netem", "apply", "--delay", "1ms", "--rate", "1mbit", "--child", "cake", "router", "if-client"}, "cannot be combined with --child"},
-		{[]string{"netem", "apply", "--child", "fq_codel", "router", "if-client"}, "must be cake or tbf"},
+		{[]string{"netem", "apply", "--child", "pfifo", "router", "if-client"}, "must be cake, tbf or fq_codel"},
 		{[]string{"netem", "apply", "--child", "tbf", "router", "if-client"}, "needs --child-rate"},
 		{[]string{"netem", "apply", "--delay", "", "router", "if-client"}, "must not be empty"},
 		{[]string{"netem", "apply", "router", "if-client"}, "needs at least one of"},

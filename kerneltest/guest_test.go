@@ -89,7 +89,7 @@ func npteCode(t testing.TB, args ...string) (string, string, int) {
 // script renders args with --dry-run and runs the script with sh.
 func script(t testing.TB, args ...string) {
 	t.Helper()
-	s := npte(t, append(append([]string(nil), args...), "--dry-run")...)
+	s := dryRun(t, args...)
 	f, err := os.CreateTemp("", "npte-script-*.sh")
 	if err != nil {
 		t.Fatal(err)
@@ -100,6 +100,17 @@ func script(t testing.TB, args ...string) {
 	}
 	f.Close()
 	must(t, "sh", f.Name())
+}
+
+// dryRun returns the script npte ARGS --dry-run prints on stdout (its
+// warnings go to stderr).
+func dryRun(t testing.TB, args ...string) string {
+	t.Helper()
+	so, se, code := npteCode(t, append(append([]string(nil), args...), "--dry-run")...)
+	if code != 0 {
+		t.Fatalf("npte %s --dry-run: exit %d\n%s", strings.Join(args, " "), code, se)
+	}
+	return so
 }
 
 // pingStats is what ping's summary says.

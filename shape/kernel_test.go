@@ -33,6 +33,12 @@ func TestFqCodelChild(t *testing.T) {
 func TestReadFqCodel(t *testing.T) {
 	for _, c := range []struct{ js, want string }{
 		{`[{"kind":"fq_codel","handle":"1:","dev":"e","root":true,"options":{"limit":10240}}]`, "--child fq_codel"},
+		// What the 6.1 kernel reports for --delay 10ms --reorder '25% 50%'
+		// (tc adds gap 1): read back as applied.
+		{`[{"kind":"netem","handle":"1:","dev":"e","root":true,"options":{"limit":1000,"delay":{"delay":0.01,"jitter":0,"correlation":0},` +
+			`"reorder":{"reorder":0.25,"correlation":0.5},"gap":1}}]`, "--delay 10ms --reorder 25% 50%"},
+		{`[{"kind":"netem","handle":"1:","dev":"e","root":true,"options":{"limit":1000,"delay":{"delay":0.01,"jitter":0,"correlation":0},` +
+			`"reorder":{"reorder":0.25,"correlation":0},"gap":5}}]`, "--delay 10ms --reorder 25% gap 5"},
 		{`[{"kind":"netem","handle":"1:","dev":"e","root":true,"options":{"limit":1000,"delay":{"delay":0.005,"jitter":0,"correlation":0}}},` +
 			`{"kind":"fq_codel","handle":"2:","dev":"e","parent":"1:1","options":{"limit":10240}}]`, "--delay 5ms --child fq_codel"},
 	} {

@@ -280,7 +280,10 @@ func netemArgs(raw json.RawMessage) (args []string, note string, err error) {
 		if o.Reorder.Correlation > 0 {
 			w = append(w, FormatPct(o.Reorder.Correlation))
 		}
-		if o.Gap > 0 {
+		// tc sets gap 1 when --reorder gives none (the kernel then
+		// reorders every packet it picks): gap 1 is what the flags
+		// without a gap rebuild, so it is not printed.
+		if o.Gap > 1 {
 			w = append(w, "gap", strconv.FormatUint(o.Gap, 10))
 		}
 		add("--reorder", w...)
