@@ -117,19 +117,21 @@ func dryRun(t testing.TB, args ...string) string {
 type pingStats struct {
 	Sent, Received, Dups int
 	Min, Avg, Max, Mdev  float64 // ms
+	Median               float64 // ms, of the per-packet RTTs
 	LossFraction         float64
 }
 
 var (
 	pingCountRE = regexp.MustCompile(`(\d+) packets transmitted, (\d+) received(?:, \+(\d+) duplicates)?`)
 	pingRTTRE   = regexp.MustCompile(`= ([\d.]+)/([\d.]+)/([\d.]+)/([\d.]+) ms`)
+	pingTimeRE  = regexp.MustCompile(`time=([\d.]+) ms`)
 )
 
 // ping pings the server from the client: count packets, interval seconds
 // apart, payload bytes each.
 func ping(t testing.TB, count int, interval string, size int) pingStats {
 	t.Helper()
-	out, _ := run(t, "ip", "netns", "exec", "client", "ping", "-q", "-n", "-c", strconv.Itoa(count),
+	out, _ := run(t, "ip", "netns", "exec", "client", "ping", "-n", "-c", strconv.Itoa(count),
 		"-i", interval, "-s", strconv.Itoa(size), "-W", "3", serverAddr)
 	var s pingStats
 	m := pingCountRE.FindStringSubmatch(out)
@@ -147,6 +149,15 @@ func ping(t testing.TB, count int, interval string, size int) pingStats {
 		s.Avg, _ = strconv.ParseFloat(m[2], 64)
 		s.Max, _ = strconv.ParseFloat(m[3], 64)
 		s.Mdev, _ = strconv.ParseFloat(m[4], 64)
+	}
+	var rtts []float64
+	for _, m := range pingTimeRE.FindAllStringSubmatch(out, -1) {
+		f, _ := strconv.ParseFloat(m[1], 64)
+		rtts = append(rtts, f)
+	}
+	if len(rtts) > 0 {
+		sort.Float64s(rtts)
+		s.Median = rtts[len(rtts)/2]
 	}
 	return s
 }
@@ -168,18 +179,21 @@ func iperf(t testing.TB, args ...string) map[string]any {
 	}()
 	var out string
 	var code int
-	for i := 0; i < 50; i++ { // wait for the server to listen
-		time.Sleep(100 * time.Millisecond)
-		out, code = run(t, append([]string{"ip", "netns", "exec", "client", "iperf3", "-c", serverAddr, "-p", "5201", "-J"}, args...)...)
-		if code == 0 || !strings.Contains(out, "connect") {
-			break
-		}
-	}
 	var v struct {
 		End   map[string]any `json:"end"`
 		Error string         `json:"error"`
 	}
-	if err := json.Unmarshal([]byte(out), &v); err != nil || code != 0 || v.Error != "" {
+	var err error
+	for i := 0; i < 50; i++ { // wait for the server to listen
+		time.Sleep(100 * time.Millisecond)
+		out, code = run(t, append([]string{"ip", "netns", "exec", "client", "iperf3", "-c", serverAddr, "-p", "5201", "-J"}, args...)...)
+		v.End, v.Error = nil, ""
+		err = json.Unmarshal([]byte(out), &v)
+		if !strings.Contains(v.Error, "unable to connect") {
+			break
+		}
+	}
+	if err != nil || code != 0 || v.Error != "" {
 		t.Fatalf("iperf3 %v: exit %d %v %s\n%s\nserver: %s", args, code, err, v.Error, out, srvOut.String())
 	}
 	return v.End
@@ -205,7 +219,7 @@ func num(m map[string]any, path ...string) float64 {
 // to the server, or from the server to the client when reverse.
 func goodput(t testing.TB, reverse bool) float64 {
 	t.Helper()
-	args := []string{"-t", "5", "-O", "1"}
+	args := []string{"-t", "6", "-O", "1"}
 	if reverse {
 		args = append(args, "-R")
 	}

@@ -33,6 +33,13 @@ func TestFqCodelChild(t *testing.T) {
 func TestReadFqCodel(t *testing.T) {
 	for _, c := range []struct{ js, want string }{
 		{`[{"kind":"fq_codel","handle":"1:","dev":"e","root":true,"options":{"limit":10240}}]`, "--child fq_codel"},
+		// The satellite downlink: npte raised the limit to 1300 for
+		// --delay 300ms --rate 25mbit; it reads back as applied.
+		{`[{"kind":"netem","handle":"1:","dev":"e","root":true,"options":{"limit":1300,"delay":{"delay":0.3,"jitter":0,"correlation":0},` +
+			`"rate":{"rate":3125000}}}]`, "--delay 300ms --rate 25mbit"},
+		// A limit npte would not raise to is the user's.
+		{`[{"kind":"netem","handle":"1:","dev":"e","root":true,"options":{"limit":1200,"delay":{"delay":0.3,"jitter":0,"correlation":0},` +
+			`"rate":{"rate":3125000}}}]`, "--delay 300ms --rate 25mbit --limit 1200"},
 		// What the 6.1 kernel reports for --delay 10ms --reorder '25% 50%'
 		// (tc adds gap 1): read back as applied.
 		{`[{"kind":"netem","handle":"1:","dev":"e","root":true,"options":{"limit":1000,"delay":{"delay":0.01,"jitter":0,"correlation":0},` +

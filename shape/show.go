@@ -135,6 +135,7 @@ func readTree(qs []qdisc) (Shaping, error) {
 			c, err = childArgs(child.Kind, child.Options)
 			sh.Args = append(sh.Args, c...)
 		}
+		sh.Args = dropRaisedLimit(sh.Args)
 	case "tbf":
 		var o struct{ Rate uint64 }
 		if err = json.Unmarshal(root.Options, &o); err == nil {
@@ -327,6 +328,46 @@ func netemArgs(raw json.RawMessage) (args []string, note string, err error) {
 		args = append(args, "--limit", strconv.FormatUint(o.Limit, 10))
 	}
 	return args, note, nil
+}
+
+// dropRaisedLimit removes "--limit N" from read-back args when N is the
+// limit npte itself raises for the other flags (Tree, RaisedLimit): the
+// flags without it rebuild the same tree, and they are what was applied.
+func dropRaisedLimit(args []string) []string {
+	i := -1
+	for j := 0; j+1 < len(args); j += 2 {
+		if args[j] == "--limit" {
+			i = j
+		}
+	}
+	if i < 0 {
+		return args
+	}
+	rest := append(append([]string(nil), args[:i]...), args[i+2:]...)
+	var o Options
+	fields := map[string]**string{
+		"--delay": &o.Delay, "--loss": &o.Loss, "--duplicate": &o.Duplicate, "--corrupt": &o.Corrupt,
+		"--reorder": &o.Reorder, "--rate": &o.Rate, "--slot": &o.Slot, "--child": &o.Child, "--child-rate": &o.ChildRate,
+	}
+	for j := 0; j+1 < len(rest); j += 2 {
+		f, ok := fields[rest[j]]
+		if !ok {
+			return args
+		}
+		v := rest[j+1]
+		*f = &v
+	}
+	spec, err := Parse(o)
+	if err != nil {
+		return args
+	}
+	root := spec.Tree().Root
+	for j := 0; j+1 < len(root); j++ {
+		if root[j] == "limit" && root[j+1] == args[i+1] {
+			return rest
+		}
+	}
+	return args
 }
 
 // FormatTime renders seconds as a TIME word in the largest exact unit

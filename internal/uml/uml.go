@@ -265,6 +265,11 @@ func Boot(ctx context.Context, o Options) (Result, error) {
 	}
 	if m := sentinelRE.FindStringSubmatch(res.Console); m != nil {
 		res.Status, _ = strconv.Atoi(m[1])
+		// After the sentinel the kernel powers off; how its process
+		// ends (exit 0, or SIGABRT on some power-offs) says nothing.
+		if ctx.Err() == nil {
+			werr = nil
+		}
 	} else if werr == nil {
 		werr = errors.New("uml: the kernel stopped without reporting a status")
 	}
