@@ -118,6 +118,7 @@ type pingStats struct {
 	Sent, Received, Dups int
 	Min, Avg, Max, Mdev  float64 // ms
 	Median               float64 // ms, of the per-packet RTTs
+	P25, P75             float64 // ms: quartiles of the per-packet RTTs
 	LossFraction         float64
 }
 
@@ -158,6 +159,7 @@ func ping(t testing.TB, count int, interval string, size int) pingStats {
 	if len(rtts) > 0 {
 		sort.Float64s(rtts)
 		s.Median = rtts[len(rtts)/2]
+		s.P25, s.P75 = rtts[len(rtts)/4], rtts[3*len(rtts)/4]
 	}
 	return s
 }
@@ -215,11 +217,43 @@ func num(m map[string]any, path ...string) float64 {
 	return f
 }
 
+// findNum returns the first number stored under key anywhere in v
+// (iperf3 puts UDP counters in end.sum or end.streams[].udp, by version).
+func findNum(v any, key string) float64 {
+	switch x := v.(type) {
+	case map[string]any:
+		if f, ok := x[key].(float64); ok {
+			return f
+		}
+		for _, k := range sortedKeys(x) {
+			if f := findNum(x[k], key); !math.IsNaN(f) {
+				return f
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if f := findNum(e, key); !math.IsNaN(f) {
+				return f
+			}
+		}
+	}
+	return math.NaN()
+}
+
+func sortedKeys(m map[string]any) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
 // goodput measures TCP goodput (bit/s, at the receiver) from the client
 // to the server, or from the server to the client when reverse.
 func goodput(t testing.TB, reverse bool) float64 {
 	t.Helper()
-	args := []string{"-t", "6", "-O", "1"}
+	args := []string{"-t", "5", "-O", "1"}
 	if reverse {
 		args = append(args, "-R")
 	}

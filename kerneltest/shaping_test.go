@@ -62,15 +62,19 @@ func TestUMLShaping(t *testing.T) {
 	t.Run("jitter", func(t *testing.T) {
 		clearRouter(t)
 		applyBoth(t, "netem", "apply", "--delay", "20ms 5ms", "--distribution", "normal", "router", "if-client")
+		// One shaped direction: the RTT spread is the jitter's. The
+		// spread is estimated robustly, from the interquartile range
+		// (IQR = 1.349 sigma for a normal distribution), so that a rare
+		// late UML timer (see the baseline's max) does not count.
 		p := ping(t, 300, "0.01", 56)
-		// One shaped direction: the RTT spread is the jitter's.
-		t.Logf("jitter 20ms 5ms normal: RTT avg %.3f ms, mdev %.3f ms (baseline mdev %.3f), min %.3f max %.3f", p.Avg, p.Mdev, base.Mdev, p.Min, p.Max)
+		sigma := (p.P75 - p.P25) / 1.349
+		t.Logf("jitter 20ms 5ms normal: RTT median %.3f ms, quartiles %.3f..%.3f: sigma %.3f ms (configured 5); ping mdev %.3f (baseline mdev %.3f), min %.3f max %.3f", p.Median, p.P25, p.P75, sigma, p.Mdev, base.Mdev, p.Min, p.Max)
 		verdict := "ok"
-		if p.Mdev < 2.5 || p.Mdev > 7.5 || p.Max-p.Min < 10 {
+		if sigma < 3.5 || sigma > 6.5 {
 			verdict = "FAIL"
-			t.Errorf("jitter 5ms: RTT mdev %.3f ms (want 2.5..7.5), spread %.3f ms (want >= 10)", p.Mdev, p.Max-p.Min)
+			t.Errorf("jitter 5ms: RTT sigma (from the IQR) %.3f ms, want 3.5..6.5", sigma)
 		}
-		sum.add("jitter 20ms 5ms normal", "mdev ~4 ms (ping's mdev)", fmt.Sprintf("mdev %.3f spread %.1f ms", p.Mdev, p.Max-p.Min), verdict)
+		sum.add("jitter 20ms 5ms normal", "sigma 5 ms", fmt.Sprintf("sigma %.2f ms (IQR/1.349)", sigma), verdict)
 		// Without a rate netem reorders; with one, packets stay in order.
 		for _, c := range []struct {
 			args    []string
@@ -82,11 +86,11 @@ func TestUMLShaping(t *testing.T) {
 			clearRouter(t)
 			applyBoth(t, append(append([]string{"netem", "apply"}, c.args...), "router", "if-server")...)
 			end := iperf(t, "-u", "-b", "2M", "-l", "200", "-t", "3")
-			ooo := num(end, "sum", "out_of_order")
+			ooo := findNum(end, "out_of_order")
 			pk := num(end, "sum", "packets")
 			t.Logf("%s: %g of %g UDP packets out of order", strings.Join(c.args, " "), ooo, pk)
 			verdict := "ok"
-			if c.inOrder && ooo != 0 || !c.inOrder && ooo == 0 {
+			if math.IsNaN(ooo) || c.inOrder && ooo != 0 || !c.inOrder && ooo == 0 {
 				verdict = "FAIL"
 				t.Errorf("%s: %g packets out of order, want in order: %v", strings.Join(c.args, " "), ooo, c.inOrder)
 			}
@@ -150,7 +154,14 @@ func TestUMLShaping(t *testing.T) {
 			applyBoth(t, append(append([]string{"netem", "apply"}, args...), "router", "if-server")...)
 			got := showArgs(t, "if-server", "egress")
 			verdict := "ok"
-			if !sameFlags(got, args) {
+			want := args
+			if i := indexOf(args, "--distribution"); i >= 0 {
+				// The kernel does not report the delay distribution
+				// (netem show's note says so): the rest must match.
+				want = append(append([]string(nil), args[:i]...), args[i+2:]...)
+				t.Logf("%s: read back %q (the kernel does not report the distribution)", strings.Join(args, " "), got)
+			}
+			if !sameFlags(got, want) {
 				verdict = "FAIL"
 				t.Errorf("netem show read back %q, applied %q", got, args)
 			}
@@ -289,6 +300,15 @@ func showArgs(t testing.TB, iface, dir string) []string {
 		}
 	}
 	return nil
+}
+
+func indexOf(a []string, s string) int {
+	for i, x := range a {
+		if x == s {
+			return i
+		}
+	}
+	return -1
 }
 
 // sameFlags compares two flag lists (--flag value pairs) in any order.
