@@ -84,8 +84,10 @@ func TestUMLShaping(t *testing.T) {
 			{[]string{"--delay", "20ms 10ms", "--rate", "50mbit"}, true},
 		} {
 			clearRouter(t)
-			applyBoth(t, append(append([]string{"netem", "apply"}, c.args...), "router", "if-server")...)
-			end := iperf(t, "-u", "-b", "2M", "-l", "200", "-t", "3")
+			// The server sends (-R) through the router's downlink, so
+			// that the client, which reports, is the receiver.
+			applyBoth(t, append(append([]string{"netem", "apply"}, c.args...), "router", "if-client")...)
+			end := iperf(t, "-u", "-b", "2M", "-l", "200", "-t", "3", "-R")
 			ooo := findNum(end, "out_of_order")
 			pk := num(end, "sum", "packets")
 			t.Logf("%s: %g of %g UDP packets out of order", strings.Join(c.args, " "), ooo, pk)
