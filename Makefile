@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo deve
 LDFLAGS := -X main.version=$(VERSION)
 PREFIX  ?= /usr/local
 
-.PHONY: all build test golden lint install demo bench man fuzz clean
+.PHONY: all build test test-kernel golden lint install demo bench man fuzz clean
 
 # What the binary and its man page are made from.
 SOURCES := $(shell git ls-files '*.go' go.mod go.sum 2>/dev/null || find . -name '*.go' -o -name go.mod -o -name go.sum)
@@ -26,11 +26,19 @@ npte: $(SOURCES)
 npte.8: $(SOURCES)
 	$(GO) run ./internal/mangen > npte.8.tmp && mv npte.8.tmp npte.8
 
-# Unit, golden, fidelity, fuzz seed corpora and (as root) sandboxed live tests.
-# Verbose, so that the figures the live tests measure (throughput, kill
-# points, hostile values, concurrent runs) are in the log.
+# Unit, golden, fidelity, fuzz seed corpora, (as root) sandboxed live tests,
+# and the kernel suite (./kerneltest: user-mode Linux kernels, no root
+# needed). Verbose, so that the figures the live tests measure (throughput,
+# kill points, hostile values, concurrent runs, delay/loss/rate errors) are
+# in the log.
 test: lint
 	$(GO) test -count=1 -timeout 40m -v ./...
+
+# The kernel suite alone: npte's shaping measured on a real Linux 6.1
+# (Debian's user-mode-linux) with every qdisc, and on kernels without IPv6
+# and without sch_cake. Skips with one loud line without linux.uml.
+test-kernel:
+	$(GO) test -count=1 -timeout 20m -v ./kerneltest/
 
 # Regenerate every golden dry-run script under testdata/golden; review the diff.
 golden:

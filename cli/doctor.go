@@ -10,6 +10,7 @@ import (
 
 	"github.com/npte/npte/exec"
 	"github.com/npte/npte/render"
+	"github.com/npte/npte/shape"
 )
 
 // DoctorCmd is `npte doctor`.
@@ -22,7 +23,8 @@ func (c *DoctorCmd) Help() string {
 	return `Checks what npte needs, changing nothing on the host:
 - every program of npte's allowlist: found (its absolute path in /usr/sbin, /usr/bin,
   /sbin or /bin, the only places npte looks) or missing (with its Debian package);
-- the kernel features npte uses (veth, netem, tbf, htb, ingress, ifb, nftables), each
+- the kernel features npte uses (veth, IPv6, the qdiscs netem, tbf, cake, fq_codel and
+  ingress, ifb devices, the u32 classifier, the mirred action, nftables), each
   tried for real in a throwaway network namespace ('unshare --net', which vanishes with
   the probe; without root, 'unshare --map-root-user --net', where a feature built as a
   module that is not loaded yet can look missing: run it as root to be sure).
@@ -59,17 +61,28 @@ func features() []feature {
 	return []feature{
 		{"veth", true, []string{"ip"}, []string{"ip", "link", "add", "name", "npte0", "type", "veth", "peer", "name", "npte1"}, "",
 			"every link: netns connect, lab create, gateway create", "kernel option CONFIG_VETH"},
-		{"netem", false, []string{"tc"}, []string{"tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"}, "",
+		{"ipv6", false, []string{"sysctl"}, []string{"sysctl", "-n", "net.ipv6.conf.all.forwarding"}, "",
+			"IPv6 addresses and routes, --subnet6 and IPv6 forwarding (every IPv4 verb and lab create still work)",
+			"kernel module ipv6 (missing when the kernel is booted with ipv6.disable=1 or built without CONFIG_IPV6)"},
+		{"netem", false, []string{"tc"}, shape.KernelProbe("netem"), "",
 			"netem apply with delay, loss, duplicate, corrupt, reorder or slot, and lab netem profiles (a rate cap alone still works, with tbf)",
 			"kernel module sch_netem (Ubuntu: package linux-modules-extra-$(uname -r); in a VM or container the host's kernel decides)"},
-		{"tbf", false, []string{"tc"}, []string{"tc", "qdisc", "add", "dev", "lo", "root", "tbf", "rate", "1mbit", "burst", "32kbit", "latency", "50ms"}, "",
-			"rate caps (netem apply --rate without impairments, and under netem)", "kernel module sch_tbf"},
-		{"htb", false, []string{"tc"}, []string{"tc", "qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb"}, "",
-			"class-based shaping trees", "kernel module sch_htb"},
-		{"ingress", false, []string{"tc"}, []string{"tc", "qdisc", "add", "dev", "lo", "ingress"}, "",
+		{"tbf", false, []string{"tc"}, shape.KernelProbe("tbf"), "",
+			"rate caps (netem apply --rate without impairments, and --child tbf)", "kernel module sch_tbf"},
+		{"cake", false, []string{"tc"}, shape.KernelProbe("cake"), "",
+			"netem apply --child cake and the 4g-managed lab profile", "kernel module sch_cake (Linux 4.19 and later)"},
+		{"fq_codel", false, []string{"tc"}, shape.KernelProbe("fq_codel"), "",
+			"netem apply --child fq_codel", "kernel module sch_fq_codel"},
+		{"ingress", false, []string{"tc"}, shape.KernelProbe("ingress"), "",
 			"netem apply --direction ingress", "kernel module sch_ingress"},
-		{"ifb", false, []string{"ip"}, []string{"ip", "link", "add", "name", "npte0", "type", "ifb"}, "",
+		{"ifb", false, []string{"ip"}, shape.KernelProbe("ifb"), "",
 			"netem apply --direction ingress (arriving traffic is redirected to an ifb device)", "kernel module ifb"},
+		{"u32", false, []string{"tc"}, []string{"tc", "-batch", "-"},
+			"qdisc add dev lo ingress\nfilter add dev lo parent ffff: protocol all prio 1 u32 match u32 0 0\n",
+			"netem apply --direction ingress (the match-all filter on the ingress qdisc)", "kernel module cls_u32"},
+		{"mirred", false, []string{"tc"}, []string{"tc", "-batch", "-"},
+			"qdisc add dev lo ingress\nfilter add dev lo parent ffff: protocol all prio 1 u32 match u32 0 0 action mirred egress redirect dev lo\n",
+			"netem apply --direction ingress (the redirect to the ifb device)", "kernel module act_mirred"},
 		{"nftables", false, []string{"nft"}, []string{"nft", "-f", "-"}, probeRuleset,
 			"gateway create with the default firewall (--firewall iptables still works if iptables does)",
 			"kernel modules nf_tables, nft_masq, nf_nat"},

@@ -32,7 +32,7 @@ type NetemApplyCmd struct {
 	Rate         *string `placeholder:"'RATE [OVERHEAD [CELL [CELLOVERHEAD]]]'" help:"Rate cap, e.g. 20mbit (bit, kbit, mbit, gbit, tbit). Alone: a root tbf; with impairments: netem's rate."`
 	Slot         *string `placeholder:"SLOT" help:"Slotted delivery: 'MIN [MAX]' or 'distribution D DELAY JITTER', then 'packets N', 'bytes N'."`
 	Limit        *string `placeholder:"PACKETS" help:"netem's queue length in packets (default 1000, raised by npte when a rate times the delay needs more)."`
-	Child        *string `placeholder:"KIND" help:"Child qdisc under netem: cake or tbf."`
+	Child        *string `placeholder:"KIND" help:"Child qdisc under netem: cake, tbf or fq_codel."`
 	ChildRate    *string `name:"child-rate" placeholder:"RATE" help:"The child's rate: cake's bandwidth, tbf's cap (required for tbf)."`
 	Direction    string  `default:"egress" placeholder:"DIR" help:"egress (leaving IFACE), ingress (arriving on IFACE, through an ifb device) or both."`
 	Netns        string  `arg:"" predictor:"netns" name:"ns" help:"A managed namespace."`
@@ -54,8 +54,9 @@ The tree is the simplest that gives what was asked:
   a rate cap alone (--rate RATE):
       tc qdisc add dev IFACE root handle 1: tbf rate RATE burst B latency 50ms
       (B = 10 ms of traffic at RATE, at least 16384 bytes; works without sch_netem)
-  --child cake|tbf [--child-rate RATE]:
+  --child cake|tbf|fq_codel [--child-rate RATE]:
       tc qdisc add dev IFACE parent 1: handle 2: cake bandwidth RATE   (alone: the root)
+      (fq_codel takes no rate: it is the AQM most distributions use by default)
 --direction ingress shapes packets arriving on IFACE: npte creates an ifb device in NS named
 ifb-IFACE (IFACE of at most 11 bytes; longer names become ifb- + 5 bytes + 6 hex digits of
 their SHA-256), shapes its egress, and redirects IFACE's ingress to it (ingress qdisc ffff:,
@@ -66,7 +67,12 @@ Honest rendering: with a jitter the distribution is always spelled out (normal u
 when a rate times the delay exceeds netem's default queue of 1000 packets and --limit is not
 given, the limit is raised to twice that product (a note says so).
 
-Refuses (exit 2, nothing changed): a value outside its grammar (each knob is validated whole,
+Before anything changes, each qdisc kind the tree needs (and, for ingress, an ifb device)
+is tried in a throwaway network namespace ('unshare --net -- tc qdisc add dev lo root KIND');
+on a kernel without it, apply stops with "this kernel has no KIND qdisc: see npte doctor" and
+the old shaping stays.
+
+Refuses (exit 2, nothing changed): a kernel without a qdisc the tree needs, a value outside its grammar (each knob is validated whole,
 then split into words), a percentage above 100, a distribution without jitter, --reorder
 without --delay, --rate together with --child, a namespace npte did not make, a missing IFACE.`
 }

@@ -345,7 +345,7 @@ func TestStepFailureExit1(t *testing.T) {
 		t.Fatalf("exit %d, want 1; stderr %q", code, e)
 	}
 	for _, want := range []string{
-		"npte: step 7/11 failed: ip -n demo link set dev lo up: exit status 1\n",
+		"npte: step 7/12 failed: ip -n demo link set dev lo up: exit status 1\n",
 		"npte: already done: ",
 		"ip netns add demo",
 		"npte: to clean up, run: npte netns destroy demo\n",

@@ -287,7 +287,8 @@ func TestDoctorFeatures(t *testing.T) {
 			t.Errorf("%s: probe %v does not run in a throwaway namespace", f.Name, f.Probe)
 		}
 	}
-	want := map[string]string{"veth": "present", "netem": "missing", "tbf": "present", "htb": "present", "ingress": "present", "ifb": "missing", "nftables": "present"}
+	want := map[string]string{"veth": "present", "netem": "missing", "tbf": "present", "cake": "present", "fq_codel": "present",
+		"ingress": "present", "ifb": "missing", "u32": "present", "mirred": "present", "ipv6": "present", "nftables": "present"}
 	for k, v := range want {
 		if status[k] != v {
 			t.Errorf("%s: %q, want %q", k, status[k], v)

@@ -32,7 +32,7 @@ func Tools() []Tool {
 		{"iptables", "iptables", false, "gateway NAT rules with --firewall iptables"},
 		{"ip6tables", "iptables", false, "IPv6 gateway rules with --firewall iptables"},
 		{"bwrap", "bubblewrap", false, "netns run --sandbox"},
-		{"unshare", "util-linux", false, "doctor's kernel feature probes, run in a throwaway network namespace"},
+		{"unshare", "util-linux", false, "doctor's kernel feature probes and the qdisc guard of netem apply and lab netem, run in a throwaway network namespace"},
 	}
 }
 

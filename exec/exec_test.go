@@ -228,7 +228,8 @@ func TestRunCreate(t *testing.T) {
 		"modprobe -q tcp_bbr",
 		"ip netns add demo",
 		"ip -n demo link set dev lo up",
-		"ip netns exec demo sysctl -q -w net.ipv4.tcp_rmem=4096 131072 33554432 net.ipv4.tcp_wmem=4096 131072 33554432 net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1",
+		"ip netns exec demo sysctl -q -w net.ipv4.tcp_rmem=4096 131072 33554432 net.ipv4.tcp_wmem=4096 131072 33554432 net.ipv4.ip_forward=1",
+		"ip netns exec demo sysctl -q -w net.ipv6.conf.all.forwarding=1",
 		"install -D -m 0644 /dev/stdin /etc/netns/demo/resolv.conf",
 	}, "\n")
 	if got := h.argvs(); got != want {
@@ -242,7 +243,7 @@ func TestRunCreate(t *testing.T) {
 			t.Errorf("%v ran with env %q", c.Argv, c.Env)
 		}
 	}
-	if got := h.calls[4].Stdin; got != "nameserver 192.0.2.53\n" {
+	if got := h.calls[5].Stdin; got != "nameserver 192.0.2.53\n" {
 		t.Errorf("resolv.conf payload %q", got)
 	}
 	if err := h.r.Registry.RequireManaged("demo"); err != nil {
@@ -421,7 +422,7 @@ func TestStepError(t *testing.T) {
 	}
 	msg := se.Error()
 	for _, want := range []string{
-		"step 7/10 failed: ip -n demo link set dev lo up: exit status 1",
+		"step 7/11 failed: ip -n demo link set dev lo up: exit status 1",
 		"npte: already done: record the intent to create demo; load tcp_bbr so that BBR can be chosen inside namespaces; ip netns add demo",
 		"npte: to clean up, run: npte netns destroy demo",
 	} {

@@ -263,6 +263,9 @@ func Create(c Config) plan.Plan {
 			Message: "the host already has an interface " + host + " (a gateway for " + ns + ", or what is left of one? run: " + undo + ")"},
 		plan.RequireNoGatewayRecord{NS: ns},
 	}
+	if c.Subnet6.IsValid() {
+		steps = append(steps, plan.RequireIPv6())
+	}
 	steps = append(steps, leftoverProbes(c)...)
 	steps = append(steps, overlapChecks(c.Subnet)...)
 	if c.Subnet6.IsValid() {

@@ -97,7 +97,8 @@ func Destroy() plan.Plan {
 // Netem is `npte lab netem [--profile NAME]`: under one lock, check the
 // router and both of its lab interfaces, then make the downlink and the
 // uplink carry exactly the profile's shaping (any ingress shaping is
-// cleared, the egress rebuilt with shape.ShapeSteps), or, with no profile,
+// cleared, the egress rebuilt with shape.ShapeSteps, after
+// shape.KernelGuard has checked the kernel has every qdisc they use), or, with no profile,
 // clear both (shape.ClearSteps, both directions).
 // p is nil for "no profile".
 func Netem(p *Profile) (plan.Plan, error) {
@@ -114,6 +115,7 @@ func Netem(p *Profile) (plan.Plan, error) {
 	if err != nil {
 		return plan.Plan{}, err
 	}
+	steps = append(steps, shape.KernelGuard(shape.Egress, down, up)...)
 	steps = append(steps, plan.Note{Text: "profile " + p.Name + ": " + p.Description + " (source: " + p.Source + ")"})
 	steps = append(steps, shape.ClearSteps(Router, Downlink, shape.Ingress)...)
 	steps = append(steps, shape.ShapeSteps(Router, Downlink, shape.Egress, down)...)

@@ -14,13 +14,14 @@ const EtcNetns = "/etc/netns"
 var DefaultDNS = []string{"1.1.1.1", "8.8.8.8"}
 
 // Sysctls are set inside every new namespace: TCP buffers large enough for
-// a long fat link (4 KiB min, 128 KiB default, 32 MiB max), and IPv4 and
-// IPv6 forwarding on, so that any namespace can act as a router.
+// a long fat link (4 KiB min, 128 KiB default, 32 MiB max), and IPv4
+// forwarding on, so that any namespace can act as a router. IPv6
+// forwarding (IPv6ForwardingSysctl) is set by a step of its own, tolerated
+// on a kernel without IPv6.
 var Sysctls = []string{
 	"net.ipv4.tcp_rmem=4096 131072 33554432",
 	"net.ipv4.tcp_wmem=4096 131072 33554432",
 	"net.ipv4.ip_forward=1",
-	"net.ipv6.conf.all.forwarding=1",
 }
 
 // NetnsCreate is `npte netns create NAME`: it takes the lock, then runs
@@ -71,19 +72,22 @@ func NetnsCreateGuards(name string) []Step {
 
 // NetnsCreateActions creates namespace name, whose guards passed: record
 // the intent, load tcp_bbr (tolerated: kernels without modules), add the
-// namespace, bring up lo, set Sysctls, write /etc/netns/NAME/resolv.conf,
+// namespace, bring up lo, set Sysctls, set IPv6ForwardingSysctl (tolerated:
+// kernels without IPv6), write /etc/netns/NAME/resolv.conf,
 // write the marker last, drop the intent record.
 func NetnsCreateActions(name string, dns []string) []Step {
 	etc := EtcNetns + "/" + name
 	sysctl := make([]string, 0, 7+len(Sysctls))
 	sysctl = append(sysctl, "ip", "netns", "exec", name, "sysctl", "-q", "-w")
-	steps := make([]Step, 0, 8) // sized once: a lab or a long chain builds many
+	steps := make([]Step, 0, 9) // sized once: a lab or a long chain builds many
 	steps = append(steps,
 		WriteIntent{Name: name},
 		Command{Argv: []string{"modprobe", "-q", "tcp_bbr"}, Tolerant: true, Show: "load tcp_bbr so that BBR can be chosen inside namespaces"},
 		Command{Argv: []string{"ip", "netns", "add", name}},
 		Command{Argv: []string{"ip", "-n", name, "link", "set", "dev", "lo", "up"}},
 		Command{Argv: append(sysctl, Sysctls...)},
+		Command{Argv: append(sysctl[:len(sysctl):len(sysctl)], IPv6ForwardingSysctl), Tolerant: true,
+			Show: "enable IPv6 forwarding in " + name + ", if the kernel has IPv6"},
 	)
 	if len(dns) > 0 {
 		var conf strings.Builder

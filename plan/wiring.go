@@ -60,17 +60,21 @@ func NetnsConnect(left, right string) Plan {
 // Renders as (after the marker guard):
 //
 //	if ! ip -n NS link show dev IFACE >/dev/null 2>&1; then echo ... >&2; exit 2; fi
+//	[if ! sysctl -n net.ipv6.conf.all.forwarding ...; then ... exit 2; fi]   (IPv6: RequireIPv6)
 //	ip -n NS addr replace CIDR dev IFACE [nodad]
 func NetnsAssignAddrSteps(ns, iface string, cidr netip.Prefix) []Step {
 	argv := []string{"ip", "-n", ns, "addr", "replace", cidr.String(), "dev", iface}
 	if cidr.Addr().Is6() {
 		argv = append(argv, "nodad")
 	}
-	return []Step{
+	steps := []Step{
 		RequireManaged{Name: ns},
 		Probe{Argv: []string{"ip", "-n", ns, "link", "show", "dev", iface}, WantSuccess: true, Message: ns + " has no interface " + iface},
-		Command{Argv: argv},
 	}
+	if cidr.Addr().Is6() {
+		steps = append(steps, RequireIPv6())
+	}
+	return append(steps, Command{Argv: argv})
 }
 
 // NetnsAssignAddr is `npte netns assign-addr NS IFACE CIDR`.
@@ -93,6 +97,7 @@ func NetnsAssignAddr(ns, iface string, cidr netip.Prefix) Plan {
 // Renders as (after the marker guard):
 //
 //	[if ! ip -n NS link show dev DEV >/dev/null 2>&1; then echo ... >&2; exit 2; fi]
+//	[if ! sysctl -n net.ipv6.conf.all.forwarding ...; then ... exit 2; fi]   (IPv6: RequireIPv6)
 //	ip -n NS [-6] route replace DEST via VIA [dev DEV]
 func NetnsAddRouteSteps(ns, dest string, via netip.Addr, dev string) []Step {
 	argv := []string{"ip", "-n", ns}
@@ -104,6 +109,9 @@ func NetnsAddRouteSteps(ns, dest string, via netip.Addr, dev string) []Step {
 	if dev != "" {
 		argv = append(argv, "dev", dev)
 		steps = append(steps, Probe{Argv: []string{"ip", "-n", ns, "link", "show", "dev", dev}, WantSuccess: true, Message: ns + " has no interface " + dev})
+	}
+	if via.Is6() {
+		steps = append(steps, RequireIPv6())
 	}
 	return append(steps, Command{Argv: argv})
 }

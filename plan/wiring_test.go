@@ -76,6 +76,13 @@ func TestNetnsAssignAddr(t *testing.T) {
 	} {
 		t.Run(tc.cidr, func(t *testing.T) {
 			p := plan.NetnsAssignAddr("client", "if-router", netip.MustParsePrefix(tc.cidr))
+			if netip.MustParsePrefix(tc.cidr).Addr().Is6() {
+				// IPv6: the kernel-has-IPv6 guard comes before the change.
+				if len(p.Steps) != 5 || !reflect.DeepEqual(p.Steps[3], plan.RequireIPv6()) {
+					t.Fatalf("want Lock, RequireManaged, Probe, RequireIPv6, Command; got %#v", p.Steps)
+				}
+				p.Steps = append(p.Steps[:3:3], p.Steps[4])
+			}
 			if len(p.Steps) != 4 {
 				t.Fatalf("want Lock, RequireManaged, Probe, Command; got %#v", p.Steps)
 			}
@@ -120,9 +127,11 @@ func TestNetnsAddRoute(t *testing.T) {
 			if got := commands(p.Steps); len(got) != 1 || got[0] != tc.cmd {
 				t.Errorf("commands = %q, want %q", got, tc.cmd)
 			}
-			probes := 0
+			probes, v6 := 0, 0
 			for _, s := range p.Steps {
-				if pr, ok := s.(plan.Probe); ok {
+				if pr, ok := s.(plan.Probe); ok && pr.Message == plan.NoIPv6 {
+					v6++
+				} else if ok {
 					probes++
 					if !pr.WantSuccess || pr.Argv[len(pr.Argv)-1] != tc.dev {
 						t.Errorf("probe %#v", pr)
@@ -131,6 +140,9 @@ func TestNetnsAddRoute(t *testing.T) {
 			}
 			if (probes == 1) != tc.probe || probes > 1 {
 				t.Errorf("%d probes, want probe=%v", probes, tc.probe)
+			}
+			if want := map[bool]int{true: 1, false: 0}[netip.MustParseAddr(tc.via).Is6()]; v6 != want {
+				t.Errorf("%d IPv6 guards, want %d", v6, want)
 			}
 		})
 	}

@@ -12,8 +12,9 @@
 //     carrying every knob, --rate included;
 //   - a rate cap alone: a root tbf qdisc, handle 1: (more faithful than
 //     netem's rate, and it works on kernels without sch_netem);
-//   - an optional child from an allowlist (cake, tbf) at parent 1:,
-//     handle 2:, under netem; alone, the child becomes the root.
+//   - an optional child from an allowlist (cake, tbf, fq_codel) at
+//     parent 1:, handle 2:, under netem; alone, the child becomes the
+//     root.
 //
 // Egress shaping sits on IFACE itself. Ingress shaping redirects every
 // packet arriving on IFACE (an ingress qdisc, handle ffff:, with a u32
@@ -58,8 +59,10 @@ func (d Direction) egress() bool  { return d == Egress || d == Both }
 func (d Direction) ingress() bool { return d == Ingress || d == Both }
 
 // Children is the allowlist of child qdiscs. It is short on purpose: tc
-// loads sch_KIND modules host-wide on demand.
-var Children = []string{"cake", "tbf"}
+// loads sch_KIND modules host-wide on demand. fq_codel (no rate of its
+// own) is the default qdisc of most distributions: what users compare
+// bufferbloat against.
+var Children = []string{"cake", "tbf", "fq_codel"}
 
 // Options are the raw knob values of `netem apply` (nil: flag not given).
 type Options struct {
@@ -78,7 +81,7 @@ type Spec struct {
 	Rate         *Rate
 	Slot         []string
 	Limit        uint64 // 0: netem's default (1000), possibly raised (see Tree)
-	Child        string // "", "cake" or "tbf"
+	Child        string // "", "cake", "tbf" or "fq_codel"
 	ChildRate    string // a RATE word, or ""
 	childBps     float64
 }
@@ -163,13 +166,16 @@ func Parse(o Options) (Spec, error) {
 			ok = ok || *o.Child == c
 		}
 		if !ok {
-			return Spec{}, &validate.Error{Kind: "--child value", Value: *o.Child, Rule: "must be cake or tbf"}
+			return Spec{}, &validate.Error{Kind: "--child value", Value: *o.Child, Rule: "must be cake, tbf or fq_codel"}
 		}
 		s.Child = *o.Child
 	}
 	if o.ChildRate != nil {
 		if s.Child == "" {
 			return Spec{}, &validate.Error{Kind: "--child-rate value", Value: *o.ChildRate, Rule: "needs --child cake or --child tbf"}
+		}
+		if s.Child == "fq_codel" {
+			return Spec{}, &validate.Error{Kind: "--child-rate value", Value: *o.ChildRate, Rule: "fq_codel has no rate: give the cap with --child cake or --child tbf"}
 		}
 		if s.childBps, s.ChildRate, err = ParsePlainRate("--child-rate", *o.ChildRate); err != nil {
 			return Spec{}, err
@@ -350,6 +356,8 @@ func (s Spec) childWords() []string {
 		return []string{"cake"}
 	case "tbf":
 		return tbfWords(s.ChildRate, s.childBps)
+	case "fq_codel":
+		return []string{"fq_codel"}
 	}
 	return nil
 }
@@ -387,6 +395,74 @@ func Guard(ns, iface string) []plan.Step {
 		plan.RequireManaged{Name: ns},
 		plan.Probe{Argv: ipn(ns, "link", "show", "dev", iface), WantSuccess: true, Message: ns + " has no interface " + iface},
 	}
+}
+
+// KernelProbe returns the command (to run inside a throwaway network
+// namespace: `unshare --net -- ARGV`) that succeeds only on a kernel that
+// has feature: a qdisc kind npte builds (netem, tbf, cake, fq_codel,
+// ingress) or "ifb". It is nil for anything else. doctor runs the same
+// probes.
+func KernelProbe(feature string) []string {
+	switch feature {
+	case "netem", "cake", "fq_codel":
+		return []string{"tc", "qdisc", "add", "dev", "lo", "root", feature}
+	case "tbf":
+		return []string{"tc", "qdisc", "add", "dev", "lo", "root", "tbf", "rate", "1mbit", "burst", "32kbit", "latency", "50ms"}
+	case "ingress":
+		return []string{"tc", "qdisc", "add", "dev", "lo", "ingress"}
+	case "ifb":
+		return []string{"ip", "link", "add", "name", "npte0", "type", "ifb"}
+	}
+	return nil
+}
+
+// KernelGuard refuses, with exit 2 and before any change (in particular
+// before the old tree is deleted), shaping that needs a qdisc kind (or,
+// for ingress, an ifb device) this kernel does not have: one plan.Probe
+// per feature the trees of specs use in direction dir, each tried in a
+// throwaway network namespace, which vanishes with the probe. On a kernel
+// without sch_cake, `--child cake` stops with "npte: this kernel has no
+// cake qdisc: see npte doctor".
+//
+// Renders as, for each feature:
+//
+//	if ! unshare --net -- tc qdisc add dev lo root KIND >/dev/null 2>&1; then
+//		echo 'npte: this kernel has no KIND qdisc: see npte doctor' >&2; exit 2; fi
+func KernelGuard(dir Direction, specs ...Spec) []plan.Step {
+	var features []string
+	seen := map[string]bool{}
+	add := func(f string) {
+		if !seen[f] && KernelProbe(f) != nil {
+			seen[f] = true
+			features = append(features, f)
+		}
+	}
+	if dir.ingress() {
+		add("ingress")
+		add("ifb")
+	}
+	for _, s := range specs {
+		t := s.Tree()
+		if len(t.Root) > 0 {
+			add(t.Root[0])
+		}
+		if len(t.Child) > 0 {
+			add(t.Child[0])
+		}
+	}
+	var steps []plan.Step
+	for _, f := range features {
+		msg := "this kernel has no " + f + " qdisc: see npte doctor"
+		if f == "ifb" {
+			msg = "this kernel has no ifb device (--direction ingress needs one): see npte doctor"
+		}
+		steps = append(steps, plan.Probe{
+			Argv:        append([]string{"unshare", "--net", "--"}, KernelProbe(f)...),
+			WantSuccess: true,
+			Message:     msg,
+		})
+	}
+	return steps
 }
 
 // ShapeSteps makes iface in ns carry exactly the tree of s in direction
@@ -478,7 +554,7 @@ func ClearSteps(ns, iface string, dir Direction) []plan.Step {
 }
 
 // Apply is `npte netem apply [--direction DIR] KNOBS... NS IFACE`: lock,
-// Guard, ShapeSteps. ns and iface must have passed validate.NetnsName and
+// Guard, KernelGuard, ShapeSteps. ns and iface must have passed validate.NetnsName and
 // validate.IfaceName.
 func Apply(ns, iface string, dir Direction, s Spec) plan.Plan {
 	argv := []string{"netem", "apply"}
@@ -487,6 +563,7 @@ func Apply(ns, iface string, dir Direction, s Spec) plan.Plan {
 	}
 	argv = append(append(argv, s.Args()...), ns, iface)
 	steps := append([]plan.Step{plan.Lock{}}, Guard(ns, iface)...)
+	steps = append(steps, KernelGuard(dir, s)...)
 	return plan.Plan{
 		Argv:  argv,
 		Steps: append(steps, ShapeSteps(ns, iface, dir, s)...),

@@ -120,7 +120,7 @@ func readTree(qs []qdisc) (Shaping, error) {
 		return Shaping{Qdisc: "none", Note: "no root qdisc"}, nil
 	}
 	sh := Shaping{Qdisc: root.Kind}
-	if root.Handle != "1:" || (root.Kind != "netem" && root.Kind != "tbf" && root.Kind != "cake") {
+	if root.Handle != "1:" || (root.Kind != "netem" && root.Kind != "tbf" && root.Kind != "cake" && root.Kind != "fq_codel") {
 		sh.Note = "not shaped by npte (kernel default or foreign qdisc " + root.Kind + " " + root.Handle + ")"
 		return sh, nil
 	}
@@ -135,13 +135,14 @@ func readTree(qs []qdisc) (Shaping, error) {
 			c, err = childArgs(child.Kind, child.Options)
 			sh.Args = append(sh.Args, c...)
 		}
+		sh.Args = dropRaisedLimit(sh.Args)
 	case "tbf":
 		var o struct{ Rate uint64 }
 		if err = json.Unmarshal(root.Options, &o); err == nil {
 			sh.Args = []string{"--rate", FormatRate(float64(o.Rate) * 8)}
 		}
-	case "cake":
-		sh.Args, err = childArgs("cake", root.Options)
+	case "cake", "fq_codel":
+		sh.Args, err = childArgs(root.Kind, root.Options)
 	}
 	return sh, err
 }
@@ -280,7 +281,10 @@ func netemArgs(raw json.RawMessage) (args []string, note string, err error) {
 		if o.Reorder.Correlation > 0 {
 			w = append(w, FormatPct(o.Reorder.Correlation))
 		}
-		if o.Gap > 0 {
+		// tc sets gap 1 when --reorder gives none (the kernel then
+		// reorders every packet it picks): gap 1 is what the flags
+		// without a gap rebuild, so it is not printed.
+		if o.Gap > 1 {
 			w = append(w, "gap", strconv.FormatUint(o.Gap, 10))
 		}
 		add("--reorder", w...)
@@ -324,6 +328,46 @@ func netemArgs(raw json.RawMessage) (args []string, note string, err error) {
 		args = append(args, "--limit", strconv.FormatUint(o.Limit, 10))
 	}
 	return args, note, nil
+}
+
+// dropRaisedLimit removes "--limit N" from read-back args when N is the
+// limit npte itself raises for the other flags (Tree, RaisedLimit): the
+// flags without it rebuild the same tree, and they are what was applied.
+func dropRaisedLimit(args []string) []string {
+	i := -1
+	for j := 0; j+1 < len(args); j += 2 {
+		if args[j] == "--limit" {
+			i = j
+		}
+	}
+	if i < 0 {
+		return args
+	}
+	rest := append(append([]string(nil), args[:i]...), args[i+2:]...)
+	var o Options
+	fields := map[string]**string{
+		"--delay": &o.Delay, "--loss": &o.Loss, "--duplicate": &o.Duplicate, "--corrupt": &o.Corrupt,
+		"--reorder": &o.Reorder, "--rate": &o.Rate, "--slot": &o.Slot, "--child": &o.Child, "--child-rate": &o.ChildRate,
+	}
+	for j := 0; j+1 < len(rest); j += 2 {
+		f, ok := fields[rest[j]]
+		if !ok {
+			return args
+		}
+		v := rest[j+1]
+		*f = &v
+	}
+	spec, err := Parse(o)
+	if err != nil {
+		return args
+	}
+	root := spec.Tree().Root
+	for j := 0; j+1 < len(root); j++ {
+		if root[j] == "limit" && root[j+1] == args[i+1] {
+			return rest
+		}
+	}
+	return args
 }
 
 // FormatTime renders seconds as a TIME word in the largest exact unit

@@ -49,6 +49,10 @@ umask 077
 		echo 'npte: lab1: npte has a record of a gateway of lab1 (/run/npte/gateway); remove what is left of it first: npte gateway destroy lab1' >&2
 		exit 2
 	fi
+	if ! sysctl -n net.ipv6.conf.all.forwarding >/dev/null 2>&1; then
+		echo 'npte: this kernel has no IPv6: see npte doctor' >&2
+		exit 2
+	fi
 	if iptables -t nat -S NPTE-GW-LAB1 >/dev/null 2>&1; then
 		echo 'npte: iptables chain NPTE-GW-LAB1 (table nat) on the host is left from an earlier gateway of lab1; remove it first: npte gateway destroy lab1' >&2
 		exit 2

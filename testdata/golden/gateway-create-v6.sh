@@ -49,6 +49,10 @@ umask 077
 		echo 'npte: router: npte has a record of a gateway of router (/run/npte/gateway); remove what is left of it first: npte gateway destroy router' >&2
 		exit 2
 	fi
+	if ! sysctl -n net.ipv6.conf.all.forwarding >/dev/null 2>&1; then
+		echo 'npte: this kernel has no IPv6: see npte doctor' >&2
+		exit 2
+	fi
 	if nft list table inet npte-gw-router >/dev/null 2>&1; then
 		echo 'npte: nftables table inet npte-gw-router on the host is left from an earlier gateway of router; remove it first: npte gateway destroy router' >&2
 		exit 2

@@ -77,7 +77,8 @@ umask 077
 	modprobe -q tcp_bbr 2>/dev/null || true
 	ip netns add client || exit 1
 	ip -n client link set dev lo up || exit 1
-	ip netns exec client sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1' 'net.ipv6.conf.all.forwarding=1' || exit 1
+	ip netns exec client sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1' || exit 1
+	ip netns exec client sysctl -q -w 'net.ipv6.conf.all.forwarding=1' 2>/dev/null || true
 	install -D -m 0644 /dev/stdin /etc/netns/client/resolv.conf <<'NPTE_EOF' || exit 1
 nameserver 1.1.1.1
 nameserver 8.8.8.8
@@ -88,7 +89,8 @@ NPTE_EOF
 	modprobe -q tcp_bbr 2>/dev/null || true
 	ip netns add router || exit 1
 	ip -n router link set dev lo up || exit 1
-	ip netns exec router sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1' 'net.ipv6.conf.all.forwarding=1' || exit 1
+	ip netns exec router sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1' || exit 1
+	ip netns exec router sysctl -q -w 'net.ipv6.conf.all.forwarding=1' 2>/dev/null || true
 	install -D -m 0644 /dev/stdin /etc/netns/router/resolv.conf <<'NPTE_EOF' || exit 1
 nameserver 1.1.1.1
 nameserver 8.8.8.8
@@ -99,7 +101,8 @@ NPTE_EOF
 	modprobe -q tcp_bbr 2>/dev/null || true
 	ip netns add server || exit 1
 	ip -n server link set dev lo up || exit 1
-	ip netns exec server sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1' 'net.ipv6.conf.all.forwarding=1' || exit 1
+	ip netns exec server sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1' || exit 1
+	ip netns exec server sysctl -q -w 'net.ipv6.conf.all.forwarding=1' 2>/dev/null || true
 	install -D -m 0644 /dev/stdin /etc/netns/server/resolv.conf <<'NPTE_EOF' || exit 1
 nameserver 1.1.1.1
 nameserver 8.8.8.8

@@ -37,6 +37,10 @@ umask 077
 		echo 'npte: router has no interface if-server' >&2
 		exit 2
 	fi
+	if ! unshare --net -- tc qdisc add dev lo root netem >/dev/null 2>&1; then
+		echo 'npte: this kernel has no netem qdisc: see npte doctor' >&2
+		exit 2
+	fi
 	# profile 3g: 3G, 300 ms RTT, 1.6 Mbit/s down, 768 kbit/s up (source: WebPageTest connectivity profile "3G")
 	tc -n router qdisc del dev if-client ingress 2>/dev/null || true
 	ip -n router link del dev ifb-if-client 2>/dev/null || true

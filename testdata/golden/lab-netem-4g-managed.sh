@@ -37,6 +37,14 @@ umask 077
 		echo 'npte: router has no interface if-server' >&2
 		exit 2
 	fi
+	if ! unshare --net -- tc qdisc add dev lo root netem >/dev/null 2>&1; then
+		echo 'npte: this kernel has no netem qdisc: see npte doctor' >&2
+		exit 2
+	fi
+	if ! unshare --net -- tc qdisc add dev lo root cake >/dev/null 2>&1; then
+		echo 'npte: this kernel has no cake qdisc: see npte doctor' >&2
+		exit 2
+	fi
 	# profile 4g-managed: 4G, 50 ms RTT, 30/10 Mbit/s with cake managing the queue (source: the reference npte's lab profile table)
 	tc -n router qdisc del dev if-client ingress 2>/dev/null || true
 	ip -n router link del dev ifb-if-client 2>/dev/null || true

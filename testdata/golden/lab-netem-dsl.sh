@@ -37,6 +37,10 @@ umask 077
 		echo 'npte: router has no interface if-server' >&2
 		exit 2
 	fi
+	if ! unshare --net -- tc qdisc add dev lo root netem >/dev/null 2>&1; then
+		echo 'npte: this kernel has no netem qdisc: see npte doctor' >&2
+		exit 2
+	fi
 	# profile dsl: ADSL, 50 ms RTT, 1.5 Mbit/s down, 384 kbit/s up (source: WebPageTest connectivity profile "DSL")
 	tc -n router qdisc del dev if-client ingress 2>/dev/null || true
 	ip -n router link del dev ifb-if-client 2>/dev/null || true

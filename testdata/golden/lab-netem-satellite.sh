@@ -37,6 +37,10 @@ umask 077
 		echo 'npte: router has no interface if-server' >&2
 		exit 2
 	fi
+	if ! unshare --net -- tc qdisc add dev lo root netem >/dev/null 2>&1; then
+		echo 'npte: this kernel has no netem qdisc: see npte doctor' >&2
+		exit 2
+	fi
 	# profile satellite: geostationary satellite, 600 ms RTT, 25 Mbit/s down, 3 Mbit/s up (source: GEO propagation delay (4 x 35786 km / c = 477 ms, about 600 ms RTT) and the FCC 2015 broadband benchmark (25/3 Mbit/s))
 	tc -n router qdisc del dev if-client ingress 2>/dev/null || true
 	ip -n router link del dev ifb-if-client 2>/dev/null || true

@@ -37,6 +37,10 @@ umask 077
 		echo 'npte: router has no interface if-server' >&2
 		exit 2
 	fi
+	if ! unshare --net -- tc qdisc add dev lo root netem >/dev/null 2>&1; then
+		echo 'npte: this kernel has no netem qdisc: see npte doctor' >&2
+		exit 2
+	fi
 	# profile wifi: good Wi-Fi, 40 ms RTT, 30 Mbit/s, 0.2% loss over a round trip (source: comcast's network condition table, "WIFI (good)")
 	tc -n router qdisc del dev if-client ingress 2>/dev/null || true
 	ip -n router link del dev ifb-if-client 2>/dev/null || true

@@ -33,6 +33,18 @@ umask 077
 		echo 'npte: router has no interface if-client' >&2
 		exit 2
 	fi
+	if ! unshare --net -- tc qdisc add dev lo ingress >/dev/null 2>&1; then
+		echo 'npte: this kernel has no ingress qdisc: see npte doctor' >&2
+		exit 2
+	fi
+	if ! unshare --net -- ip link add name npte0 type ifb >/dev/null 2>&1; then
+		echo 'npte: this kernel has no ifb device (--direction ingress needs one): see npte doctor' >&2
+		exit 2
+	fi
+	if ! unshare --net -- tc qdisc add dev lo root tbf rate 1mbit burst 32kbit latency 50ms >/dev/null 2>&1; then
+		echo 'npte: this kernel has no tbf qdisc: see npte doctor' >&2
+		exit 2
+	fi
 	tc -n router qdisc del dev if-client ingress 2>/dev/null || true
 	ip -n router link del dev ifb-if-client 2>/dev/null || true
 	ip -n router link add name ifb-if-client type ifb || exit 1

@@ -33,6 +33,10 @@ umask 077
 		echo 'npte: router has no interface if-client' >&2
 		exit 2
 	fi
+	if ! unshare --net -- tc qdisc add dev lo root netem >/dev/null 2>&1; then
+		echo 'npte: this kernel has no netem qdisc: see npte doctor' >&2
+		exit 2
+	fi
 	# router/if-client: limit raised to 16700 packets: the rate times the delay is 8334 packets of 1500 bytes, and netem's default queue of 1000 packets would silently cap the throughput (give --limit to choose)
 	tc -n router qdisc del dev if-client root 2>/dev/null || true
 	tc -n router qdisc add dev if-client root handle 1: netem limit 16700 delay 100ms rate 1gbit || exit 1

@@ -33,6 +33,18 @@ umask 077
 		echo 'npte: demo has no interface averylongname15' >&2
 		exit 2
 	fi
+	if ! unshare --net -- tc qdisc add dev lo ingress >/dev/null 2>&1; then
+		echo 'npte: this kernel has no ingress qdisc: see npte doctor' >&2
+		exit 2
+	fi
+	if ! unshare --net -- ip link add name npte0 type ifb >/dev/null 2>&1; then
+		echo 'npte: this kernel has no ifb device (--direction ingress needs one): see npte doctor' >&2
+		exit 2
+	fi
+	if ! unshare --net -- tc qdisc add dev lo root netem >/dev/null 2>&1; then
+		echo 'npte: this kernel has no netem qdisc: see npte doctor' >&2
+		exit 2
+	fi
 	tc -n demo qdisc del dev averylongname15 ingress 2>/dev/null || true
 	ip -n demo link del dev ifb-avery58a8da 2>/dev/null || true
 	ip -n demo link add name ifb-avery58a8da type ifb || exit 1

@@ -33,6 +33,10 @@ umask 077
 		echo 'npte: router has no interface if-client' >&2
 		exit 2
 	fi
+	if ! unshare --net -- tc qdisc add dev lo root netem >/dev/null 2>&1; then
+		echo 'npte: this kernel has no netem qdisc: see npte doctor' >&2
+		exit 2
+	fi
 	tc -n router qdisc del dev if-client root 2>/dev/null || true
 	tc -n router qdisc add dev if-client root handle 1: netem delay 25ms || exit 1
 } 9>>/run/npte/lock

@@ -45,7 +45,8 @@ umask 077
 	modprobe -q tcp_bbr 2>/dev/null || true
 	ip netns add quiet || exit 1
 	ip -n quiet link set dev lo up || exit 1
-	ip netns exec quiet sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1' 'net.ipv6.conf.all.forwarding=1' || exit 1
+	ip netns exec quiet sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1' || exit 1
+	ip netns exec quiet sysctl -q -w 'net.ipv6.conf.all.forwarding=1' 2>/dev/null || true
 	(set -C; : >/run/npte/netns/quiet)
 	rm -f -- /run/npte/intent/quiet
 } 9>>/run/npte/lock

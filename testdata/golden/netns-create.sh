@@ -45,7 +45,8 @@ umask 077
 	modprobe -q tcp_bbr 2>/dev/null || true
 	ip netns add demo || exit 1
 	ip -n demo link set dev lo up || exit 1
-	ip netns exec demo sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1' 'net.ipv6.conf.all.forwarding=1' || exit 1
+	ip netns exec demo sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1' || exit 1
+	ip netns exec demo sysctl -q -w 'net.ipv6.conf.all.forwarding=1' 2>/dev/null || true
 	install -D -m 0644 /dev/stdin /etc/netns/demo/resolv.conf <<'NPTE_EOF' || exit 1
 nameserver 1.1.1.1
 nameserver 8.8.8.8

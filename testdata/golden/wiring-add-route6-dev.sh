@@ -32,5 +32,9 @@ umask 077
 		echo 'npte: client has no interface if-router' >&2
 		exit 2
 	fi
+	if ! sysctl -n net.ipv6.conf.all.forwarding >/dev/null 2>&1; then
+		echo 'npte: this kernel has no IPv6: see npte doctor' >&2
+		exit 2
+	fi
 	ip -n client -6 route replace default via fe80::1 dev if-router || exit 1
 } 9>>/run/npte/lock
