@@ -71,10 +71,10 @@ func TestDelayGrammar(t *testing.T) {
 	checkGrammar(t, "ParseDelay", delayWords, []grammarCase{
 		{in: "10ms", want: []string{"10ms"}},
 		{in: "0ms", rule: "a zero delay is no delay"},
-		{in: "10ms 0ms", rule: "a zero jitter is no jitter"},   // issue 10 item 9: tc refuses a distribution for it
+		{in: "10ms 0ms", rule: "a zero jitter is no jitter"}, // issue 10 item 9: tc refuses a distribution for it
 		{in: "10ms 0ms distribution normal", rule: "a zero jitter"},
 		{in: "0ms 5ms", want: []string{"0ms", "5ms"}},
-		{in: "9us", rule: "64 ns ticks"},                    // reads back as 8us
+		{in: "9us", rule: "64 ns ticks"}, // reads back as 8us
 		{in: "10us", want: []string{"10us"}},
 		{in: "1.5us", rule: "whole number of microseconds"},
 		{in: "1.5s", want: []string{"1500ms"}},
@@ -84,7 +84,7 @@ func TestDelayGrammar(t *testing.T) {
 		{in: "250us", want: []string{"250us"}},
 		{in: "1s", want: []string{"1s"}},
 		{in: "60s", want: []string{"60s"}},                   // the largest time
-		{in: "60000ms", want: []string{"60s"}},           // the same, in ms
+		{in: "60000ms", want: []string{"60s"}},               // the same, in ms
 		{in: "  10ms\t2ms  ", want: []string{"10ms", "2ms"}}, // blanks are separators
 		{in: "10ms 2ms", want: []string{"10ms", "2ms"}},      // jitter
 		{in: "10ms 2ms 25%", want: []string{"10ms", "2ms", "25%"}},
@@ -219,7 +219,7 @@ func TestRateGrammar(t *testing.T) {
 		{in: "1.5mbit", want: []string{"1500kbit"}},
 		{in: "100bit", rule: "not a whole number of bytes"}, // reads back as 96bit
 		{in: "1.0000001mbit", rule: "not a whole number of bytes"},
-		{in: "10mbit 0 0 +5", rule: "must be RATE"},               // tc: What is "+5"?
+		{in: "10mbit 0 0 +5", rule: "must be RATE"}, // tc: What is "+5"?
 		{in: "10mbit 0 0 5", want: []string{"10mbit", "0", "0", "5"}},
 		{in: "10mbit 20 0 0", want: []string{"10mbit", "20"}},
 		{in: "10mbit 0", rule: "overheads of 0"},
