@@ -179,19 +179,37 @@ func (c *NetemShowCmd) Run(app *App) error {
 	if c.Iface != "" {
 		steps = append(steps, shape.Guard(c.Netns, c.Iface)[1])
 	}
-	steps = append(steps, plan.Command{Argv: []string{"tc", "-n", c.Netns, "-j", "qdisc", "show"}})
-	var out, errb bytes.Buffer
-	r := app.Runner()
-	r.Stdout, r.Stderr = &out, &errb
-	if err := r.Run(app.Context(), plan.Plan{Argv: []string{"netem", "show", c.Netns}, Steps: steps}); err != nil {
-		for _, l := range strings.Split(strings.TrimSpace(errb.String()), "\n") {
-			if l != "" && !strings.HasPrefix(l, "+ ") {
-				fmt.Fprintln(app.Env.Stderr, l)
-			}
-		}
+	qdiscs, err := c.read(app, append(steps, plan.Command{Argv: []string{"tc", "-n", c.Netns, "-j", "qdisc", "show"}}))
+	if err != nil {
 		return err
 	}
-	shapings, err := shape.ReadQdiscs(c.Netns, c.Iface, out.Bytes())
+	// The ingress filters of each device with an ingress qdisc, one JSON
+	// array per device in IngressDevs order: npte's ingress shaping is
+	// npte's only with its u32/mirred redirect.
+	devs, err := shape.IngressDevs(qdiscs)
+	if err != nil {
+		return err
+	}
+	filters := map[string][]byte{}
+	if len(devs) > 0 {
+		fsteps := []plan.Step{plan.Lock{}, plan.RequireManaged{Name: c.Netns}}
+		for _, d := range devs {
+			fsteps = append(fsteps, plan.Command{Argv: []string{"tc", "-n", c.Netns, "-j", "filter", "show", "dev", d, "parent", "ffff:"}})
+		}
+		out, err := c.read(app, fsteps)
+		if err != nil {
+			return err
+		}
+		dec := json.NewDecoder(bytes.NewReader(out))
+		for _, d := range devs {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return fmt.Errorf("cannot read tc -j filter show dev %s: %w", d, err)
+			}
+			filters[d] = raw
+		}
+	}
+	shapings, err := shape.ReadQdiscs(c.Netns, c.Iface, qdiscs, filters)
 	if err != nil {
 		return err
 	}
@@ -201,4 +219,21 @@ func (c *NetemShowCmd) Run(app *App) error {
 		return err
 	}
 	return shape.WriteTable(app.Env.Stdout, shapings, render.CommandLine)
+}
+
+// read runs a read-only plan of netem show and returns its stdout; on a
+// failure it passes the commands' diagnostics on (not their echo).
+func (c *NetemShowCmd) read(app *App, steps []plan.Step) ([]byte, error) {
+	var out, errb bytes.Buffer
+	r := app.Runner()
+	r.Stdout, r.Stderr = &out, &errb
+	if err := r.Run(app.Context(), plan.Plan{Argv: []string{"netem", "show", c.Netns}, Steps: steps}); err != nil {
+		for _, l := range strings.Split(strings.TrimSpace(errb.String()), "\n") {
+			if l != "" && !strings.HasPrefix(l, "+ ") {
+				fmt.Fprintln(app.Env.Stderr, l)
+			}
+		}
+		return nil, err
+	}
+	return out.Bytes(), nil
 }

@@ -23,7 +23,7 @@ type tcSeed struct {
 
 var tcSeeds = []tcSeed{
 	// Issue 10 item 9.
-	{shape.TcCase{Knob: "delay", Value: "10ms 0ms"}, false, false}, // npte used to add "distribution normal": "distribution specified but no latency and jitter values"
+	{shape.TcCase{Knob: "delay", Value: "10ms 0ms"}, false, false},           // npte used to add "distribution normal": "distribution specified but no latency and jitter values"
 	{shape.TcCase{Knob: "netem-rate", Value: "10mbit 0 0 +5"}, false, false}, // tc: What is "+5"?
 	{shape.TcCase{Knob: "netem-rate", Value: "10mbit +5"}, false, false},
 	{shape.TcCase{Knob: "netem-rate", Value: "10mbit 0 0 5"}, true, true},
