@@ -1,6 +1,10 @@
 package shape_test
 
-import "github.com/npte/npte/shape"
+import (
+	"testing"
+
+	"github.com/npte/npte/shape"
+)
 
 // tcTable are the knob values whose tc verdict was found by hand (on the
 // user-mode Linux 6.1 kernel for netem and cake, in the sandbox for tbf)
@@ -61,4 +65,43 @@ var tcSeeds = []tcSeed{
 	{shape.TcCase{Knob: "duplicate", Value: "0%"}, false, true},
 	{shape.TcCase{Knob: "reorder", Value: "25% 0% gap 5"}, true, true},
 	{shape.TcCase{Knob: "limit", Value: "4294967295"}, false, true},
+	// Other spellings tc takes (found by TestTcDifferentialKernel on UML):
+	// npte takes one spelling of each value and names it.
+	{shape.TcCase{Knob: "delay", Value: "8usec"}, false, true},
+	{shape.TcCase{Knob: "delay", Value: "9993"}, false, true},
+	{shape.TcCase{Knob: "reorder", Value: "0x10"}, false, true},
+	{shape.TcCase{Knob: "duplicate", Value: "07"}, false, true},
+	{shape.TcCase{Knob: "slot", Value: "5.s"}, false, true},
+	{shape.TcCase{Knob: "cake-child-rate", Value: "1e3bit"}, false, true},
+	{shape.TcCase{Knob: "rate", Value: "-1mbit"}, false, true},
+	{shape.TcCase{Knob: "rate", Value: "+5gbit"}, false, true},
+	{shape.TcCase{Knob: "loss", Value: "1% 5."}, false, true},
+	{shape.TcCase{Knob: "tbf-child-rate", Value: "53113"}, false, true},
+}
+
+// TestTcSeeds checks npte's side of tcSeeds: npte accepts exactly the
+// values recorded as accepted, never one tc refuses, and each value tc
+// takes but npte refuses is a deliberate narrowing or another spelling.
+func TestTcSeeds(t *testing.T) {
+	for _, c := range tcSeeds {
+		r := shape.CheckTc([]shape.TcCase{c.TcCase}, func([]string) bool { return c.tc })[0]
+		switch {
+		case r.NpteAccepts() != c.npte:
+			t.Errorf("%s: want npte accepts = %v", r, c.npte)
+		case r.Disagrees():
+			t.Errorf("disagreement: %s", r)
+		}
+	}
+	// The generator is deterministic and covers every knob.
+	a, b := shape.GenTcCases(3, 200, nil), shape.GenTcCases(3, 200, nil)
+	seen := map[string]bool{}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("GenTcCases is not deterministic: %v %v", a[i], b[i])
+		}
+		seen[a[i].Knob] = true
+	}
+	if len(seen) != len(shape.TcKnobs) {
+		t.Errorf("generated knobs %v, want all of %v", seen, shape.TcKnobs)
+	}
 }
