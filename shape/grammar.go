@@ -1,6 +1,7 @@
 package shape
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -212,6 +213,17 @@ func parseRate(kind, value, w string) (float64, error) {
 		}
 	}
 	return 0, &validate.Error{Kind: kind, Value: value, Rule: "no rate unit"}
+}
+
+// asGiven makes a refusal name the value as the user gave it.
+func asGiven(err error, s string) error {
+	var ve *validate.Error
+	if errors.As(err, &ve) {
+		e := *ve
+		e.Value = s
+		return &e
+	}
+	return err
 }
 
 // lowerRate lower-cases the ASCII letters of a rate value: tc reads rate
@@ -468,7 +480,7 @@ func ParseRate(s string) (Rate, error) {
 	const kind = "--rate value"
 	w, err := words(kind, lowerRate(s), rateRE, rateRule)
 	if err != nil {
-		return Rate{}, err
+		return Rate{}, asGiven(err, s)
 	}
 	var r Rate
 	if r.BitsPerSecond, err = parseRate(kind, s, w[0]); err != nil {
@@ -507,7 +519,7 @@ func ParsePlainRate(flag, s string) (float64, string, error) {
 	kind := flag + " value"
 	w, err := words(kind, lowerRate(s), plainRateRE, `must be one RATE, like "30mbit" (a number with bit, kbit, mbit, gbit or tbit)`)
 	if err != nil {
-		return 0, "", err
+		return 0, "", asGiven(err, s)
 	}
 	bps, err := parseRate(kind, s, w[0])
 	if err != nil {
