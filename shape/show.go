@@ -248,8 +248,8 @@ func readTree(qs []qdisc, ifb bool) (Shaping, error) {
 	if root.Handle != "1:" || (root.Kind != "netem" && root.Kind != "tbf" && root.Kind != "cake") {
 		sh.State = StateNone
 		sh.Note = "not shaped by npte (kernel default or foreign qdisc " + root.Kind + " " + root.Handle + ")"
-		if root.Handle == "1:" || root.Handle == "2:" || len(others) > 0 {
-			sh.State = StateForeign
+		if root.Handle == "1:" || root.Handle == "2:" {
+			sh.State = StateForeign // at npte's handles, but not npte's tree
 		}
 		return sh, nil
 	}
