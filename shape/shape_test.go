@@ -6,6 +6,7 @@ import (
 	"github.com/google/shlex"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 
@@ -411,10 +412,24 @@ func TestReadBackRoundTrip(t *testing.T) {
 			if a != b {
 				t.Errorf("%s: applied %q builds %s, read back %q builds %s", name, args, a, sh.Args, b)
 			}
+			// Built-in lab profiles read back as exactly their flags.
+			if strings.HasPrefix(name, "profile-") && flagSet(args) != flagSet(sh.Args) {
+				t.Errorf("%s: applied %q, read back %q", name, args, sh.Args)
+			}
 			n++
 		}
 	}
 	t.Logf("%d recorded trees read back as the flags that built them", n)
+}
+
+// flagSet is netem apply flags as a sorted list of "FLAG VALUE".
+func flagSet(args []string) string {
+	var p []string
+	for i := 0; i+1 < len(args); i += 2 {
+		p = append(p, args[i]+" "+args[i+1])
+	}
+	sort.Strings(p)
+	return strings.Join(p, "; ")
 }
 
 func noDist(tr Tree) string {
