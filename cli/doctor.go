@@ -95,7 +95,7 @@ type ToolStatus struct {
 	Package  string `json:"package"`
 	Required bool   `json:"required"`
 	Found    bool   `json:"found"`
-	Path     string `json:"path,omitempty"`
+	Path     string `json:"path"`
 	Purpose  string `json:"purpose"`
 }
 
@@ -107,8 +107,8 @@ type FeatureStatus struct {
 	Required bool     `json:"required"`
 	Probe    []string `json:"probe"`
 	Affects  string   `json:"affects"`
-	Hint     string   `json:"hint,omitempty"`
-	Detail   string   `json:"detail,omitempty"`
+	Hint     string   `json:"hint"`
+	Detail   string   `json:"detail"`
 }
 
 // DoctorReport is what doctor found.
@@ -118,17 +118,38 @@ type DoctorReport struct {
 	// Packages are the Debian packages of the missing programs, each once,
 	// in allowlist order; Install is the apt-get line for them.
 	Packages []string `json:"missing_packages"`
-	Install  string   `json:"install,omitempty"`
+	Install  string   `json:"install"`
 	// RequiredMissing counts missing required programs and features.
 	RequiredMissing int  `json:"required_missing"`
 	Rootless        bool `json:"rootless"`
+}
+
+// stable returns the report with every array non-nil, so that its JSON
+// shape does not depend on what was found: arrays are [] never null, and
+// every key is always present ("" when empty).
+func (rep DoctorReport) stable() DoctorReport {
+	if rep.Programs == nil {
+		rep.Programs = []ToolStatus{}
+	}
+	if rep.Features == nil {
+		rep.Features = []FeatureStatus{}
+	}
+	if rep.Packages == nil {
+		rep.Packages = []string{}
+	}
+	for i := range rep.Features {
+		if rep.Features[i].Probe == nil {
+			rep.Features[i].Probe = []string{}
+		}
+	}
+	return rep
 }
 
 // Run implements the verb.
 func (c *DoctorCmd) Run(app *App) error {
 	rep := app.Doctor(app.Context())
 	if c.JSON {
-		b, _ := json.MarshalIndent(rep, "", "  ")
+		b, _ := json.MarshalIndent(rep.stable(), "", "  ")
 		if _, err := fmt.Fprintf(app.Env.Stdout, "%s\n", b); err != nil {
 			return err
 		}

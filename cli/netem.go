@@ -67,14 +67,25 @@ Honest rendering: with a jitter the distribution is always spelled out (normal u
 when a rate times the delay exceeds netem's default queue of 1000 packets and --limit is not
 given, the limit is raised to twice that product (a note says so).
 
+Every value npte accepts is one tc accepts and one 'netem show' reads back as the same flag:
+rate units are read case-insensitively (10Mbit is 10mbit) and rendered in lower case; a rate
+is a whole number of bytes per second (100bit would read back as 96bit); a tbf (--rate alone,
+--child tbf) carries 480bit to 500gbit (below, its bucket wraps the kernel's 32-bit tick count
+and no MTU-sized packet passes); times are whole microseconds (whole milliseconds from 1s);
+a netem delay or jitter of 8k+1 us is the same as 8k us in the kernel's 64 ns ticks and is
+refused; a jitter is above 0 and at most 2s; percentages have at most four decimals; zero
+knobs (0% loss, a 0ms delay, a 0 slot) do nothing and are refused. Values are rendered in a
+canonical form: 0.5ms as 500us, 'state 1%' with tc's defaults spelled out.
+
 Before anything changes, each qdisc kind the tree needs (and, for ingress, an ifb device)
 is tried in a throwaway network namespace ('unshare --net -- tc qdisc add dev lo root KIND');
 on a kernel without it, apply stops with "this kernel has no KIND qdisc: see npte doctor" and
 the old shaping stays.
 
-Refuses (exit 2, nothing changed): a kernel without a qdisc the tree needs, a value outside its grammar (each knob is validated whole,
-then split into words), a percentage above 100, a distribution without jitter, --reorder
-without --delay, --rate together with --child, a namespace npte did not make, a missing IFACE.`
+Refuses (exit 2, nothing changed): a kernel without a qdisc the tree needs, a value outside
+its grammar (each knob is validated whole, then split into words) or the rules above, a
+percentage above 100, a distribution without jitter, --reorder without --delay, --rate
+together with --child, a namespace npte did not make, a missing IFACE.`
 }
 
 func (c *NetemApplyCmd) options() shape.Options {
@@ -151,7 +162,7 @@ func (c *NetemClearCmd) Run(app *App) error {
 
 // NetemShowCmd is `npte netem show NS [IFACE]`.
 type NetemShowCmd struct {
-	JSON  bool   `name:"json" help:"Print a JSON array (netns, iface, direction, qdisc, shaped, args, note)."`
+	JSON  bool   `name:"json" help:"Print a JSON array (netns, iface, direction, qdisc, state, shaped, args, note)."`
 	Netns string `arg:"" predictor:"netns" name:"ns" help:"A managed namespace."`
 	Iface string `arg:"" optional:"" name:"iface" help:"Only this interface."`
 }
@@ -164,6 +175,13 @@ the 'netem apply' flags that rebuild it. It runs 'tc -n NS -j qdisc show' under 
 --limit when not the default 1000), a root tbf as --rate, cake and tbf children as
 --child/--child-rate, ingress shaping through the interface's ifb device. The kernel does not
 report a delay distribution; the note column says so. Needs root (it enters NS); read-only.
+
+A tree is shown as npte's (state "npte", shaped) only when every part is what 'netem apply'
+builds: the root and child kinds, handles and parameters (a tbf's burst and latency, cake's
+defaults), and for ingress the ingress qdisc, the ifb device and the u32/mirred filter (read
+with 'tc -j filter show dev IFACE parent ffff:'). Anything else is "foreign", or, when part of
+npte's tree is missing (an interrupted apply or clear), "incomplete: run npte netem clear NS
+IFACE". --json prints every key always (args [] and note "" when empty).
 
 Refuses (exit 2): invalid names, a namespace npte did not make, a missing IFACE.`
 }
@@ -192,19 +210,39 @@ func (c *NetemShowCmd) Run(app *App) error {
 	if c.Iface != "" {
 		steps = append(steps, shape.Guard(c.Netns, c.Iface)[1])
 	}
-	steps = append(steps, plan.Command{Argv: []string{"tc", "-n", c.Netns, "-j", "qdisc", "show"}})
-	var out, errb bytes.Buffer
-	r := app.Runner()
-	r.Stdout, r.Stderr = &out, &errb
-	if err := r.Run(app.Context(), plan.Plan{Argv: []string{"netem", "show", c.Netns}, Steps: steps}); err != nil {
-		for _, l := range strings.Split(strings.TrimSpace(errb.String()), "\n") {
-			if l != "" && !strings.HasPrefix(l, "+ ") {
-				fmt.Fprintln(app.Env.Stderr, l)
-			}
-		}
+	qdiscs, err := c.read(app, append(steps, plan.Command{Argv: []string{"tc", "-n", c.Netns, "-j", "qdisc", "show"}}))
+	if err != nil {
 		return err
 	}
-	shapings, err := shape.ReadQdiscs(c.Netns, c.Iface, out.Bytes())
+	// The ingress filters of each device with an ingress qdisc, one JSON
+	// array per device in IngressDevs order: npte's ingress shaping is
+	// npte's only with its u32/mirred redirect.
+	devs, err := shape.IngressDevs(qdiscs)
+	if err != nil {
+		return err
+	}
+	filters := map[string][]byte{}
+	if len(devs) > 0 {
+		// Under the same lock as the qdisc read above (held until Run
+		// returns), so that qdiscs and filters are read as one state.
+		fsteps := []plan.Step{plan.RequireManaged{Name: c.Netns}}
+		for _, d := range devs {
+			fsteps = append(fsteps, plan.Command{Argv: []string{"tc", "-n", c.Netns, "-j", "filter", "show", "dev", d, "parent", "ffff:"}})
+		}
+		out, err := c.read(app, fsteps)
+		if err != nil {
+			return err
+		}
+		dec := json.NewDecoder(bytes.NewReader(out))
+		for _, d := range devs {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return fmt.Errorf("cannot read tc -j filter show dev %s: %w", d, err)
+			}
+			filters[d] = raw
+		}
+	}
+	shapings, err := shape.ReadQdiscs(c.Netns, c.Iface, qdiscs, filters)
 	if err != nil {
 		return err
 	}
@@ -214,4 +252,21 @@ func (c *NetemShowCmd) Run(app *App) error {
 		return err
 	}
 	return shape.WriteTable(app.Env.Stdout, shapings, render.CommandLine)
+}
+
+// read runs a read-only plan of netem show and returns its stdout; on a
+// failure it passes the commands' diagnostics on (not their echo).
+func (c *NetemShowCmd) read(app *App, steps []plan.Step) ([]byte, error) {
+	var out, errb bytes.Buffer
+	r := app.Runner()
+	r.Stdout, r.Stderr = &out, &errb
+	if err := r.Run(app.Context(), plan.Plan{Argv: []string{"netem", "show", c.Netns}, Steps: steps}); err != nil {
+		for _, l := range strings.Split(strings.TrimSpace(errb.String()), "\n") {
+			if l != "" && !strings.HasPrefix(l, "+ ") {
+				fmt.Fprintln(app.Env.Stderr, l)
+			}
+		}
+		return nil, err
+	}
+	return out.Bytes(), nil
 }

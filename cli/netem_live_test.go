@@ -200,7 +200,7 @@ func TestLiveNetemRateCaps(t *testing.T) {
 	netem, reason := nmNetem(t)
 	t.Run("netem", func(t *testing.T) {
 		if !netem {
-			t.Skip("netem-specific assertions skipped: " + reason + "; the netem path is covered by the golden and fidelity tests")
+			t.Skip("netem-specific assertions skipped: " + reason + "; on this host kernel only — the netem path runs, measured, on a real kernel in ./kerneltest (user-mode Linux) and in the golden and fidelity tests")
 		}
 		lbMust(t, 0, "netem", "apply", "--delay", "20ms", "--rate", "20mbit", "router", "if-server")
 		sh := nmFind(nmShow(t, "router"), "if-server", shape.Egress)
@@ -237,8 +237,8 @@ func TestLiveTcAcceptsTrees(t *testing.T) {
 		{"--delay", "10ms 2ms", "--distribution", "paretonormal", "--rate", "10mbit"},
 		{"--delay", "10ms 2ms", "--distribution", "uniform", "--rate", "1mbit"},
 		{"--rate", "20mbit"},
-		{"--rate", "1tbit"},
-		{"--rate", "8bit"},
+		{"--rate", "500gbit"},
+		{"--rate", "480bit"},
 		{"--rate", "10mbit 20 53 -5"},
 		{"--loss", "gemodel 1% 10% 70% 0.1%", "--duplicate", "1%", "--corrupt", "0.1% 25%"},
 		{"--loss", "state 1% 2% 3% 4% 5% ecn"},
@@ -247,7 +247,7 @@ func TestLiveTcAcceptsTrees(t *testing.T) {
 		{"--slot", "5ms 10ms packets 64 bytes 1500"},
 		{"--slot", "distribution pareto 10ms 2ms"},
 		{"--delay", "100ms", "--rate", "1gbit"},
-		{"--delay", "60s 60s 100%", "--rate", "1tbit", "--limit", "1000000"},
+		{"--delay", "60s 2s 100%", "--rate", "1tbit", "--limit", "1000000"},
 		{"--delay", "25ms", "--child", "cake", "--child-rate", "30mbit"},
 		{"--delay", "25ms", "--child", "tbf", "--child-rate", "20mbit"},
 		{"--child", "cake"},

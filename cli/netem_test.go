@@ -186,8 +186,15 @@ const nmQdiscs = `[{"kind":"noqueue","handle":"0:","dev":"lo","root":true,"refcn
 	`{"kind":"tbf","handle":"1:","dev":"ifb-if-client","root":true,"refcnt":2,"options":{"rate":2500000,"burst":25000,"lat":50000}},` +
 	`{"kind":"noqueue","handle":"0:","dev":"if-server","root":true,"refcnt":2,"options":{}}]`
 
+// nmFilter is npte's ingress redirect as tc -j filter show prints it.
+const nmFilter = `[{"protocol":"all","pref":1,"kind":"u32","chain":0},{"protocol":"all","pref":1,"kind":"u32","chain":0,"options":{"fh":"800:","ht_divisor":1}},` +
+	`{"protocol":"all","pref":1,"kind":"u32","chain":0,"options":{"fh":"800::800","order":2048,"key_ht":"800","bkt":"0","not_in_hw":true,"match":{"value":"0","mask":"0","offmask":"","off":0},"actions":[{"order":1,"kind":"mirred","mirred_action":"redirect","direction":"egress","to_dev":"ifb-if-client","control_action":{"type":"stolen"},"index":1,"ref":1,"bind":1}]}}]`
+
 func TestNetemShow(t *testing.T) {
 	answer := func(argv []string) (string, int) {
+		if argv[0] == "tc" && argv[4] == "filter" {
+			return nmFilter, 0
+		}
 		if argv[0] == "tc" {
 			return nmQdiscs, 0
 		}
@@ -205,7 +212,7 @@ router  if-server  egress     noqueue  # not shaped by npte (kernel default or f
 	if e.stdout.String() != want {
 		t.Errorf("netem show:\n%s\nwant:\n%s", e.stdout.String(), want)
 	}
-	if strings.Join(e.calls, "\n") != "tc -n router -j qdisc show" {
+	if strings.Join(e.calls, "\n") != "tc -n router -j qdisc show\ntc -n router -j filter show dev if-client parent ffff:" {
 		t.Errorf("ran %q", e.calls)
 	}
 	if e.stderr.Len() != 0 {
@@ -223,7 +230,7 @@ router  if-server  egress     noqueue  # not shaped by npte (kernel default or f
 	if got[1].Direction != shape.Ingress || strings.Join(got[1].Args, " ") != "--rate 20mbit" || !got[1].Shaped {
 		t.Errorf("json: %+v", got)
 	}
-	if strings.Join(e.calls, "\n") != "ip -n router link show dev if-client\ntc -n router -j qdisc show" {
+	if strings.Join(e.calls, "\n") != "ip -n router link show dev if-client\ntc -n router -j qdisc show\ntc -n router -j filter show dev if-client parent ffff:" {
 		t.Errorf("ran %q", e.calls)
 	}
 

@@ -114,6 +114,9 @@ func (c *NetnsListCmd) Run(app *App) error {
 		return err
 	}
 	if c.JSON {
+		if names == nil {
+			names = []string{} // [] never null
+		}
 		b, _ := json.Marshal(names)
 		_, err = fmt.Fprintf(app.Env.Stdout, "%s\n", b)
 		return err

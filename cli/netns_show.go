@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/npte/npte/exec"
 	"github.com/npte/npte/plan"
@@ -37,8 +40,11 @@ It reads only, but needs root (it enters the namespace). Under npte's lock it ch
 marker, then runs the commands (concurrently; output in section order) and releases the
 lock. With --json it prints one JSON object instead: each section as ip -j / tc -j prints
 it; sockets as objects {netid, state, recv_q, send_q, local, peer, process} from 'ss -H';
-pids as an array of numbers. A section whose command fails is reported on stderr (exit 1)
-and is empty (null in JSON); the others are printed.
+pids as an array of numbers; and "errors", an object naming each failed section. Every
+requested section is an array, [] when its command failed. A section whose command fails is
+reported on stderr (exit 1); the others are printed. Text output escapes control characters
+(\x1b, \u009b, ...) so that no name can send escape sequences to the terminal; JSON escapes
+them as JSON does.
 
 Refuses (exit 2): an invalid name, an unknown section, a namespace npte did not make.`)
 	return b.String()
@@ -101,7 +107,8 @@ func ShowSectionNames() []string {
 	return names
 }
 
-// Socket is one line of `ss -H -tunlp` in netns show --json.
+// Socket is one line of `ss -H -tunlp` in netns show --json. Every key
+// is always present; Process is "" for a socket no process holds.
 type Socket struct {
 	Netid   string `json:"netid"`
 	State   string `json:"state"`
@@ -109,36 +116,72 @@ type Socket struct {
 	SendQ   int64  `json:"send_q"`
 	Local   string `json:"local"`
 	Peer    string `json:"peer"`
-	Process string `json:"process,omitempty"`
+	Process string `json:"process"`
 }
+
+// ssHead matches the six columns that start a socket of `ss -H -tunl`.
+// The process column after them (users:((...)) with -p) holds process
+// names as the kernel keeps them, raw: a name may carry a newline, an
+// escape sequence, quotes or "))". A name cannot fake the head of another
+// socket: "))", a newline and the shortest head ("udp", a state of at
+// least four capitals, two numbers and two addresses: 13 bytes) take more
+// than a name's 15 bytes.
+var ssHead = regexp.MustCompile(`^[ \t]*(tcp|udp)[ \t]+([A-Z][A-Z0-9-]{3,})[ \t]+(\d+)[ \t]+(\d+)[ \t]+(\S+)[ \t]+(\S+)`)
+
+var ssUsers = regexp.MustCompile(`^[ \t]+users:\(\(`)
 
 func parseSockets(out []byte) (any, error) {
 	socks := []Socket{}
-	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 0 {
-			continue
+	text := strings.Trim(string(out), "\n")
+	bad := func(rest string) error {
+		if len(rest) > 60 {
+			rest = rest[:60]
 		}
-		if len(f) < 6 {
-			return nil, fmt.Errorf("unexpected ss line %q", line)
+		return fmt.Errorf("unexpected ss output %q", rest)
+	}
+	// recordEnd reports whether rest, after a socket, is the end of the
+	// output or a newline and the next socket's head.
+	recordEnd := func(rest string) bool {
+		rest = strings.TrimLeft(rest, " \t")
+		return rest == "" || rest[0] == '\n' && ssHead.MatchString(rest[1:])
+	}
+	for text != "" {
+		m := ssHead.FindStringSubmatch(text)
+		if m == nil {
+			return nil, bad(text)
 		}
-		rq, err1 := strconv.ParseInt(f[2], 10, 64)
-		sq, err2 := strconv.ParseInt(f[3], 10, 64)
+		rq, err1 := strconv.ParseInt(m[3], 10, 64)
+		sq, err2 := strconv.ParseInt(m[4], 10, 64)
 		if err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("unexpected ss line %q", line)
+			return nil, bad(text)
 		}
-		s := Socket{Netid: f[0], State: f[1], RecvQ: rq, SendQ: sq, Local: f[4], Peer: f[5]}
-		if len(f) > 6 {
-			// The process column may hold spaces (a program's name): it is
-			// the rest of the line after the sixth field.
-			rest := line
-			for i := 0; i < 6; i++ {
-				rest = strings.TrimLeft(rest, " \t")
-				rest = rest[strings.IndexAny(rest, " \t"):]
+		sock := Socket{Netid: m[1], State: m[2], RecvQ: rq, SendQ: sq, Local: m[5], Peer: m[6]}
+		rest := text[len(m[0]):]
+		switch {
+		case recordEnd(rest):
+		case ssUsers.MatchString(rest):
+			start := len(rest) - len(strings.TrimLeft(rest, " \t"))
+			end := -1
+			for i := start; ; {
+				j := strings.Index(rest[i:], "))")
+				if j < 0 {
+					break
+				}
+				if recordEnd(rest[i+j+2:]) {
+					end = i + j + 2
+					break
+				}
+				i += j + 1
 			}
-			s.Process = strings.TrimSpace(rest)
+			if end < 0 {
+				return nil, bad(text)
+			}
+			sock.Process, rest = rest[start:end], rest[end:]
+		default:
+			return nil, bad(text)
 		}
-		socks = append(socks, s)
+		socks = append(socks, sock)
+		text = strings.TrimLeft(strings.TrimLeft(rest, " \t"), "\n")
 	}
 	return socks, nil
 }
@@ -263,7 +306,7 @@ func writeShowText(w io.Writer, sections []showSection, results []sectionResult)
 			b.WriteByte('\n')
 		}
 		fmt.Fprintf(&b, "=== %s ===\n", s.name)
-		out := results[i].stdout.Bytes()
+		out := EscapeControls(results[i].stdout.Bytes())
 		b.Write(out)
 		if len(out) > 0 && out[len(out)-1] != '\n' {
 			b.WriteByte('\n')
@@ -273,32 +316,64 @@ func writeShowText(w io.Writer, sections []showSection, results []sectionResult)
 	return err
 }
 
-// writeShowJSON writes {"SECTION": VALUE, ...} on one line, sections in
-// canonical order. A failed section is null.
+// writeShowJSON writes {"SECTION": VALUE, ..., "errors": {...}} on one
+// line, sections in canonical order. Every requested section is present
+// and is an array ([] when its command failed or printed nothing);
+// "errors" is always present and maps each failed section to why.
 func writeShowJSON(w io.Writer, sections []showSection, results []sectionResult) error {
 	var b bytes.Buffer
+	errs := map[string]string{}
 	b.WriteByte('{')
 	for i, s := range sections {
-		if i > 0 {
-			b.WriteByte(',')
-		}
 		k, _ := json.Marshal(s.name)
 		b.Write(k)
 		b.WriteByte(':')
 		v, err := sectionJSON(s, &results[i])
 		if err != nil {
-			return fmt.Errorf("netns show: section %s: %w", s.name, err)
+			errs[s.name] = err.Error()
+			v = []byte("[]")
+		} else if results[i].err != nil {
+			errs[s.name] = results[i].err.Error()
 		}
 		b.Write(v)
+		b.WriteByte(',')
 	}
+	e, _ := json.Marshal(errs)
+	b.WriteString(`"errors":`)
+	b.Write(e)
 	b.WriteString("}\n")
 	_, err := w.Write(b.Bytes())
 	return err
 }
 
+// EscapeControls makes command output safe for a terminal: every control
+// character but newline and tab (C0, DEL, C1 such as the 8-bit CSI) and
+// every byte that is not UTF-8 is written as \xNN or \uNNNN, so that a
+// process or interface name cannot send escape sequences.
+func EscapeControls(b []byte) []byte {
+	var out []byte
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			out = append(out, fmt.Sprintf(`\x%02x`, b[i])...)
+		case r == '\n' || r == '\t':
+			out = append(out, b[i])
+		case r < 0x20 || r == 0x7f:
+			out = append(out, fmt.Sprintf(`\x%02x`, r)...)
+		case unicode.IsControl(r) || r == 0x2028 || r == 0x2029:
+			out = append(out, fmt.Sprintf(`\u%04x`, r)...)
+		default:
+			out = append(out, b[i:i+n]...)
+		}
+		i += n
+	}
+	return out
+}
+
 func sectionJSON(s showSection, res *sectionResult) ([]byte, error) {
 	if res.err != nil {
-		return []byte("null"), nil
+		return []byte("[]"), nil
 	}
 	out := bytes.TrimSpace(res.stdout.Bytes())
 	if s.parse != nil {

@@ -489,7 +489,7 @@ func TestShowSectionFails(t *testing.T) {
 		}
 		want := "=== sockets ===\n\n=== pids ===\n42\n4242\n"
 		if js {
-			want = `{"sockets":null,"pids":[42,4242]}` + "\n"
+			want = `{"sockets":[],"pids":[42,4242],"errors":{"sockets":"exit status 1"}}` + "\n"
 		}
 		if got := f.stdout.String(); got != want {
 			t.Errorf("stdout %q, want %q", got, want)

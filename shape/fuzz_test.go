@@ -25,6 +25,7 @@ var grammarSeeds = []string{
 	"10ms 20ms", "distribution normal 10ms 2ms", "10ms packets 5", "10ms bytes 1500", "10ms packets 0",
 	"1", "1000", "4294967295", "4294967296", "0", "-1", "0x10", "1e3",
 	"uniform", "normal", "pareto", "paretonormal", "Normal", "egress", "ingress", "both", "",
+	"10ms 0ms", "10mbit 0 0 +5", "100bit", "8usec", "0x10", "07", "5.s", "1e3bit", "-1mbit", "9us", "0.5ms 0.25ms", "state 1% 0%",
 	"$(id)", "`id`", "a;b", "'", "\"", "#", "\x00", "\u00a0", "\uff11\uff10ms", "10\u200bms",
 }
 

@@ -70,17 +70,27 @@ func delayWords(s string) ([]string, error) {
 func TestDelayGrammar(t *testing.T) {
 	checkGrammar(t, "ParseDelay", delayWords, []grammarCase{
 		{in: "10ms", want: []string{"10ms"}},
-		{in: "0ms", want: []string{"0ms"}},
-		{in: "0.5ms", want: []string{"0.5ms"}},
+		{in: "0ms", rule: "a zero delay is no delay"},
+		{in: "10ms 0ms", rule: "a zero jitter is no jitter"}, // issue 10 item 9: tc refuses a distribution for it
+		{in: "10ms 0ms distribution normal", rule: "a zero jitter"},
+		{in: "0ms 5ms", want: []string{"0ms", "5ms"}},
+		{in: "9us", rule: "64 ns ticks"}, // reads back as 8us
+		{in: "10us", want: []string{"10us"}},
+		{in: "1.5us", rule: "whole number of microseconds"},
+		{in: "1.5s", want: []string{"1500ms"}},
+		{in: "1.0005s", rule: "whole milliseconds"},
+		{in: "10ms 3s", rule: "more than 2s"},
+		{in: "0.5ms", want: []string{"500us"}},
 		{in: "250us", want: []string{"250us"}},
 		{in: "1s", want: []string{"1s"}},
 		{in: "60s", want: []string{"60s"}},                   // the largest time
-		{in: "60000ms", want: []string{"60000ms"}},           // the same, in ms
+		{in: "60000ms", want: []string{"60s"}},               // the same, in ms
 		{in: "  10ms\t2ms  ", want: []string{"10ms", "2ms"}}, // blanks are separators
 		{in: "10ms 2ms", want: []string{"10ms", "2ms"}},      // jitter
 		{in: "10ms 2ms 25%", want: []string{"10ms", "2ms", "25%"}},
 		{in: "10ms 2ms 100%", want: []string{"10ms", "2ms", "100%"}}, // boundary
-		{in: "10ms 2ms 0%", want: []string{"10ms", "2ms", "0%"}},
+		{in: "10ms 2ms 0%", want: []string{"10ms", "2ms"}},
+		{in: "10ms 2ms 33.33333%", rule: "four decimals"},
 		{in: "10ms 2ms distribution pareto", want: []string{"10ms", "2ms", "distribution", "pareto"}},
 		{in: "10ms 2ms 25% distribution paretonormal", want: []string{"10ms", "2ms", "25%", "distribution", "paretonormal"}},
 		{in: "60.001s", rule: "largest time"},
@@ -126,16 +136,18 @@ func TestDistribution(t *testing.T) {
 func TestLossGrammar(t *testing.T) {
 	checkGrammar(t, "ParseLoss", ParseLoss, []grammarCase{
 		{in: "1%", want: []string{"random", "1%"}},
-		{in: "0%", want: []string{"random", "0%"}},
+		{in: "0%", rule: "0% is nothing"},
+		{in: "1% 0%", want: []string{"random", "1%"}},
+		{in: "state 1% 0%", want: []string{"state", "1%", "0%", "0%", "100%", "0%"}},
 		{in: "100%", want: []string{"random", "100%"}},
 		{in: "0.01%", want: []string{"random", "0.01%"}},
 		{in: "1% 25%", want: []string{"random", "1%", "25%"}},
 		{in: "random 1%", want: []string{"random", "1%"}},
 		{in: "random 1% 25% ecn", want: []string{"random", "1%", "25%", "ecn"}},
 		{in: "1% ecn", want: []string{"random", "1%", "ecn"}},
-		{in: "state 1%", want: []string{"state", "1%"}},
+		{in: "state 1%", want: []string{"state", "1%", "99%", "0%", "100%", "0%"}},
 		{in: "state 1% 2% 3% 4% 5%", want: []string{"state", "1%", "2%", "3%", "4%", "5%"}},
-		{in: "gemodel 1%", want: []string{"gemodel", "1%"}},
+		{in: "gemodel 1%", want: []string{"gemodel", "1%", "99%", "100%", "0%"}},
 		{in: "gemodel 1% 10% 70% 0.1%", want: []string{"gemodel", "1%", "10%", "70%", "0.1%"}},
 		{in: "gemodel 1% 10% 70% 0.1% ecn", want: []string{"gemodel", "1%", "10%", "70%", "0.1%", "ecn"}},
 		{in: "100.5%", rule: "above 100%"},
@@ -163,7 +175,7 @@ func TestPercentGrammar(t *testing.T) {
 		parse := func(s string) ([]string, error) { return ParsePercent(flag, s) }
 		checkGrammar(t, flag, parse, []grammarCase{
 			{in: "1%", want: []string{"1%"}},
-			{in: "0%", want: []string{"0%"}},
+			{in: "0%", rule: "0% is nothing"},
 			{in: "100%", want: []string{"100%"}},
 			{in: "0.1% 25%", want: []string{"0.1%", "25%"}},
 			{in: "100.01%", rule: "above 100%"},
@@ -203,12 +215,20 @@ func TestRateGrammar(t *testing.T) {
 		{in: "20mbit", want: []string{"20mbit"}},
 		{in: "8bit", want: []string{"8bit"}}, // the smallest rate
 		{in: "1tbit", want: []string{"1tbit"}},
-		{in: "1000gbit", want: []string{"1000gbit"}}, // the largest, spelled in gbit
-		{in: "1.5mbit", want: []string{"1.5mbit"}},
+		{in: "1000gbit", want: []string{"1tbit"}}, // the largest, spelled in gbit
+		{in: "1.5mbit", want: []string{"1500kbit"}},
+		{in: "100bit", rule: "not a whole number of bytes"}, // reads back as 96bit
+		{in: "1.0000001mbit", rule: "not a whole number of bytes"},
+		{in: "10mbit 0 0 +5", rule: "must be RATE"}, // tc: What is "+5"?
+		{in: "10mbit 0 0 5", want: []string{"10mbit", "0", "0", "5"}},
+		{in: "10mbit 20 0 0", want: []string{"10mbit", "20"}},
+		{in: "10mbit 0", rule: "overheads of 0"},
+		{in: "10MBit", want: []string{"10mbit"}},
+		{in: "10MBps", rule: "BYTES per second"},
 		{in: "768kbit", want: []string{"768kbit"}},
 		{in: "10mbit 20", want: []string{"10mbit", "20"}},
 		{in: "10mbit -20", want: []string{"10mbit", "-20"}},
-		{in: "10mbit +20 53", want: []string{"10mbit", "+20", "53"}},
+		{in: "10mbit +20 53", rule: "must be RATE"},
 		{in: "10mbit 20 53 -5", want: []string{"10mbit", "20", "53", "-5"}},
 		{in: "10mbit 65535 65535 -65535", want: []string{"10mbit", "65535", "65535", "-65535"}},
 		{in: "10mbit 65536", rule: "integer from -65535 to 65535"},
@@ -222,7 +242,7 @@ func TestRateGrammar(t *testing.T) {
 		{in: "10mbps", rule: "BYTES per second"},
 		{in: "10bps", rule: "BYTES per second"},
 		{in: "10mibit", rule: "ibit"},
-		{in: "10Mbit", rule: "may contain only"},
+		{in: "10Mbit", want: []string{"10mbit"}}, // issue 10 item 16: tc reads units case-insensitively
 		{in: "10", rule: "must be RATE"},
 		{in: "mbit", rule: "must be RATE"},
 		{in: "10mbit 1 2 3 4", rule: "must be RATE"},
@@ -246,7 +266,9 @@ func TestSlotGrammar(t *testing.T) {
 	checkGrammar(t, "ParseSlot", ParseSlot, []grammarCase{
 		{in: "5ms", want: []string{"5ms"}},
 		{in: "5ms 10ms", want: []string{"5ms", "10ms"}},
-		{in: "5ms 5ms", want: []string{"5ms", "5ms"}},
+		{in: "5ms 5ms", want: []string{"5ms"}},
+		{in: "0ms", rule: "a slot of 0"},
+		{in: "distribution normal 10ms 0ms", rule: "jitter above 0"},
 		{in: "5ms 10ms packets 64", want: []string{"5ms", "10ms", "packets", "64"}},
 		{in: "5ms bytes 1500", want: []string{"5ms", "bytes", "1500"}},
 		{in: "5ms 10ms packets 1 bytes 2147483647", want: []string{"5ms", "10ms", "packets", "1", "bytes", "2147483647"}},

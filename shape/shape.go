@@ -187,6 +187,16 @@ func Parse(o Options) (Spec, error) {
 	if s.Child != "" && s.Rate != nil {
 		return Spec{}, &validate.Error{Kind: "--rate value", Value: *o.Rate, Rule: "cannot be combined with --child: a rate inside netem keeps the backlog in netem's queue and starves the child of it; give the cap to the child with --child-rate"}
 	}
+	if s.Rate != nil && !s.netem() && s.Child == "" {
+		if err := TbfRateOK("--rate", *o.Rate, s.Rate.BitsPerSecond); err != nil {
+			return Spec{}, err
+		}
+	}
+	if s.Child == "tbf" {
+		if err := TbfRateOK("--child-rate", *o.ChildRate, s.childBps); err != nil {
+			return Spec{}, err
+		}
+	}
 	if !s.netem() && s.Rate == nil && s.Child == "" {
 		return Spec{}, errors.New("netem apply needs at least one of --delay, --loss, --duplicate, --corrupt, --reorder, --rate, --slot, --limit, --child (to remove shaping, use netem clear)")
 	}
@@ -263,6 +273,38 @@ func TbfBurst(bps float64) uint64 {
 		b = 16384
 	}
 	return b
+}
+
+// Tbf rate bounds (bit/s). tc hands tbf its bucket as a time in 64 ns
+// ticks in a 32-bit field: below MinTbfRate the TbfBurst floor of 16384
+// bytes takes more than 2^32 ticks, wraps, and the kernel keeps a bucket
+// smaller than one MTU-sized packet (--rate 8bit reads back as burst 166b
+// lat 3330s: nothing passes). tc also keeps the queue limit (the latency
+// worth of bytes plus the burst, 60 ms at the rate) in 32 bits, which
+// wraps above about 572gbit; MaxTbfRate is a round number below.
+const (
+	MinTbfRate = 480.0
+	MaxTbfRate = 500e9
+)
+
+// tbfTicksPerSecond is the kernel's psched tick rate (PSCHED_SHIFT 6:
+// 64 ns), fixed since Linux 2.6.31.
+const tbfTicksPerSecond = 15.625e6
+
+// TbfRateOK refuses a rate tbf cannot carry as npte renders it: its
+// bucket (TbfBurst) must fit in 2^32 ticks and hold at least one packet
+// of MTU bytes, and its limit must fit in 32 bits.
+func TbfRateOK(flag, value string, bps float64) error {
+	Bps := bps / 8
+	burst := float64(TbfBurst(bps))
+	ticks := burst / Bps * tbfTicksPerSecond
+	if bps < MinTbfRate || ticks >= 1<<32 || burst < MTU {
+		return &validate.Error{Kind: flag + " value", Value: value, Rule: fmt.Sprintf("tbf cannot enforce a rate below %s: its %.0f-byte bucket (at least one %d-byte packet) takes longer to fill than the kernel's 32-bit tick counter holds, so nothing would pass; the minimum is %s", FormatRate(MinTbfRate), burst, MTU, FormatRate(MinTbfRate))}
+	}
+	if bps > MaxTbfRate {
+		return &validate.Error{Kind: flag + " value", Value: value, Rule: fmt.Sprintf("tbf cannot enforce a rate above %s (its queue limit would overflow 32 bits); the maximum is %s", FormatRate(MaxTbfRate), FormatRate(MaxTbfRate))}
+	}
+	return nil
 }
 
 func tbfWords(rate string, bps float64) []string {

@@ -2,8 +2,11 @@ package shape
 
 import (
 	"os"
+
+	"github.com/google/shlex"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 
@@ -267,63 +270,175 @@ func TestApplyPlan(t *testing.T) {
 	}
 }
 
+func readFixture(t *testing.T, name string) ([]byte, map[string][]byte) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata/tcjson", name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	filters := map[string][]byte{}
+	if f, err := os.ReadFile(filepath.Join("testdata/tcjson", name+"-filter.json")); err == nil {
+		devs, _ := IngressDevs(data)
+		for _, d := range devs {
+			filters[d] = f
+		}
+	}
+	return data, filters
+}
+
 func TestReadQdiscs(t *testing.T) {
 	cases := []struct {
 		file string
-		want []string // "iface direction qdisc shaped args | note"
+		want []string // "iface direction qdisc state args | note"
 	}{
-		{"netem-delay.json", []string{
-			"x egress netem true --delay 25ms --rate 30mbit --limit 2500 | ",
-			"y egress noqueue false  | not shaped by npte (kernel default or foreign qdisc noqueue 0:)"}},
-		{"netem-jitter.json", []string{"x egress netem true --delay 10ms 2ms 25% --reorder 25% 50% | the kernel does not report the delay distribution"}},
-		{"netem-full.json", []string{"x egress netem true --delay 10ms 2ms 25% --loss 1% 10% ecn --duplicate 0.5% 5% --corrupt 0.1% --reorder 5% 50% --rate 20mbit -10 53 5 --slot 1ms 5ms packets 64 bytes 1500 | the kernel does not report the delay distribution"}},
-		{"netem-ge.json", []string{"x egress netem true --delay 100ms --loss gemodel 0.1% 5% 90% 95% --slot distribution ? 3ms 1ms --limit 2500 | the kernel does not report the slot distribution (shown as ?)"}},
-		{"netem-gi.json", []string{"x egress netem true --loss state 1% 2% 3% 5% 4% --rate 10gbit | "}},
-		{"netem-cake.json", []string{"x egress cake true --child cake --child-rate 10mbit | "}},
-		{"netem-cakeunl.json", []string{"x egress cake true --child cake | "}},
-		{"netem-bare-cake.json", []string{"x egress netem+cake true --child cake --child-rate 10mbit | "}},
-		{"netem-delay-cake.json", []string{"x egress netem+cake true --delay 25ms --rate 30mbit --limit 2500 --child cake --child-rate 10mbit | "}},
-		{"real-tbf-ingress.json", []string{
-			"if-client egress noqueue false  | not shaped by npte (kernel default or foreign qdisc noqueue 0:)",
-			"if-client ingress tbf true --rate 20mbit | ",
-			"y egress tbf true --rate 1600kbit | "}},
+		{"real-tbf-both", []string{
+			"x egress tbf npte --rate 20mbit | ",
+			"x ingress tbf npte --rate 20mbit | "}},
+		// Issue 10 item 8: an interrupted apply is not shaping.
+		{"real-nofilter", []string{
+			"x egress tbf npte --rate 20mbit | ",
+			"x ingress tbf incomplete  | incomplete: no filter redirects x to ifb-x: run npte netem clear ns x"}},
+		{"real-ifbonly", []string{
+			"x egress tbf npte --rate 20mbit | ",
+			"x ingress none incomplete  | incomplete: ifb-x exists but nothing redirects x to it: run npte netem clear ns x"}},
+		{"real-tbf-ingress", []string{ // the ingress filters were not recorded
+			"if-client egress noqueue none  | not shaped by npte (kernel default or foreign qdisc noqueue 0:)",
+			"if-client ingress tbf incomplete  | incomplete: no filter redirects if-client to ifb-if-client: run npte netem clear ns if-client",
+			"y egress tbf npte --rate 1600kbit | "}},
+		// Issue 10 item 8: a tbf is npte's --rate only with npte's burst and latency.
+		{"real-foreigntbf", []string{"x egress tbf foreign  | not npte's: tbf rate 20mbit: burst 5000 where npte sets 25000"}},
+		{"uml-full", []string{"x egress netem npte --delay 500us 250us 25% --loss 1% 10% ecn --duplicate 0.5% 5% --corrupt 0.1% --rate 20mbit -10 53 5 --slot 1ms 5ms packets 64 bytes 1500 | the kernel does not report the delay distribution"}},
+		{"uml-ge", []string{"x egress netem npte --delay 100ms --loss gemodel 0.1% 5% 90% 95% --slot distribution ? 3ms 1ms | the kernel does not report the slot distribution (shown as ?)"}},
+		{"uml-cake", []string{"x egress cake npte --child cake --child-rate 10mbit | "}},
+		{"uml-ingressnetem", []string{
+			"x egress netem+cake npte --delay 20ms 5ms --loss 1% --child cake --child-rate 9mbit | the kernel does not report the delay distribution",
+			"x ingress netem+cake npte --delay 20ms 5ms --loss 1% --child cake --child-rate 9mbit | the kernel does not report the delay distribution"}},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join("testdata/tcjson", c.file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := ReadQdiscs("ns", "", data)
+			data, filters := readFixture(t, c.file)
+			got, err := ReadQdiscs("ns", "", data, filters)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var lines []string
 			for _, s := range got {
-				if s.Netns != "ns" {
-					t.Errorf("netns %q", s.Netns)
+				if s.Netns != "ns" || s.Args == nil || s.Shaped != (s.State == StateNpte) {
+					t.Errorf("%+v", s)
 				}
-				if len(c.want) == 1 && s.Iface != "x" {
-					continue
-				}
-				lines = append(lines, strings.Join([]string{s.Iface, string(s.Direction), s.Qdisc, boolStr(s.Shaped), strings.Join(s.Args, " "), "|", s.Note}, " "))
+				lines = append(lines, strings.Join([]string{s.Iface, string(s.Direction), s.Qdisc, s.State, strings.Join(s.Args, " "), "|", s.Note}, " "))
 			}
 			if !reflect.DeepEqual(lines, c.want) {
 				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(c.want, "\n"))
 			}
 		})
 	}
-	data, _ := os.ReadFile("testdata/tcjson/real-tbf-ingress.json")
-	got, _ := ReadQdiscs("ns", "if-client", data)
-	if len(got) != 2 || got[0].Iface != "if-client" || got[1].Direction != Ingress {
+	data, filters := readFixture(t, "real-tbf-both")
+	got, _ := ReadQdiscs("ns", "x", data, filters)
+	if len(got) != 2 || got[0].Iface != "x" || got[1].Direction != Ingress {
 		t.Errorf("filtered: %+v", got)
 	}
-	if _, err := ReadQdiscs("ns", "", []byte("not json")); err == nil {
+	// A foreign filter next to npte's, or redirecting elsewhere.
+	for _, f := range []string{
+		`[{"protocol":"all","pref":1,"kind":"u32","chain":0,"options":{"match":{"value":"0","mask":"0","off":0},"actions":[{"kind":"mirred","mirred_action":"redirect","direction":"egress","to_dev":"ifb-y"}]}}]`,
+		`[{"protocol":"all","pref":1,"kind":"u32","chain":0,"options":{"match":{"value":"0","mask":"0","off":0},"actions":[{"kind":"mirred","mirred_action":"redirect","direction":"egress","to_dev":"ifb-x"}]}},{"protocol":"ip","pref":2,"kind":"u32","chain":0}]`,
+		`[{"protocol":"all","pref":1,"kind":"u32","chain":0,"options":{"match":{"value":"a000001","mask":"ffffffff","off":16},"actions":[{"kind":"mirred","mirred_action":"redirect","direction":"egress","to_dev":"ifb-x"}]}}]`,
+	} {
+		got, err := ReadQdiscs("ns", "x", data, map[string][]byte{"x": []byte(f)})
+		if err != nil || len(got) != 2 || got[1].State != StateForeign || got[1].Shaped {
+			t.Errorf("filter %s: %+v %v", f, got, err)
+		}
+	}
+	if _, err := ReadQdiscs("ns", "", []byte("not json"), nil); err == nil {
 		t.Error("bad JSON accepted")
 	}
-	if got, err := ReadQdiscs("ns", "", []byte("[]")); err != nil || len(got) != 0 {
+	if got, err := ReadQdiscs("ns", "", []byte("[]"), nil); err != nil || got == nil || len(got) != 0 {
 		t.Errorf("empty: %v %v", got, err)
 	}
+}
+
+// TestReadBackRoundTrip: every tree recorded on the user-mode Linux
+// kernel after `netem apply FLAGS` reads back as flags that build the
+// same tree (issue 10 item 8): the same tc words, apart from the delay
+// distribution, which the kernel does not report.
+func TestReadBackRoundTrip(t *testing.T) {
+	cases, err := os.ReadFile("testdata/tcjson/uml-cases.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(cases), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, flags, _ := strings.Cut(line, "|")
+		args, err := shlex.Split(flags)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := Egress
+		if len(args) > 1 && args[0] == "--direction" {
+			dir, args = Direction(args[1]), args[2:]
+		}
+		in, err := Parse(OptionsFromArgs(args))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		data, filters := readFixture(t, "uml-"+name)
+		got, err := ReadQdiscs("ns", "x", data, filters)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		want := 1
+		if dir == Both {
+			want = 2
+		}
+		if len(got) != want {
+			t.Fatalf("%s: %d rows: %+v", name, len(got), got)
+		}
+		for _, sh := range got {
+			if !sh.Shaped || sh.State != StateNpte {
+				t.Errorf("%s %s: not npte's: %+v", name, sh.Direction, sh)
+				continue
+			}
+			if strings.Contains(strings.Join(sh.Args, " "), "?") {
+				continue // the slot distribution: noted, not read back
+			}
+			back, err := Parse(OptionsFromArgs(sh.Args))
+			if err != nil {
+				t.Errorf("%s: read back %q does not parse: %v", name, sh.Args, err)
+				continue
+			}
+			a, b := noDist(in.Tree()), noDist(back.Tree())
+			if a != b {
+				t.Errorf("%s: applied %q builds %s, read back %q builds %s", name, args, a, sh.Args, b)
+			}
+			// Built-in lab profiles read back as exactly their flags.
+			if strings.HasPrefix(name, "profile-") && flagSet(args) != flagSet(sh.Args) {
+				t.Errorf("%s: applied %q, read back %q", name, args, sh.Args)
+			}
+			n++
+		}
+	}
+	t.Logf("%d recorded trees read back as the flags that built them", n)
+}
+
+// flagSet is netem apply flags as a sorted list of "FLAG VALUE".
+func flagSet(args []string) string {
+	var p []string
+	for i := 0; i+1 < len(args); i += 2 {
+		p = append(p, args[i]+" "+args[i+1])
+	}
+	sort.Strings(p)
+	return strings.Join(p, "; ")
+}
+
+func noDist(tr Tree) string {
+	s := strings.Join(tr.Root, " ") + " / " + strings.Join(tr.Child, " ")
+	for _, d := range Distributions {
+		s = strings.ReplaceAll(s, " distribution "+d, "")
+	}
+	return s
 }
 
 func boolStr(b bool) string {

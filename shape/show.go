@@ -1,6 +1,7 @@
 package shape
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,8 +12,18 @@ import (
 	"text/tabwriter"
 )
 
+// Shaping states: whether a direction of an interface carries exactly a
+// tree npte builds.
+const (
+	StateNpte       = "npte"       // every part is what netem apply builds
+	StateNone       = "none"       // no shaping: a kernel default qdisc
+	StateForeign    = "foreign"    // a tree npte does not build
+	StateIncomplete = "incomplete" // part of npte's tree (an interrupted apply or clear)
+)
+
 // Shaping is what one direction of one interface carries, in npte's knob
-// terms: Args are `netem apply` flags that rebuild it.
+// terms: Args are `netem apply` flags that rebuild it. Every key is always
+// present in JSON (Args is [] when there is nothing to rebuild).
 type Shaping struct {
 	Netns     string    `json:"netns"`
 	Iface     string    `json:"iface"`
@@ -20,13 +31,18 @@ type Shaping struct {
 	// Qdisc is the tree: "netem", "tbf", "cake", "netem+cake",
 	// "netem+tbf", or the kind of a qdisc npte did not put there.
 	Qdisc string `json:"qdisc"`
-	// Shaped is false for a kernel default qdisc (noqueue, pfifo_fast,
-	// fq_codel, mq, ...) or a tree npte does not make.
+	// State is StateNpte, StateNone, StateForeign or StateIncomplete.
+	State string `json:"state"`
+	// Shaped is true only when State is StateNpte: every part of the
+	// tree (root and child qdisc with their parameters, and for ingress
+	// the ingress qdisc, the ifb device and the u32/mirred filter) is
+	// what netem apply builds.
 	Shaped bool     `json:"shaped"`
 	Args   []string `json:"args"`
 	// Note explains what could not be read back (the delay distribution,
-	// which the kernel does not report) or why a tree is not npte's.
-	Note string `json:"note,omitempty"`
+	// which the kernel does not report) or why a tree is not npte's, and
+	// for an incomplete one the command that removes it.
+	Note string `json:"note"`
 }
 
 // qdisc is one element of `tc -j qdisc show`.
@@ -39,14 +55,37 @@ type qdisc struct {
 	Options json.RawMessage `json:"options"`
 }
 
+// IngressDevs returns the devices of `tc -j qdisc show` output that carry
+// an ingress qdisc (handle ffff:), sorted: netem show reads their filters
+// (`tc -j filter show dev DEV parent ffff:`) for ReadQdiscs.
+func IngressDevs(qdiscs []byte) ([]string, error) {
+	var qs []qdisc
+	if err := json.Unmarshal(qdiscs, &qs); err != nil {
+		return nil, fmt.Errorf("cannot read tc -j qdisc show: %w", err)
+	}
+	var out []string
+	for _, q := range qs {
+		if q.Kind == "ingress" && q.Handle == "ffff:" {
+			out = append(out, q.Dev)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
 // ReadQdiscs parses the output of `tc -j qdisc show` (all devices of one
-// namespace) into one Shaping per interface and direction, sorted by
-// interface: every device's egress, and the ingress of each device whose
-// ingress qdisc redirects to its ifb device (IfbName). ifb devices made
-// by npte are reported only through the interface they serve, and an
-// unshaped loopback is left out. When iface is not empty, only that
-// interface is reported.
-func ReadQdiscs(ns, iface string, data []byte) ([]Shaping, error) {
+// namespace) and, for each device of IngressDevs, of `tc -j filter show
+// dev DEV parent ffff:` (filters, by device) into one Shaping per
+// interface and direction, sorted by interface: every device's egress,
+// and the ingress of each device that has an ingress qdisc or an ifb
+// device named after it (IfbName). ifb devices are reported only through
+// the interface they serve, and an unshaped loopback is left out. When
+// iface is not empty, only that interface is reported.
+//
+// A tree is npte's (Shaped) only when every part is what netem apply
+// builds; otherwise it is "foreign", or "incomplete" with the netem clear
+// command that removes it.
+func ReadQdiscs(ns, iface string, data []byte, filters map[string][]byte) ([]Shaping, error) {
 	var qs []qdisc
 	if err := json.Unmarshal(data, &qs); err != nil {
 		return nil, fmt.Errorf("cannot read tc -j qdisc show: %w", err)
@@ -62,36 +101,57 @@ func ReadQdiscs(ns, iface string, data []byte) ([]Shaping, error) {
 	sort.Strings(devs)
 	ifbs := map[string]bool{}
 	for _, d := range devs {
-		if hasIngress(byDev[d]) {
-			if _, ok := byDev[IfbName(d)]; ok {
-				ifbs[IfbName(d)] = true
-			}
+		if _, ok := byDev[IfbName(d)]; ok && IfbName(d) != d {
+			ifbs[IfbName(d)] = true
 		}
 	}
+	clear := func(d string) string { return "run npte netem clear " + ns + " " + d }
 	out := []Shaping{}
 	for _, d := range devs {
 		if ifbs[d] || iface != "" && d != iface {
 			continue
 		}
-		sh, err := readTree(byDev[d])
+		sh, err := readTree(byDev[d], false)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", d, err)
 		}
 		sh.Netns, sh.Iface, sh.Direction = ns, d, Egress
-		if d == "lo" && iface == "" && !sh.Shaped && !hasIngress(byDev[d]) {
+		ing, hasIfb := hasIngress(byDev[d]), ifbs[IfbName(d)]
+		if d == "lo" && iface == "" && sh.State == StateNone && !ing && !hasIfb {
 			continue // an unshaped loopback is noise
 		}
 		out = append(out, sh)
-		if hasIngress(byDev[d]) {
-			in := Shaping{Netns: ns, Iface: d, Direction: Ingress, Qdisc: "ingress", Note: "an ingress qdisc that npte did not make (no " + IfbName(d) + " device)"}
-			if ifbs[IfbName(d)] {
-				if in, err = readTree(byDev[IfbName(d)]); err != nil {
-					return nil, fmt.Errorf("%s: %w", IfbName(d), err)
-				}
-				in.Netns, in.Iface, in.Direction = ns, d, Ingress
-			}
-			out = append(out, in)
+		if !ing && !hasIfb {
+			continue
 		}
+		in := Shaping{Netns: ns, Iface: d, Direction: Ingress, Qdisc: "ingress", Args: []string{}}
+		switch {
+		case !ing:
+			in.Qdisc, in.State, in.Note = "none", StateIncomplete, "incomplete: "+IfbName(d)+" exists but nothing redirects "+d+" to it: "+clear(d)
+		case !hasIfb:
+			in.State, in.Note = StateForeign, "an ingress qdisc that npte did not make (no "+IfbName(d)+" device)"
+		default:
+			ok, why, err := npteFilter(filters[d], IfbName(d))
+			if err != nil {
+				return nil, fmt.Errorf("%s: filters: %w", d, err)
+			}
+			if in, err = readTree(byDev[IfbName(d)], true); err != nil {
+				return nil, fmt.Errorf("%s: %w", IfbName(d), err)
+			}
+			in.Netns, in.Iface, in.Direction = ns, d, Ingress
+			switch {
+			case why == "none":
+				in.State, in.Note = StateIncomplete, "incomplete: no filter redirects "+d+" to "+IfbName(d)+": "+clear(d)
+			case !ok:
+				in.State, in.Note = StateForeign, "not npte's: "+why
+			case in.State == StateNone:
+				in.State, in.Note = StateIncomplete, "incomplete: "+IfbName(d)+" carries no shaping: "+clear(d)
+			}
+			if in.State != StateNpte {
+				in.Shaped, in.Args = false, []string{}
+			}
+		}
+		out = append(out, in)
 	}
 	return out, nil
 }
@@ -105,70 +165,284 @@ func hasIngress(qs []qdisc) bool {
 	return false
 }
 
-// readTree reads the root (handle 1:) and child (parent 1:) of one device.
-func readTree(qs []qdisc) (Shaping, error) {
+// filter is one element of `tc -j filter show dev DEV parent ffff:`.
+type filter struct {
+	Protocol string `json:"protocol"`
+	Pref     int    `json:"pref"`
+	Kind     string `json:"kind"`
+	Chain    int    `json:"chain"`
+	Options  *struct {
+		Match *struct {
+			Value string `json:"value"`
+			Mask  string `json:"mask"`
+			Off   int    `json:"off"`
+		} `json:"match"`
+		Actions []struct {
+			Kind      string `json:"kind"`
+			Action    string `json:"mirred_action"`
+			Direction string `json:"direction"`
+			ToDev     string `json:"to_dev"`
+		} `json:"actions"`
+	} `json:"options"`
+}
+
+// npteFilter reports whether the ingress filters of a device are exactly
+// the one npte adds: protocol all, prio 1, u32 match u32 0 0, one action
+// mirred egress redirect to ifb. why is "none" when there is no filter.
+func npteFilter(data []byte, ifb string) (ok bool, why string, err error) {
+	var fs []filter
+	if len(bytes.TrimSpace(data)) > 0 {
+		if err := json.Unmarshal(data, &fs); err != nil {
+			return false, "", err
+		}
+	}
+	matches := 0
+	for _, f := range fs {
+		if f.Kind != "u32" || f.Pref != 1 || f.Protocol != "all" || f.Chain != 0 {
+			return false, fmt.Sprintf("a %s filter (protocol %s, prio %d, chain %d) npte does not add", f.Kind, f.Protocol, f.Pref, f.Chain), nil
+		}
+		if f.Options == nil || f.Options.Match == nil {
+			continue // the u32 hash table entries
+		}
+		matches++
+		m, a := f.Options.Match, f.Options.Actions
+		if m.Value != "0" || m.Mask != "0" || m.Off != 0 {
+			return false, "a u32 filter that does not match every packet", nil
+		}
+		if len(a) != 1 || a[0].Kind != "mirred" || a[0].Action != "redirect" || a[0].Direction != "egress" || a[0].ToDev != ifb {
+			return false, "a filter whose action is not one mirred egress redirect to " + ifb, nil
+		}
+	}
+	switch matches {
+	case 0:
+		return false, "none", nil
+	case 1:
+		return true, "", nil
+	}
+	return false, fmt.Sprintf("%d match-all filters where npte adds one", matches), nil
+}
+
+// readTree reads the root (handle 1:) and child (parent 1:, handle 2:)
+// of one device and checks that they are all the device carries (apart
+// from an ingress qdisc, unless ifb) and what netem apply builds.
+func readTree(qs []qdisc, ifb bool) (Shaping, error) {
 	var root, child *qdisc
+	var others []string
 	for i := range qs {
 		switch q := &qs[i]; {
 		case q.Root:
 			root = q
-		case strings.HasPrefix(q.Parent, "1:") && q.Handle == "2:":
+		case q.Kind == "ingress" && q.Handle == "ffff:" && !ifb:
+		case q.Parent == "1:" && q.Handle == "2:" && child == nil:
 			child = q
+		default:
+			others = append(others, q.Kind+" "+q.Handle)
 		}
 	}
+	sh := Shaping{Args: []string{}}
 	if root == nil {
-		return Shaping{Qdisc: "none", Note: "no root qdisc"}, nil
-	}
-	sh := Shaping{Qdisc: root.Kind}
-	if root.Handle != "1:" || (root.Kind != "netem" && root.Kind != "tbf" && root.Kind != "cake" && root.Kind != "fq_codel") {
-		sh.Note = "not shaped by npte (kernel default or foreign qdisc " + root.Kind + " " + root.Handle + ")"
+		sh.Qdisc, sh.State, sh.Note = "none", StateNone, "no root qdisc"
 		return sh, nil
 	}
-	sh.Shaped = true
+	sh.Qdisc = root.Kind
+	if root.Handle != "1:" || (root.Kind != "netem" && root.Kind != "tbf" && root.Kind != "cake" && root.Kind != "fq_codel") {
+		sh.State = StateNone
+		sh.Note = "not shaped by npte (kernel default or foreign qdisc " + root.Kind + " " + root.Handle + ")"
+		if root.Handle == "1:" || root.Handle == "2:" {
+			sh.State = StateForeign // at npte's handles, but not npte's tree
+		}
+		return sh, nil
+	}
+	foreign := func(why string) (Shaping, error) {
+		sh.State, sh.Args, sh.Note = StateForeign, []string{}, "not npte's: "+why
+		return sh, nil
+	}
+	if len(others) > 0 {
+		return foreign("npte builds no " + strings.Join(others, ", "))
+	}
+	if child != nil && root.Kind != "netem" {
+		return foreign("a " + root.Kind + " root with a child qdisc")
+	}
 	var err error
+	var why string
 	switch root.Kind {
 	case "netem":
-		sh.Args, sh.Note, err = netemArgs(root.Options)
-		if err == nil && child != nil {
+		var lim uint64
+		sh.Args, sh.Note, lim, err = netemArgs(root.Options)
+		if err != nil {
+			return sh, err
+		}
+		if child != nil {
 			sh.Qdisc += "+" + child.Kind
 			var c []string
-			c, err = childArgs(child.Kind, child.Options)
+			switch c, why, err = childArgs(child.Kind, child.Options); {
+			case err != nil:
+				return sh, err
+			case why != "":
+				return foreign(why)
+			}
 			sh.Args = append(sh.Args, c...)
 		}
-		sh.Args = dropRaisedLimit(sh.Args)
+		sh.Args = withLimit(sh.Args, lim)
 	case "tbf":
-		var o struct{ Rate uint64 }
-		if err = json.Unmarshal(root.Options, &o); err == nil {
-			sh.Args = []string{"--rate", FormatRate(float64(o.Rate) * 8)}
+		var c []string
+		if c, why, err = childArgs("tbf", root.Options); err != nil {
+			return sh, err
 		}
+		if why != "" {
+			return foreign(why)
+		}
+		sh.Args = []string{"--rate", c[3]}
 	case "cake", "fq_codel":
-		sh.Args, err = childArgs(root.Kind, root.Options)
+		if sh.Args, why, err = childArgs(root.Kind, root.Options); err != nil {
+			return sh, err
+		}
+		if why != "" {
+			return foreign(why)
+		}
 	}
-	return sh, err
+	sh.State, sh.Shaped = StateNpte, true
+	return sh, nil
 }
 
-func childArgs(kind string, raw json.RawMessage) ([]string, error) {
+// withLimit adds --limit N to netem args when N is not the limit netem
+// apply renders for the other args (netem's default, or the raised
+// limit), or when there is no other netem knob: the args then rebuild the
+// same limit.
+func withLimit(args []string, limit uint64) []string {
+	want := uint64(DefaultLimit)
+	if s, err := Parse(OptionsFromArgs(args)); err == nil {
+		for _, w := range pairs(s.Tree().Root) {
+			if w[0] == "limit" {
+				want, _ = strconv.ParseUint(w[1], 10, 64)
+			}
+		}
+	}
+	hasOther := false
+	for i := 0; i < len(args); i += 2 {
+		hasOther = hasOther || args[i] != "--child" && args[i] != "--child-rate"
+	}
+	if limit != want || !hasOther {
+		args = append(args, "--limit", strconv.FormatUint(limit, 10))
+	}
+	return args
+}
+
+// OptionsFromArgs is the inverse of Spec.Args: `netem apply` flags (each
+// followed by its value) as Options. Unknown flags are ignored.
+func OptionsFromArgs(args []string) Options {
+	var o Options
+	ptr := map[string]**string{
+		"--delay": &o.Delay, "--distribution": &o.Distribution, "--loss": &o.Loss,
+		"--duplicate": &o.Duplicate, "--corrupt": &o.Corrupt, "--reorder": &o.Reorder,
+		"--rate": &o.Rate, "--slot": &o.Slot, "--limit": &o.Limit,
+		"--child": &o.Child, "--child-rate": &o.ChildRate,
+	}
+	for i := 0; i+1 < len(args); i += 2 {
+		if p, ok := ptr[args[i]]; ok {
+			v := args[i+1]
+			*p = &v
+		}
+	}
+	return o
+}
+
+func pairs(w []string) [][2]string {
+	var out [][2]string
+	for i := 0; i+1 < len(w); i++ {
+		out = append(out, [2]string{w[i], w[i+1]})
+	}
+	return out
+}
+
+// Cake options as `cake bandwidth RATE` (or bare `cake`) leaves them in
+// Linux 6.1 (tc -j, iproute2 6.1): any other value is not npte's cake.
+var cakeDefaults = map[string]any{
+	"diffserv": "diffserv3", "flowmode": "triple-isolate", "nat": false, "wash": false,
+	"ingress": false, "ack-filter": "disabled", "split_gso": true, "rtt": float64(100000),
+	"raw": true, "overhead": float64(0), "fwmark": "0", "atm": "noatm", "mpu": float64(0),
+}
+
+// fq_codel options as a bare `fq_codel` leaves them in Linux 6.1 (tc -j,
+// iproute2 6.1; recorded on the user-mode Linux kernel): any other value
+// is not npte's fq_codel.
+var fqCodelDefaults = map[string]any{
+	"limit": float64(10240), "flows": float64(1024), "quantum": float64(1514), "target": float64(4999),
+	"interval": float64(99999), "memory_limit": float64(33554432), "ecn": true, "drop_batch": float64(64),
+}
+
+// childArgs reads a cake, fq_codel or tbf qdisc back as --child flags; why says
+// why it is not one netem apply builds.
+func childArgs(kind string, raw json.RawMessage) (args []string, why string, err error) {
 	switch kind {
 	case "cake":
-		var o struct {
-			Bandwidth json.RawMessage `json:"bandwidth"`
-		}
+		var o map[string]any
 		if err := json.Unmarshal(raw, &o); err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		var bw uint64
-		if json.Unmarshal(o.Bandwidth, &bw) == nil && bw > 0 {
-			return []string{"--child", "cake", "--child-rate", FormatRate(float64(bw) * 8)}, nil
+		for k, v := range o {
+			if k == "bandwidth" {
+				continue
+			}
+			if d, ok := cakeDefaults[k]; !ok || d != v {
+				return nil, fmt.Sprintf("cake %s %v (npte leaves %v)", k, v, d), nil
+			}
 		}
-		return []string{"--child", "cake"}, nil
+		if bw, ok := o["bandwidth"].(float64); ok && bw > 0 {
+			return []string{"--child", "cake", "--child-rate", FormatRate(bw * 8)}, "", nil
+		}
+		return []string{"--child", "cake"}, "", nil
+	case "fq_codel":
+		var o map[string]any
+		if err := json.Unmarshal(raw, &o); err != nil {
+			return nil, "", err
+		}
+		for k, v := range o {
+			if d, ok := fqCodelDefaults[k]; !ok || d != v {
+				return nil, fmt.Sprintf("fq_codel %s %v (npte leaves %v)", k, v, d), nil
+			}
+		}
+		return []string{"--child", "fq_codel"}, "", nil
 	case "tbf":
-		var o struct{ Rate uint64 }
-		if err := json.Unmarshal(raw, &o); err != nil {
-			return nil, err
+		var o struct {
+			Rate     uint64          `json:"rate"`
+			Burst    uint64          `json:"burst"`
+			Lat      float64         `json:"lat"`
+			Peakrate json.RawMessage `json:"peakrate"`
 		}
-		return []string{"--child", "tbf", "--child-rate", FormatRate(float64(o.Rate) * 8)}, nil
+		if err := json.Unmarshal(raw, &o); err != nil {
+			return nil, "", err
+		}
+		rate := FormatRate(float64(o.Rate) * 8)
+		if why := tbfIsNpte(float64(o.Rate)*8, o.Burst, o.Lat, o.Peakrate != nil); why != "" {
+			return nil, "tbf rate " + rate + ": " + why, nil
+		}
+		return []string{"--child", "tbf", "--child-rate", rate}, "", nil
 	}
-	return []string{"--child", kind}, nil
+	return nil, "npte builds no " + kind + " child", nil
+}
+
+// tbfIsNpte checks a tbf read back from the kernel (rate in bit/s, burst
+// in bytes, lat in microseconds) against what npte renders for the rate:
+// burst TbfBurst, latency TbfLatency, no peakrate. The kernel keeps the
+// bucket in 64 ns ticks through a rate approximation (about 1e-4
+// relative) and the limit in whole bytes (latency to 1/rate seconds).
+func tbfIsNpte(bps float64, burst uint64, latUS float64, peak bool) string {
+	if peak {
+		return "a peakrate npte does not set"
+	}
+	if TbfRateOK("", "", bps) != nil {
+		return "a rate tbf cannot enforce (npte refuses it)"
+	}
+	want := float64(TbfBurst(bps))
+	if d := math.Abs(float64(burst) - want); d > 2+want*2e-4 {
+		return fmt.Sprintf("burst %d where npte sets %.0f", burst, want)
+	}
+	lat := 50000.0 // TbfLatency in us
+	if latUS > lat+2 || latUS < lat-2-1e6*8/bps {
+		return fmt.Sprintf("latency %s where npte sets %s", FormatTime(latUS/1e6), TbfLatency)
+	}
+	return ""
 }
 
 type corr struct {
@@ -226,16 +500,18 @@ type netemOptions struct {
 	Gap uint64 `json:"gap"`
 }
 
-func netemArgs(raw json.RawMessage) (args []string, note string, err error) {
+// netemArgs reads netem options back as flags (without --limit: the
+// limit is returned for withLimit).
+func netemArgs(raw json.RawMessage) (args []string, note string, limit uint64, err error) {
 	var o netemOptions
 	if err := json.Unmarshal(raw, &o); err != nil {
-		return nil, "", err
+		return nil, "", 0, err
 	}
 	add := func(flag string, w ...string) { args = append(args, flag, strings.Join(w, " ")) }
 	if o.Delay != nil {
-		w := []string{FormatTime(o.Delay.Delay)}
+		w := []string{FormatTime(TickTime(o.Delay.Delay))}
 		if o.Delay.Jitter > 0 {
-			w = append(w, FormatTime(o.Delay.Jitter))
+			w = append(w, FormatTime(TickTime(o.Delay.Jitter)))
 			if o.Delay.Correlation > 0 {
 				w = append(w, FormatPct(o.Delay.Correlation))
 			}
@@ -324,50 +600,7 @@ func netemArgs(raw json.RawMessage) (args []string, note string, err error) {
 			add("--slot", w...)
 		}
 	}
-	if o.Limit != DefaultLimit && o.Limit != 0 {
-		args = append(args, "--limit", strconv.FormatUint(o.Limit, 10))
-	}
-	return args, note, nil
-}
-
-// dropRaisedLimit removes "--limit N" from read-back args when N is the
-// limit npte itself raises for the other flags (Tree, RaisedLimit): the
-// flags without it rebuild the same tree, and they are what was applied.
-func dropRaisedLimit(args []string) []string {
-	i := -1
-	for j := 0; j+1 < len(args); j += 2 {
-		if args[j] == "--limit" {
-			i = j
-		}
-	}
-	if i < 0 {
-		return args
-	}
-	rest := append(append([]string(nil), args[:i]...), args[i+2:]...)
-	var o Options
-	fields := map[string]**string{
-		"--delay": &o.Delay, "--loss": &o.Loss, "--duplicate": &o.Duplicate, "--corrupt": &o.Corrupt,
-		"--reorder": &o.Reorder, "--rate": &o.Rate, "--slot": &o.Slot, "--child": &o.Child, "--child-rate": &o.ChildRate,
-	}
-	for j := 0; j+1 < len(rest); j += 2 {
-		f, ok := fields[rest[j]]
-		if !ok {
-			return args
-		}
-		v := rest[j+1]
-		*f = &v
-	}
-	spec, err := Parse(o)
-	if err != nil {
-		return args
-	}
-	root := spec.Tree().Root
-	for j := 0; j+1 < len(root); j++ {
-		if root[j] == "limit" && root[j+1] == args[i+1] {
-			return rest
-		}
-	}
-	return args
+	return args, note, o.Limit, nil
 }
 
 // FormatTime renders seconds as a TIME word in the largest exact unit

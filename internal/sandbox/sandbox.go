@@ -63,6 +63,10 @@ func Enter(t *testing.T) bool {
 	if cmd.Env, err = ChildEnv(envVar + "=" + t.Name()); err != nil {
 		t.Fatal(err)
 	}
+	// The child dies with this process (a test timeout, a Ctrl-C): no
+	// orphaned sandbox keeps running. unshare execs the test binary, which
+	// keeps the parent-death signal.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.CombinedOutput()
 	text := string(out)
 	if err != nil {
