@@ -130,14 +130,15 @@ PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
-mount -t tmpfs tmpfs /run
+mount -t tmpfs -o mode=0755 tmpfs /run
 # /tmp stays the host's (read-only): the test binary, npte and this
 # script live there. Scratch files go to TMPDIR, a guest tmpfs.
 mkdir -p /run/tmp
 TMPDIR=/run/tmp
 export TMPDIR
 if test -d /etc/netns; then
-	mount -t tmpfs tmpfs /etc/netns
+	# mode 0755: npte refuses a group- or world-writable /etc/netns.
+	mount -t tmpfs -o mode=0755 tmpfs /etc/netns
 else
 	# No /etc/netns on the host: give the guest a writable copy of /etc.
 	mkdir /run/etc && cp -a /etc/. /run/etc/ && mount --bind /run/etc /etc && mkdir -p /etc/netns
