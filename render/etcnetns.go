@@ -19,13 +19,8 @@ func (r *renderer) etcNetnsDirGuard(indent string) {
 // but is not a directory, or is a directory not owned by root or writable
 // by group or others. It is false when p does not exist.
 func (r *renderer) unsafeDirTest(p string) {
-	r.write("test -L ")
-	r.path(p)
-	r.write(" || { test -e ")
-	r.path(p)
-	r.write(" && ! test -d ")
-	r.path(p)
-	r.write(`; } || test -n "$(find `)
+	r.wrongType(p, "-d")
+	r.write(` || test -n "$(find `)
 	r.path(p)
 	r.write(` -prune \( ! -user 0 -o -perm -020 -o -perm -002 \) 2>/dev/null)"`)
 }

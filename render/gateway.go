@@ -59,21 +59,11 @@ func (r *renderer) gatewayStep(s plan.Step, indent string) error {
 	case plan.RequireSafeGatewayRecords:
 		recs := l.GatewayRecords(s.NS)
 		d := l.GatewayDir()
-		r.write(indent, "if test -L ")
-		r.path(d)
-		r.write(" || { test -e ")
-		r.path(d)
-		r.write(" && ! test -d ")
-		r.path(d)
-		r.write("; }")
+		r.write(indent, "if ")
+		r.wrongType(d, "-d")
 		for _, p := range recs {
-			r.write(" || test -L ")
-			r.path(p)
-			r.write(" || { test -e ")
-			r.path(p)
-			r.write(" && ! test -f ")
-			r.path(p)
-			r.write("; }")
+			r.write(" || ")
+			r.wrongType(p, "-f")
 		}
 		r.guardEnd(indent, "a gateway record path of npte is a symbolic link or of the wrong type; refusing to follow it: ", d, " ", strings.Join(recs, " "))
 	case plan.IfGatewayRecord:
@@ -105,12 +95,7 @@ func (r *renderer) gatewayStep(s plan.Step, indent string) error {
 // symbolic link or not a directory.
 func (r *renderer) gatewayDirGuard(indent string) {
 	d := r.o.Layout.GatewayDir()
-	r.write(indent, "if test -L ")
-	r.path(d)
-	r.write(" || { test -e ")
-	r.path(d)
-	r.write(" && ! test -d ")
-	r.path(d)
-	r.write("; }")
+	r.write(indent, "if ")
+	r.wrongType(d, "-d")
 	r.guardEnd(indent, d, " is a symbolic link or not a directory; refusing to use it")
 }

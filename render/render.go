@@ -301,15 +301,24 @@ func (r *renderer) notRegularGuard(indent string, paths ...string) {
 		if i > 0 {
 			r.write(" || ")
 		}
-		r.write("test -L ")
-		r.path(p)
-		r.write(" || { test -e ")
-		r.path(p)
-		r.write(" && ! test -f ")
-		r.path(p)
-		r.write("; }")
+		r.wrongType(p, "-f")
 	}
 	r.guardEnd(indent, "a marker or intent record of npte is not a regular file (a symbolic link or a directory); refusing to follow it: ", strings.Join(paths, " "))
+}
+
+// wrongType writes a condition true when p is a symbolic link (even a
+// dangling one) or exists but fails test(1)'s type operator op ("-d" for a
+// directory, "-f" for a regular file); false when p does not exist:
+//
+//	test -L P || { test -e P && ! test OP P; }
+func (r *renderer) wrongType(p, op string) {
+	r.write("test -L ")
+	r.path(p)
+	r.write(" || { test -e ")
+	r.path(p)
+	r.write(" && ! test ", op, " ")
+	r.path(p)
+	r.write("; }")
 }
 
 // symlinkTest writes: test -L P1 || test -L P2 ...
@@ -500,21 +509,10 @@ func (r *renderer) lock(rest []plan.Step, indent string) error {
 	// FIFO lock would block the redirection below forever.
 	r.write(indent, "if ")
 	for _, p := range dirs {
-		r.write("test -L ")
-		r.path(p)
-		r.write(" || { test -e ")
-		r.path(p)
-		r.write(" && ! test -d ")
-		r.path(p)
-		r.write("; } || ")
+		r.wrongType(p, "-d")
+		r.write(" || ")
 	}
-	r.write("test -L ")
-	r.path(l.LockPath())
-	r.write(" || { test -e ")
-	r.path(l.LockPath())
-	r.write(" && ! test -f ")
-	r.path(l.LockPath())
-	r.write("; }")
+	r.wrongType(l.LockPath(), "-f")
 	r.guardEnd(indent, l.Root, ", a directory below it or its lock is a symbolic link or not a directory (the lock: not a regular file); refusing to use it")
 	// Owners and modes, with find(1) (POSIX test cannot read them): the
 	// directories belong to the owner and are not writable by group or
