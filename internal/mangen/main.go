@@ -47,18 +47,28 @@ func esc(s string) string {
 
 // text renders a help text: paragraphs separated by blank lines are
 // filled; lines starting with "- " become bullets; lines indented by two
-// or more spaces are kept as they are (examples).
+// or more spaces are kept as they are (examples), except right after a
+// bullet's first line, where they continue the bullet.
 func text(w *strings.Builder, s string) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return
 	}
 	var para []string
+	bullet := false  // para is a bullet's text
+	pending := false // a blank line was read: the next paragraph needs .PP
+	pp := func() {
+		if !strings.HasSuffix(w.String(), ".PP\n") {
+			w.WriteString(".PP\n")
+		}
+		pending = false
+	}
 	flush := func() {
 		if len(para) > 0 {
 			w.WriteString(esc(strings.Join(para, " ")) + "\n")
 			para = nil
 		}
+		bullet = false
 	}
 	inExample := false
 	for _, l := range strings.Split(s, "\n") {
@@ -69,19 +79,15 @@ func text(w *strings.Builder, s string) {
 				w.WriteString(".fi\n.in\n")
 				inExample = false
 			}
-			if !strings.HasSuffix(w.String(), ".PP\n") {
-				w.WriteString(".PP\n")
-			}
+			pending = true
 		case strings.HasPrefix(l, "  ") && !strings.HasPrefix(strings.TrimSpace(l), "- "):
-			if !inExample && len(para) > 0 { // a continuation line of a bullet
+			if !inExample && bullet && len(para) > 0 { // a continuation line of a bullet
 				para = append(para, strings.TrimSpace(l))
 				continue
 			}
 			flush()
 			if !inExample {
-				if !strings.HasSuffix(w.String(), ".PP\n") {
-					w.WriteString(".PP\n")
-				}
+				pp()
 				w.WriteString(".in +4n\n.nf\n")
 				inExample = true
 			}
@@ -92,12 +98,18 @@ func text(w *strings.Builder, s string) {
 				w.WriteString(".fi\n.in\n")
 				inExample = false
 			}
+			pending = false // .IP starts its own paragraph
 			w.WriteString(".IP \\(bu 2\n")
 			para = append(para, strings.TrimPrefix(l, "- "))
+			bullet = true
 		default:
 			if inExample {
-				w.WriteString(".fi\n.in\n.PP\n")
+				w.WriteString(".fi\n.in\n")
 				inExample = false
+				pending = true
+			}
+			if pending {
+				pp()
 			}
 			para = append(para, strings.TrimSpace(l))
 		}
@@ -235,7 +247,12 @@ A step failed at run time. npte names the step, what was already done, and the c
 .TP
 .B 2
 Bad input, a refused guard (a namespace npte did not make, a name already taken) or a usage error. Nothing was changed.
-.SH FILES
+`)
+	for _, s := range sections {
+		w.WriteString(".SH " + s.title + "\n")
+		text(&w, s.body)
+	}
+	w.WriteString(`.SH FILES
 .TP
 .I /run/npte/netns/NAME
 The marker of a namespace npte made. The namespace verbs touch only namespaces that have one.
@@ -243,14 +260,18 @@ The marker of a namespace npte made. The namespace verbs touch only namespaces t
 .I /run/npte/intent/NAME
 The record of a create in progress, so that an interrupted create can be destroyed.
 .TP
+.I /run/npte/gateway/NS.BACKEND
+The record of a gateway made by \fBnpte gateway create\fR (BACKEND is nft or iptables); the destroy verbs remove exactly what it names.
+.TP
 .I /run/npte/lock
 npte's global lock (\fBflock\fR(2)); rendered scripts take it too.
 .TP
 .I /etc/netns/NAME/resolv.conf
 The resolvers of a namespace, used by \fBip netns exec\fR and \fBnpte netns run\fR.
-.SH SECURITY
-The verbs \fBnetns\fR, \fBnetem\fR and \fBlab\fR act only on namespaces that carry npte's marker, validate every value before it reaches a program, run programs only from a fixed allowlist by absolute path with a fixed PATH and an empty environment, and never pass anything through a shell; \fBnetns run\fR runs its command as the user who invoked sudo. \fBnpte sudoers\fR prints a sudoers file that grants exactly these verbs. \fBnpte gateway\fR changes the host and is not part of that grant.
-.SH SEE ALSO
+.SH EXAMPLES
+`)
+	text(&w, examples)
+	w.WriteString(`.SH SEE ALSO
 \fBnpte tutorial\fR,
 \fBip\-netns\fR(8),
 \fBtc\fR(8),
@@ -259,8 +280,104 @@ The verbs \fBnetns\fR, \fBnetem\fR and \fBlab\fR act only on namespaces that car
 \fBnft\fR(8),
 \fBiptables\fR(8),
 \fBsudoers\fR(5),
-\fBvisudo\fR(8)
+\fBvisudo\fR(8),
+\fBbwrap\fR(1)
 `)
 	_, err := io.WriteString(out, w.String())
 	return err
 }
+
+// sections are the page's sections between EXIT STATUS and FILES, in the
+// mini-markup of text (blank line: new paragraph; "- ": bullet; two-space
+// indent: example). They hold what no single verb's help says: how a
+// rendered script keeps its promise, the security model, the environment.
+var sections = []struct{ title, body string }{
+	{"DRY-RUN SCRIPTS", `Every verb that changes state takes --dry-run (-n) and prints the POSIX sh script the live run would execute. It changes nothing and needs no root. Save it, review it, diff it in code review, then run it as root (sudo sh FILE), or pipe it into sudo sh. How the script keeps its promise:
+
+- The header names the npte command line and version, sets set -eu, its own PATH
+  (/usr/sbin:/usr/bin:/sbin:/bin, the directories live npte resolves programs in) and umask 022,
+  then refuses (exit 2, one line) to run as anyone but root, instead of failing later with a raw
+  "Permission denied".
+- The lock: like live npte, the script refuses state directories that are symbolic links, not
+  directories, not root's or writable by group or others, and a lock file (/run/npte/lock) that
+  is a symbolic link, not a regular file (a FIFO would hang it), not root's or not mode 0600. A
+  lock other users can open is a lock any of them can hold forever (flock needs only a read
+  descriptor), so an existing lock of another mode (an older npte's 0644) is refused, not
+  repaired: remove it when no npte runs. The script holds the lock on descriptor 9 for a
+  "{ ...; } 9>>/run/npte/lock" group, created under umask 077, which every child inherits in
+  every shell (mksh and posh make exec's descriptors close-on-exec). A script piped into sudo sh
+  and a live npte wait for each other; one kept waiting more than 2 s says once which pid holds
+  the lock (from /proc/locks).
+- Quoting goes through mvdan.cc/sh's syntax.Quote: "#", quotes, $(), backticks, newlines and
+  unicode survive; a NUL byte is refused, since no command line can carry it.
+- Only POSIX: owners and modes are read with "find PATH -prune ! -user 0 ..." (not test -O,
+  which posh refuses). The scripts are tested under dash, bash --posix, busybox sh, yash, posh
+  and mksh, each leaving the kernel state a live run leaves.
+- Exit codes are live npte's: a guard refuses with exit 2 before anything changes; a failed
+  step exits 1 ("... || exit 1", whatever the program's own status), and the header names the
+  npte command that cleans up after one.
+- Markers are written with set -C (O_EXCL) as the last step of a create and removed last by a
+  destroy; an intent record (/run/npte/intent/NAME) brackets the kernel work, so that an
+  interrupted create can still be destroyed.
+- Standard-input payloads (resolv.conf, nftables rulesets) are quoted here-documents with a
+  deterministic terminator (NPTE_EOF, or NPTE_EOF_1 and so on when the payload contains it).
+- Steps that remove something only if it is there render as "... 2>/dev/null || true"; live
+  npte discards their error output too.
+- A script does not clear its environment: run it with sudo sh, whose env_reset does.
+
+A dry run does not look at the machine. What it cannot know (whether a namespace exists, whether an interface is there) is checked by guards inside the script when it runs, exactly as live npte checks them.`},
+	{"SECURITY", `npte runs as root, usually through the NOPASSWD rule printed by npte sudoers, which grants the verbs netns, netem and lab (sudo-rs refuses wildcards in arguments, so its form grants the whole binary, gateway included).
+
+The grant allows a user to:
+
+- create network namespaces: npte marks each with /run/npte/netns/NAME, writes
+  /etc/netns/NAME/resolv.conf, sets TCP buffer and forwarding sysctls inside the new namespace,
+  and tries to load the host's tcp_bbr module;
+- connect, address, route, shape, inspect and destroy namespaces that carry npte's marker,
+  including ones another user of the same grant created (there is no per-user ownership);
+- run a command inside such a namespace as themselves: netns run drops to $SUDO_USER with
+  runuser and refuses root, any uid-0 name and any member of group 0; --user may only repeat
+  $SUDO_USER. Since ip netns exec mounts /etc/netns/NAME/* over /etc, netns create refuses an
+  /etc/netns/NAME it did not make (and an /etc/netns that is a symbolic link, not root-owned or
+  writable by group or others), and netns run refuses anything there but npte's resolv.conf and
+  checks the user's uid and groups inside that overlay.
+
+The grant does not allow:
+
+- touching namespaces, interfaces or firewall rules npte did not make: every verb in the grant
+  checks the marker; the host-changing gateway verbs are outside the classic grant;
+- running a program outside npte's allowlist, or one chosen by PATH (see ENVIRONMENT);
+- passing an unchecked value to a program: every argument is validated by a whole-value rule,
+  or refused with exit 2 before anything changes (the only free-form words are the command of
+  netns run, which runs as the caller);
+- moving npte's state: npte refuses /run/npte, its subdirectories and its lock when they are
+  symbolic links, not root-owned, or writable by group or others.
+
+Caveats. The grant lets its users create namespaces without limit (each costs kernel memory). It relies on sudo's env_reset and secure_path and on a root-owned install path (make install: /usr/local/sbin/npte, mode 0555): whoever can replace the file the rule names owns the machine. Markers and intent records name a namespace, not a particular kernel namespace: if a create is interrupted between its intent record and ip netns add, and something else then creates a namespace of that name, netns destroy would take it for npte's; run npte netns destroy NAME right after an interrupted create.`},
+	{"ENVIRONMENT", `npte reads four variables:
+
+- SUDO_USER: the user npte netns run runs its command as.
+- USER: the user npte sudoers grants, when --user is not given.
+- TERM: passed to the command of npte netns run when it is a plain terminal name (letters,
+  digits and "._+-", at most 64 bytes); anything else is dropped.
+- NO_COLOR: when set, npte does not colour its messages on a terminal.
+
+Nothing else of the caller's environment matters: programs are found only in /usr/sbin, /usr/bin, /sbin and /bin, whatever PATH says, and run with PATH=/usr/sbin:/usr/bin:/sbin:/bin as their only environment variable (no LD_PRELOAD, no IFS). The state directory /run/npte is fixed at build time: no flag or variable moves it.`},
+}
+
+// examples is the EXAMPLES section, in the mini-markup of text.
+const examples = `Review the built-in lab, build it, use it, shape it, tear it down:
+
+  npte lab create --dry-run > lab.sh
+  sudo sh lab.sh
+  sudo npte netns run client -- ping -c 2 172.16.2.2
+  sudo npte netem apply router if-server --rate 10mbit
+  sudo npte netem show router
+  sudo npte lab netem --profile 4g-bloated
+  sudo npte lab destroy
+
+Give a teammate the namespace verbs without a password:
+
+  npte sudoers --user alice > npte.sudoers
+  sudo visudo -c -f npte.sudoers
+  sudo install -m 0440 -o root -g root npte.sudoers /etc/sudoers.d/npte`

@@ -46,7 +46,7 @@ func TestPageListsEveryVerb(t *testing.T) {
 	if n < 10 {
 		t.Errorf("only %d verbs", n)
 	}
-	for _, s := range []string{".SH NAME", ".SH SYNOPSIS", ".SH EXIT STATUS", ".SH FILES", ".SH SECURITY", ".SH SEE ALSO"} {
+	for _, s := range []string{".SH NAME", ".SH SYNOPSIS", ".SH EXIT STATUS", ".SH DRY-RUN SCRIPTS", ".SH SECURITY", ".SH ENVIRONMENT", ".SH FILES", ".SH EXAMPLES", ".SH SEE ALSO"} {
 		if !strings.Contains(out, s+"\n") {
 			t.Errorf("no %s", s)
 		}
@@ -54,6 +54,29 @@ func TestPageListsEveryVerb(t *testing.T) {
 	for i, l := range strings.Split(out, "\n") {
 		if strings.HasPrefix(l, "'") {
 			t.Errorf("line %d starts with a quote (a roff request): %q", i+1, l)
+		}
+	}
+}
+
+// TestText: an indented block right after a paragraph's line is an
+// example (no fill), while indented lines after a bullet's first line
+// continue the bullet.
+func TestText(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"paragraph then example", "Runs:\n  tc qdisc del dev X root\n  tc qdisc del dev X ingress\nThen more.",
+			"Runs:\n.PP\n.in +4n\n.nf\ntc qdisc del dev X root\ntc qdisc del dev X ingress\n.fi\n.in\n.PP\nThen more.\n"},
+		{"bullet continued", "- one two\n  three\n- four",
+			".IP \\(bu 2\none two three\n.IP \\(bu 2\nfour\n"},
+		{"bullet then paragraph then example", "- one\n\nRuns:\n  ip link",
+			".IP \\(bu 2\none\n.PP\nRuns:\n.PP\n.in +4n\n.nf\nip link\n.fi\n.in\n"},
+		{"escapes", "a --flag\n.dot", "a \\-\\-flag .dot\n"},
+		{"example line starting with a dot", "Run:\n  .hidden", "Run:\n.PP\n.in +4n\n.nf\n\\&.hidden\n.fi\n.in\n"},
+		{"blank line before bullets", "Allows:\n\n- one", "Allows:\n.IP \\(bu 2\none\n"},
+	} {
+		var w strings.Builder
+		text(&w, tc.in)
+		if w.String() != tc.want {
+			t.Errorf("%s: text(%q) =\n%s\nwant\n%s", tc.name, tc.in, w.String(), tc.want)
 		}
 	}
 }
