@@ -308,8 +308,9 @@ var sections = []struct{ title, body string }{
   every shell (mksh and posh make exec's descriptors close-on-exec). A script piped into sudo sh
   and a live npte wait for each other; one kept waiting more than 2 s says once which pid holds
   the lock (from /proc/locks).
-- Quoting goes through mvdan.cc/sh's syntax.Quote: "#", quotes, $(), backticks, newlines and
-  unicode survive; a NUL byte is refused, since no command line can carry it.
+- Quoting goes through mvdan.cc/sh's syntax.Quote (the original npte's quoter left "#"
+  unquoted, which turned the rest of a line into a comment): "#", quotes, $(), backticks,
+  newlines and unicode survive; a NUL byte is refused, since no command line can carry it.
 - Only POSIX: owners and modes are read with "find PATH -prune ! -user 0 ..." (not test -O,
   which posh refuses). The scripts are tested under dash, bash --posix, busybox sh, yash, posh
   and mksh, each leaving the kernel state a live run leaves.
