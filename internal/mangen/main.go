@@ -361,7 +361,7 @@ Caveats. The grant lets its users create namespaces without limit (each costs ke
 - USER: the user npte sudoers grants, when --user is not given.
 - TERM: passed to the command of npte netns run when it is a plain terminal name (letters,
   digits and "._+-", at most 64 bytes); anything else is dropped.
-- NO_COLOR: when set, npte does not colour its messages on a terminal.
+- NO_COLOR: when set to anything but "", npte does not colour its messages on a terminal.
 
 Nothing else of the caller's environment matters: programs are found only in /usr/sbin, /usr/bin, /sbin and /bin, whatever PATH says, and run with PATH=/usr/sbin:/usr/bin:/sbin:/bin as their only environment variable (no LD_PRELOAD, no IFS). The state directory /run/npte is fixed at build time: no flag or variable moves it.`},
 }

@@ -81,6 +81,41 @@ func TestText(t *testing.T) {
 	}
 }
 
+// TestExamplesParse: every npte command line of EXAMPLES parses as the
+// command tree says (a renamed verb or flag fails here).
+func TestExamplesParse(t *testing.T) {
+	_, parser := page(t)
+	n := 0
+	for _, l := range strings.Split(examples, "\n") {
+		words := strings.Fields(l)
+		if i := indexOf(words, ">"); i >= 0 {
+			words = words[:i]
+		}
+		if len(words) > 0 && words[0] == "sudo" {
+			words = words[1:]
+		}
+		if len(words) == 0 || words[0] != "npte" {
+			continue
+		}
+		n++
+		if _, err := parser.Parse(words[1:]); err != nil {
+			t.Errorf("%q: %v", strings.TrimSpace(l), err)
+		}
+	}
+	if n < 5 {
+		t.Errorf("only %d npte command lines in EXAMPLES", n)
+	}
+}
+
+func indexOf(s []string, w string) int {
+	for i, x := range s {
+		if x == w {
+			return i
+		}
+	}
+	return -1
+}
+
 func TestEsc(t *testing.T) {
 	cases := map[string]string{
 		"--dry-run":       `\-\-dry\-run`,
