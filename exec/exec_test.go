@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/npte/npte/exec"
+	"github.com/npte/npte/netns"
 	"github.com/npte/npte/plan"
 	"github.com/npte/npte/registry"
 	"github.com/npte/npte/render"
@@ -220,7 +221,7 @@ func TestToolsTable(t *testing.T) {
 func TestRunCreate(t *testing.T) {
 	h := newHarness(t)
 	h.r.Color = false
-	p := plan.NetnsCreate("demo", []string{"192.0.2.53"})
+	p := netns.Create("demo", []string{"192.0.2.53"})
 	if err := h.r.Run(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
@@ -415,7 +416,7 @@ func TestProbe(t *testing.T) {
 func TestStepError(t *testing.T) {
 	h := newHarness(t)
 	h.outcome = failOn("ip -n demo link set dev lo up")
-	err := h.r.Run(context.Background(), plan.NetnsCreate("demo", nil))
+	err := h.r.Run(context.Background(), netns.Create("demo", nil))
 	se := stepError(t, err)
 	if se.Code != exec.ExitFailure {
 		t.Errorf("code %d, want 1", se.Code)
@@ -448,7 +449,7 @@ func TestStepError(t *testing.T) {
 		}
 		return nil
 	}
-	se = stepError(t, h.r.Run(context.Background(), plan.NetnsCreate("demo", nil)))
+	se = stepError(t, h.r.Run(context.Background(), netns.Create("demo", nil)))
 	if msg := se.Error(); !strings.Contains(msg, "npte: already done: record the intent to create demo; ip netns add demo\n") {
 		t.Errorf("a tolerated failure is listed as done:\n%s", msg)
 	}
@@ -457,7 +458,7 @@ func TestStepError(t *testing.T) {
 	h = newHarness(t)
 	h.outcome = func(argv []string) error {
 		switch strings.Join(argv, " ") {
-		case "ip netns del demo", "ip -n demo link delete group " + plan.LinkGroup: // no links: expected failure
+		case "ip netns del demo", "ip -n demo link delete group " + netns.LinkGroup: // no links: expected failure
 			return exitErr(1)
 		}
 		return nil
@@ -467,7 +468,7 @@ func TestStepError(t *testing.T) {
 	}
 	touch(t, h.layout().Marker("demo"))
 	touch(t, h.layout().Netns("demo"))
-	p := plan.NetnsDestroy("demo")
+	p := netns.Destroy("demo")
 	for i, s := range p.Steps { // drop the rm -rf of /etc/netns/demo
 		if c, ok := s.(plan.Command); ok && c.Argv[0] == "rm" {
 			p.Steps = append(p.Steps[:i], p.Steps[i+1:]...)
@@ -485,7 +486,7 @@ func TestStepError(t *testing.T) {
 
 func TestGuardExit2(t *testing.T) {
 	h := newHarness(t)
-	err := h.r.Run(context.Background(), plan.NetnsDestroy("demo"))
+	err := h.r.Run(context.Background(), netns.Destroy("demo"))
 	se := stepError(t, err)
 	var ge *exec.GuardError
 	if se.Code != exec.ExitUsage || !errors.As(err, &ge) {
@@ -499,7 +500,7 @@ func TestGuardExit2(t *testing.T) {
 	}
 	// create on a taken name.
 	touch(t, h.layout().Netns("demo"))
-	se = stepError(t, h.r.Run(context.Background(), plan.NetnsCreate("demo", nil)))
+	se = stepError(t, h.r.Run(context.Background(), netns.Create("demo", nil)))
 	if se.Code != exec.ExitUsage || !strings.Contains(se.Error(), "already exists") || len(h.calls) != 0 {
 		t.Errorf("create on a taken name: %v (code %d), calls %v", se, se.Code, h.calls)
 	}
@@ -508,7 +509,7 @@ func TestGuardExit2(t *testing.T) {
 	if err := os.Symlink(t.TempDir(), h.layout().Root); err != nil {
 		t.Fatal(err)
 	}
-	se = stepError(t, h.r.Run(context.Background(), plan.NetnsCreate("demo", nil)))
+	se = stepError(t, h.r.Run(context.Background(), netns.Create("demo", nil)))
 	if se.Code != exec.ExitUsage || !strings.Contains(se.Error(), "symbolic link") {
 		t.Errorf("symlinked root: %v (code %d)", se, se.Code)
 	}
@@ -534,7 +535,7 @@ func TestBeforeStep(t *testing.T) {
 		}
 		var got []int
 		h.r.BeforeStep = func(i int) { got = append(got, i) }
-		if err := h.r.Run(context.Background(), plan.NetnsDestroy("demo")); err != nil {
+		if err := h.r.Run(context.Background(), netns.Destroy("demo")); err != nil {
 			t.Fatal(err)
 		}
 		if !reflect.DeepEqual(got, c.want) {
@@ -554,7 +555,7 @@ func TestSignal(t *testing.T) {
 				h.r.Signals <- sig
 			}
 		}
-		se := stepError(t, h.r.Run(context.Background(), plan.NetnsCreate("demo", nil)))
+		se := stepError(t, h.r.Run(context.Background(), netns.Create("demo", nil)))
 		if se.Code != code {
 			t.Errorf("%v: code %d, want %d", sig, se.Code, code)
 		}
@@ -582,7 +583,7 @@ func TestSignalWhileWaitingForLock(t *testing.T) {
 	}
 	defer unlock()
 	done := make(chan error, 1)
-	go func() { done <- h.r.Run(context.Background(), plan.NetnsCreate("demo", nil)) }()
+	go func() { done <- h.r.Run(context.Background(), netns.Create("demo", nil)) }()
 	time.Sleep(50 * time.Millisecond)
 	h.r.Signals <- syscall.SIGINT
 	select {
