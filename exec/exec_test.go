@@ -20,6 +20,7 @@ import (
 	"github.com/npte/npte/plan"
 	"github.com/npte/npte/registry"
 	"github.com/npte/npte/render"
+	"github.com/npte/npte/shell"
 )
 
 // call is one program run recorded by the fake Starter.
@@ -53,7 +54,7 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	_ = os.Chmod(dir, 0o755)
-	l := registry.Layout{Root: filepath.Join(dir, "npte"), RunNetns: filepath.Join(dir, "netns")}
+	l := shell.Layout{Root: filepath.Join(dir, "npte"), RunNetns: filepath.Join(dir, "netns")}
 	bin := filepath.Join(dir, "bin")
 	for _, d := range []string{l.RunNetns, bin} {
 		if err := os.Mkdir(d, 0o755); err != nil {
@@ -95,7 +96,7 @@ func newHarness(t *testing.T) *harness {
 	return h
 }
 
-func (h *harness) layout() registry.Layout { return h.r.Registry.Layout }
+func (h *harness) layout() shell.Layout { return h.r.Registry.Layout }
 
 // argvs returns the recorded argv, one line each.
 func (h *harness) argvs() string {
@@ -240,7 +241,7 @@ func TestRunCreate(t *testing.T) {
 		if !filepath.IsAbs(c.Path) || filepath.Dir(c.Path) != h.bin || filepath.Base(c.Path) != c.Argv[0] {
 			t.Errorf("%v ran from %q, want %s/%s", c.Argv, c.Path, h.bin, c.Argv[0])
 		}
-		if !reflect.DeepEqual(c.Env, []string{"PATH=" + render.SafePath}) {
+		if !reflect.DeepEqual(c.Env, []string{"PATH=" + shell.SafePath}) {
 			t.Errorf("%v ran with env %q", c.Argv, c.Env)
 		}
 	}
@@ -653,7 +654,7 @@ func touch(t *testing.T, p string) {
 func TestStartChildHoldsLock(t *testing.T) {
 	dir := t.TempDir()
 	_ = os.Chmod(dir, 0o755)
-	l := registry.Layout{Root: filepath.Join(dir, "npte"), RunNetns: filepath.Join(dir, "netns")}
+	l := shell.Layout{Root: filepath.Join(dir, "npte"), RunNetns: filepath.Join(dir, "netns")}
 	reg := registry.New(l, os.Getuid())
 	lock, err := reg.LockFile(context.Background())
 	if err != nil {
@@ -701,7 +702,7 @@ func TestStartChildHoldsLock(t *testing.T) {
 	for _, e := range entries {
 		target, _ := os.Readlink("/proc/" + pid + "/fd/" + e.Name())
 		// Descriptors above 9 may come from whoever started the test.
-		if n, _ := strconv.Atoi(e.Name()); n > 2 && n <= exec.LockFD {
+		if n, _ := strconv.Atoi(e.Name()); n > 2 && n <= shell.LockFD {
 			fds = append(fds, e.Name()+" "+target)
 		}
 	}
@@ -759,8 +760,12 @@ func TestRunPassesLock(t *testing.T) {
 // TestLockFDMatchesScript: live children get the lock on the descriptor
 // the rendered script holds it on.
 func TestLockFDMatchesScript(t *testing.T) {
-	if strconv.Itoa(exec.LockFD) != render.LockFD {
-		t.Errorf("exec.LockFD %d, render.LockFD %s", exec.LockFD, render.LockFD)
+	script, err := render.Script(plan.Plan{Steps: []plan.Step{plan.Lock{}}}, render.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "flock -w 2 " + strconv.Itoa(shell.LockFD) + " "; !strings.Contains(script, want) {
+		t.Errorf("the script does not hold the lock on fd %d (shell.LockFD):\n%s", shell.LockFD, script)
 	}
 }
 

@@ -6,7 +6,7 @@
 // return a plan.Plan. Everything a gateway leaves on the host carries the
 // namespace's name, so that destroy can find it again from the name alone,
 // and is recorded, before create changes anything, in
-// /run/npte/gateway/NS.BACKEND (registry.Layout.GatewayRecord); destroy
+// /run/npte/gateway/NS.BACKEND (shell.Layout.GatewayRecord); destroy
 // (and netns destroy, lab destroy) remove only what is recorded:
 //
 //   - the veth pair: if-NS on the host, if-host inside NS, both in npte's
