@@ -1,7 +1,7 @@
 // Package exec runs a plan.Plan live, step by step.
 //
 // Programs are resolved from the allowlist (Tools) in the fixed directories
-// of render.SafePath, never through the caller's PATH, and run with a
+// of shell.SafePath, never through the caller's PATH, and run with a
 // scrubbed environment holding only that PATH. Each command is echoed to
 // stderr as "+ <quoted argv>" before it runs, exactly as the rendered
 // script would run it. The first failure stops the plan with a *StepError
@@ -31,7 +31,7 @@ import (
 
 	"github.com/npte/npte/plan"
 	"github.com/npte/npte/registry"
-	"github.com/npte/npte/render"
+	"github.com/npte/npte/shell"
 )
 
 // Cmd is one resolved program invocation.
@@ -43,16 +43,12 @@ type Cmd struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	// Lock, when not nil, is npte's locked lock file: the child inherits
-	// it as fd 9 (LockFD), as the rendered script's children inherit the
+	// it as fd 9 (shell.LockFD), as the rendered script's children inherit the
 	// script's `exec 9>>LOCK`, so the lock stays held until the child has
 	// exited even when npte itself is killed (SIGKILL, the OOM killer) half
 	// way through the step.
 	Lock *os.File
 }
-
-// LockFD is the descriptor number under which every child run while the
-// lock is held inherits the lock file, the same as the rendered script's.
-const LockFD = 9
 
 // Starter runs a Cmd to completion and returns its error; a non-zero exit
 // is an error with an ExitCode() int method, like *os/exec.ExitError.
@@ -69,7 +65,7 @@ type Runner struct {
 	Stderr   io.Writer // children's stderr, "+ argv" echo and notes
 	Color    bool      // colour the echo (a terminal, and NO_COLOR unset)
 	// Dirs are searched in order for allowlisted programs; nil means the
-	// directories of render.SafePath.
+	// directories of shell.SafePath.
 	Dirs []string
 	// Start runs a command; nil means Start (os/exec, in its own process
 	// group, holding the lock as fd 9 when the plan holds it).
@@ -116,7 +112,7 @@ func (e *StepError) Error() string {
 	if len(e.Done) > 0 {
 		b.WriteString("\nnpte: already done: " + strings.Join(e.Done, "; "))
 		if len(e.Undo) > 0 {
-			b.WriteString("\nnpte: to clean up, run: " + render.CommandLine(append([]string{"npte"}, e.Undo...)))
+			b.WriteString("\nnpte: to clean up, run: " + shell.CommandLine(append([]string{"npte"}, e.Undo...)))
 		}
 	} else if e.Code != ExitUsage {
 		b.WriteString("\nnpte: nothing was changed")
@@ -140,7 +136,7 @@ var ErrNotAllowed = errors.New("not in npte's allowlist")
 var ErrNotFound = errors.New("not installed")
 
 // Env is the whole environment of every child.
-func Env() []string { return []string{"PATH=" + render.SafePath} }
+func Env() []string { return []string{"PATH=" + shell.SafePath} }
 
 // Resolve returns the absolute path of the allowlisted program name.
 func (r *Runner) Resolve(name string) (string, error) {
@@ -153,7 +149,7 @@ func (r *Runner) Resolve(name string) (string, error) {
 	}
 	dirs := r.Dirs
 	if dirs == nil {
-		dirs = strings.Split(render.SafePath, ":")
+		dirs = strings.Split(shell.SafePath, ":")
 	}
 	for _, d := range dirs {
 		p := filepath.Join(d, name)
@@ -171,7 +167,7 @@ func (r *Runner) Resolve(name string) (string, error) {
 
 // Start is the Starter npte uses outside tests: it runs c to completion
 // in a process group of its own, and kills it if ctx ends first. c.Lock,
-// if any, is passed as fd LockFD: the child holds the lock, whatever
+// if any, is passed as fd shell.LockFD: the child holds the lock, whatever
 // happens to npte, until it exits.
 func Start(ctx context.Context, c Cmd) error {
 	cmd := osexec.CommandContext(ctx, c.Path)
@@ -195,8 +191,8 @@ func Start(ctx context.Context, c Cmd) error {
 	if c.Lock != nil {
 		// Entries 3..LockFD-1 are nil: those descriptors are closed in
 		// the child.
-		cmd.ExtraFiles = make([]*os.File, LockFD-2)
-		cmd.ExtraFiles[LockFD-3] = c.Lock
+		cmd.ExtraFiles = make([]*os.File, shell.LockFD-2)
+		cmd.ExtraFiles[shell.LockFD-3] = c.Lock
 	}
 	// A small stdin payload (a heredoc: resolv.conf, an nft ruleset) is
 	// put whole into a pipe before the child starts, rather than copied by
@@ -238,9 +234,9 @@ func filledPipe(r io.Reader) (*os.File, error) {
 func defaultExec(c Cmd) error { return syscall.Exec(c.Path, c.Argv, c.Env) }
 
 func (r *Runner) echo(argv []string, suffix string) {
-	line, err := render.Argv(argv)
+	line, err := shell.Argv(argv)
 	if err != nil {
-		line = render.CommandLine(argv)
+		line = shell.CommandLine(argv)
 	}
 	if r.Color {
 		fmt.Fprintf(r.Stderr, "\x1b[34m+ %s%s\x1b[0m\n", line, suffix)
@@ -311,36 +307,42 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 			if err == nil {
 				st.lock = lock
 			} else if errors.Is(err, registry.ErrUnsafe) {
-				return st.fail(s, &GuardError{err.Error()}, ExitUsage)
+				return st.fail(s, &GuardError{lockRefusal(reg)}, ExitUsage)
 			}
 		case plan.Unlock:
 			st.release()
 		case plan.RequireManaged:
-			if err = reg.RequireManaged(s.Name); err != nil {
+			// A marker path of the wrong type is no marker, as for the
+			// script's test -f.
+			if err = reg.RequireManaged(s.Name); errors.Is(err, registry.ErrNotManaged) || errors.Is(err, registry.ErrUnsafe) {
+				return st.fail(s, &GuardError{s.Refusal(reg.Layout)}, ExitUsage)
+			} else if err != nil {
 				return st.fail(s, &GuardError{err.Error()}, ExitUsage)
 			}
 		case plan.RequireOwned:
 			var ok bool
 			ok, err = reg.Owned(s.Name)
-			if err == nil && !ok {
-				err = fmt.Errorf("%s: %w (no marker %s)", s.Name, registry.ErrNotManaged, reg.Layout.Marker(s.Name))
-			}
-			if err != nil {
+			switch {
+			case errors.Is(err, registry.ErrUnsafe):
+				return st.fail(s, &GuardError{plan.RecordsRefusal(reg.Layout, s.Name)}, ExitUsage)
+			case err != nil:
 				return st.fail(s, &GuardError{err.Error()}, ExitUsage)
+			case !ok:
+				return st.fail(s, &GuardError{s.Refusal(reg.Layout)}, ExitUsage)
 			}
 		case plan.RequireAbsent:
 			var taken bool
 			taken, err = reg.Taken(s.Name)
 			if errors.Is(err, registry.ErrUnsafe) {
-				return st.fail(s, &GuardError{err.Error()}, ExitUsage)
+				return st.fail(s, &GuardError{s.RunNetnsRefusal(reg.Layout)}, ExitUsage)
 			}
 			if err == nil && taken {
-				return st.fail(s, &GuardError{s.Name + ": already exists (a namespace, npte marker or intent record has that name)"}, ExitUsage)
+				return st.fail(s, &GuardError{s.Refusal()}, ExitUsage)
 			}
 		case plan.RequireNoSymlink:
 			for _, p := range s.Paths {
 				if fi, e := os.Lstat(p); e == nil && fi.Mode()&fs.ModeSymlink != 0 {
-					return st.fail(s, &GuardError{"a path npte writes is a symbolic link; refusing to follow it: " + p}, ExitUsage)
+					return st.fail(s, &GuardError{s.Refusal()}, ExitUsage)
 				}
 			}
 		case plan.RequireEtcNetnsAbsent:
@@ -356,15 +358,14 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 				return st.fail(s, err, ExitUsage)
 			}
 		case plan.Probe:
-			var path string
-			path, err = r.Resolve(s.Argv[0])
-			if err == nil {
-				e := r.start(ctx, Cmd{Path: path, Argv: s.Argv, Env: Env(), Stdout: io.Discard, Stderr: io.Discard, Lock: st.lock})
-				if e != nil && !isExit(e) {
-					err = e
-				} else if (e == nil) != s.WantSuccess {
-					return st.fail(s, &GuardError{s.Message}, ExitUsage)
-				}
+			var refused bool
+			if refused, err = r.probe(ctx, s, st.lock); refused {
+				return st.fail(s, &GuardError{s.Message}, ExitUsage)
+			}
+		case plan.RequireIface:
+			var refused bool
+			if refused, err = r.probe(ctx, s.Probe(), st.lock); refused {
+				return st.fail(s, &GuardError{s.Refusal()}, ExitUsage)
 			}
 		case plan.Command:
 			err = r.command(ctx, s, st.lock)
@@ -388,7 +389,7 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 			var ok bool
 			ok, err = reg.Owned(s.Name)
 			if errors.Is(err, registry.ErrUnsafe) {
-				return st.fail(s, &GuardError{err.Error()}, ExitUsage)
+				return st.fail(s, &GuardError{plan.RecordsRefusal(reg.Layout, s.Name)}, ExitUsage)
 			}
 			if err == nil {
 				if ok {
@@ -397,7 +398,7 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 					}
 				} else {
 					st.index += plan.Count(s.Then)
-					fmt.Fprintf(r.Stderr, "npte: %s: not managed by npte, skipped\n", s.Name)
+					fmt.Fprintf(r.Stderr, "npte: %s\n", s.Skipped())
 				}
 			}
 		case plan.IfNetns:
@@ -432,6 +433,48 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 		}
 	}
 	return nil
+}
+
+// probe runs plan.Probe's command, its output discarded, and reports
+// whether the guard refuses; err is a failure to run it at all.
+func (r *Runner) probe(ctx context.Context, s plan.Probe, lock *os.File) (refused bool, err error) {
+	path, err := r.Resolve(s.Argv[0])
+	if err != nil {
+		return false, err
+	}
+	e := r.start(ctx, Cmd{Path: path, Argv: s.Argv, Env: Env(), Stdout: io.Discard, Stderr: io.Discard, Lock: lock})
+	if e != nil && !isExit(e) {
+		return false, e
+	}
+	return (e == nil) != s.WantSuccess, nil
+}
+
+// lockRefusal is the script's refusal of unsafe lock state (plan.Lock):
+// the type refusal when a state directory is a symbolic link or not a
+// directory or the lock is not a regular file, the owner refusal
+// otherwise.
+func lockRefusal(reg *registry.Registry) string {
+	l := reg.Layout
+	if wrongType(l.Root, true) || wrongType(l.NetnsDir(), true) || wrongType(l.IntentDir(), true) || wrongType(l.LockPath(), false) {
+		return plan.Lock{}.TypeRefusal(l)
+	}
+	return plan.Lock{}.OwnerRefusal(l, reg.Owner)
+}
+
+// wrongType is the script's `test -L P || { test -e P && ! test -d P; }`
+// (dir) or `... ! test -f P` (!dir): P is a symbolic link, or exists and
+// is not a directory (not a regular file).
+func wrongType(p string, dir bool) bool {
+	fi, err := os.Lstat(p)
+	switch {
+	case err != nil:
+		return false
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return true
+	case dir:
+		return !fi.IsDir()
+	}
+	return !fi.Mode().IsRegular()
 }
 
 // lockInterruptible takes the lock like reg.LockFile, but gives up when a
@@ -550,7 +593,7 @@ func isExit(err error) bool {
 // own description is shown as its quoted argv, as the echo shows it.
 func describe(s plan.Step) string {
 	if c, ok := s.(plan.Command); ok && c.Show == "" {
-		return render.CommandLine(c.Argv)
+		return shell.CommandLine(c.Argv)
 	}
 	return s.Describe()
 }

@@ -3,8 +3,9 @@
 // (package exec). Both read the same Plan, which is what makes a dry-run
 // script say exactly what a live run does.
 //
-// Plan builders (in this package and in shape, lab and gateway) are pure
-// functions from validated arguments to a Plan: no I/O, no globals.
+// This package holds only the step model. Plan builders (in packages
+// netns, shape, lab and gateway) are pure functions from validated
+// arguments to a Plan: no I/O, no globals.
 //
 // Each step type documents the shell it renders to. Paths are written for
 // the default state layout (/run/npte); the renderer substitutes the layout
@@ -148,6 +149,10 @@ type RequireRunAs struct {
 	UID   string
 }
 
+// EtcNetns is where `ip netns exec` looks for per-namespace files
+// (/etc/netns/NAME/resolv.conf is bind-mounted over /etc/resolv.conf).
+const EtcNetns = "/etc/netns"
+
 // EtcNetnsDir is the directory `ip netns exec` mounts over /etc in name.
 func EtcNetnsDir(name string) string { return EtcNetns + "/" + name }
 
@@ -218,6 +223,29 @@ type Probe struct {
 	WantSuccess bool
 	Message     string
 }
+
+// RequireIface refuses to go on (exit 2, before any change) unless
+// namespace NS has an interface Iface: the guard of the verbs that name an
+// interface (netns assign-addr, add-route --dev, netem, netem show).
+//
+// Renders as:
+//
+//	if ! ip -n NS link show dev IFACE >/dev/null 2>&1; then
+//		echo 'npte: NS has no interface IFACE' >&2; exit 2; fi
+type RequireIface struct{ NS, Iface string }
+
+// Probe is the equivalent Probe, which render and exec run.
+func (s RequireIface) Probe() Probe {
+	return Probe{Argv: []string{"ip", "-n", s.NS, "link", "show", "dev", s.Iface}, WantSuccess: true, Message: s.Refusal()}
+}
+
+// Refusal is the message when NS has no interface Iface.
+func (s RequireIface) Refusal() string { return s.NS + " has no interface " + s.Iface }
+
+func (RequireIface) isStep() {}
+
+// Describe implements Step.
+func (s RequireIface) Describe() string { return s.Refusal() }
 
 // Command runs an external program from the allowlist.
 //

@@ -24,6 +24,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -35,8 +36,7 @@ import (
 	"github.com/npte/npte/cli"
 	"github.com/npte/npte/exec"
 	"github.com/npte/npte/plan"
-	"github.com/npte/npte/registry"
-	"github.com/npte/npte/render"
+	"github.com/npte/npte/shell"
 )
 
 // Event is one program run: its argv, what it read on stdin, and whether
@@ -50,7 +50,7 @@ type Event struct {
 
 // String renders an event for diffs.
 func (e Event) String() string {
-	s := render.CommandLine(e.Argv)
+	s := shell.CommandLine(e.Argv)
 	if e.Stdin != "" {
 		s += " <<< " + fmt.Sprintf("%q", e.Stdin)
 	}
@@ -70,6 +70,9 @@ type Result struct {
 	State  string // markers and intent records after the run
 	Stdout string
 	Stderr string
+	// Dir is the temporary directory that holds the side's private state
+	// layout; Check reads paths below it as equal on both sides.
+	Dir string
 }
 
 // Setup prepares a private state root: layout, fake program directory and
@@ -91,6 +94,10 @@ type Setup struct {
 	Output func(argv []string) string
 	// Gateways are gateway records (NS.BACKEND) that exist before the run.
 	Gateways []string
+	// Plant, when not nil, changes the private state layout (made as the
+	// fields above say, below a t.TempDir) before the run: a symbolic
+	// link or a file where a guard expects something else.
+	Plant func(l shell.Layout) error
 }
 
 // output is what a recorded program prints on stdout: the id commands of
@@ -121,10 +128,10 @@ func (s Setup) output(argv []string) string {
 // allowlisted tool, under t.TempDir; managed names get a marker. Tests
 // that run cli.Main live without root point cli.Env's Layout, Owner
 // (os.Getuid()) and Dirs at them.
-func StateRoot(t *testing.T, managed ...string) (layout registry.Layout, bin string) {
+func StateRoot(t *testing.T, managed ...string) (layout shell.Layout, bin string) {
 	t.Helper()
 	root := t.TempDir()
-	layout = registry.Layout{Root: filepath.Join(root, "npte"), RunNetns: filepath.Join(root, "netns")}
+	layout = shell.Layout{Root: filepath.Join(root, "npte"), RunNetns: filepath.Join(root, "netns")}
 	bin = filepath.Join(root, "bin")
 	for _, d := range []string{layout.Root, layout.NetnsDir(), layout.IntentDir(), layout.RunNetns, bin} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -169,6 +176,11 @@ func (s Setup) env(t *testing.T, args []string) (cli.Env, *bytes.Buffer, *bytes.
 		}
 		touch(layout.GatewayDir() + "/" + g)
 	}
+	if s.Plant != nil {
+		if err := s.Plant(layout); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var stdout, stderr bytes.Buffer
 	sudoUser := s.SudoUser
 	env := cli.Env{
@@ -194,7 +206,7 @@ func (s Setup) env(t *testing.T, args []string) (cli.Env, *bytes.Buffer, *bytes.
 	return env, &stdout, &stderr
 }
 
-func snapshot(l registry.Layout) string {
+func snapshot(l shell.Layout) string {
 	var out []string
 	for _, d := range []string{l.NetnsDir(), l.IntentDir(), l.GatewayDir()} {
 		entries, _ := os.ReadDir(d)
@@ -229,7 +241,7 @@ func Live(t *testing.T, s Setup, w World, args ...string) Result {
 	env.Start = func(_ context.Context, c exec.Cmd) error { return record(c) }
 	env.Exec = func(c exec.Cmd) error { return record(c) }
 	code := cli.Main(env)
-	return Result{Events: events, Exit: code, State: snapshot(env.Layout), Stdout: stdout.String(), Stderr: stderr.String()}
+	return Result{Events: events, Exit: code, State: snapshot(env.Layout), Stdout: stdout.String(), Stderr: stderr.String(), Dir: filepath.Dir(env.Layout.Root)}
 }
 
 // fakeExit is a recorded program's non-zero exit.
@@ -291,7 +303,7 @@ func Script(t *testing.T, s Setup, w World, args ...string) (Result, string) {
 			kept := st.Redirs[:0]
 			closes := false
 			for _, r := range st.Redirs {
-				if r.N == nil || r.N.Value != render.LockFD {
+				if r.N == nil || r.N.Value != strconv.Itoa(shell.LockFD) {
 					kept = append(kept, r)
 				} else if r.Op == syntax.DplOut && r.Word.Lit() == "-" {
 					closes = true
@@ -347,7 +359,7 @@ func within(path, dir string) bool {
 // (install -d, flock, find, umask) and marker removals are applied to the
 // private state instead of being recorded; `id -u` prints this process's
 // uid, the owner of the private state.
-func RunScript(t *testing.T, file *syntax.File, l registry.Layout, w World) Result {
+func RunScript(t *testing.T, file *syntax.File, l shell.Layout, w World) Result {
 	t.Helper()
 	return runScript(t, file, l, w, func([]string) string { return "" })
 }
@@ -356,7 +368,7 @@ func RunScript(t *testing.T, file *syntax.File, l registry.Layout, w World) Resu
 // prints on stdout. The one real program it runs is find on /etc/netns
 // with read-only primaries only (readOnlyFind): the /etc/netns guards'
 // view of the directory, which the live side reads with Lstat.
-func runScript(t *testing.T, file *syntax.File, l registry.Layout, w World, output func([]string) string) Result {
+func runScript(t *testing.T, file *syntax.File, l shell.Layout, w World, output func([]string) string) Result {
 	t.Helper()
 	stateDir, err := filepath.EvalSymlinks(filepath.Dir(l.Root))
 	if err != nil {
@@ -424,7 +436,7 @@ func runScript(t *testing.T, file *syntax.File, l registry.Layout, w World, outp
 	var out, errb bytes.Buffer
 	runner, err := interp.New(
 		interp.StdIO(strings.NewReader(""), &out, &errb),
-		interp.Env(expand.ListEnviron("PATH="+render.SafePath)),
+		interp.Env(expand.ListEnviron("PATH="+shell.SafePath)),
 		interp.ExecHandlers(handler),
 		interp.OpenHandler(openHandler(stateDir)),
 		// interp lacks umask and set -C. The umask only affects modes, and
@@ -454,7 +466,7 @@ func runScript(t *testing.T, file *syntax.File, l registry.Layout, w World, outp
 	default:
 		t.Fatalf("interp: %v", err)
 	}
-	return Result{Events: events, Exit: code, State: snapshot(l), Stdout: out.String(), Stderr: errb.String()}
+	return Result{Events: events, Exit: code, State: snapshot(l), Stdout: out.String(), Stderr: errb.String(), Dir: filepath.Dir(l.Root)}
 }
 
 // badState reports what the lock's find guard selects: an existing path
@@ -483,7 +495,7 @@ func badState(p string) bool {
 func DryRun(t *testing.T, s Setup, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	env, out, errb := s.env(t, args)
-	env.Layout = registry.DefaultLayout()
+	env.Layout = shell.DefaultLayout()
 	env.Owner = 0
 	code = cli.Main(env)
 	return out.String(), errb.String(), code
@@ -517,8 +529,9 @@ func indexOf(args []string, s string) int {
 }
 
 // Check runs npte ARGS both ways and fails t on any difference in the
-// programs run (argv and stdin, in order), the exit code class, or the
-// resulting markers and intent records. It returns the live result.
+// programs run (argv and stdin, in order), the exit code class, the
+// resulting markers and intent records, or the npte: lines on stderr
+// (Diagnostics). It returns the live result.
 func Check(t *testing.T, s Setup, w World, args ...string) Result {
 	t.Helper()
 	live := Live(t, s, w, args...)
@@ -538,7 +551,50 @@ func Check(t *testing.T, s Setup, w World, args ...string) Result {
 	if live.State != sh.State {
 		t.Errorf("npte %s: state differs: live %q, script %q", strings.Join(args, " "), live.State, sh.State)
 	}
+	if a, b := Diagnostics(live.Stderr, script, live.Dir), Diagnostics(sh.Stderr, "", sh.Dir); a != b {
+		t.Errorf("npte %s: live and script print different npte: lines on stderr\n--- live\n%s--- script\n%s--- live stderr\n%s", strings.Join(args, " "), a, b, live.Stderr)
+	}
 	return live
+}
+
+// Diagnostics returns the lines of stderr that begin with "npte: " and
+// that a script prints too: the guards' refusals and IfOwned's "skipped".
+// Given the script text (for a live run's stderr), it leaves out what only
+// a live run prints: its notes (comments in the script), and the report
+// of a failed or interrupted step (a script stops with the program's own
+// error output). The state directory dir (Result.Dir) is written $STATE.
+func Diagnostics(stderr, script, dir string) string {
+	if dir != "" {
+		stderr = strings.ReplaceAll(stderr, dir, "$STATE")
+	}
+	notes := map[string]bool{}
+	for _, l := range strings.Split(script, "\n") {
+		if c, ok := strings.CutPrefix(strings.TrimLeft(l, "\t"), "# "); ok {
+			notes[c] = true
+		}
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(stderr, "\n") {
+		m, ok := strings.CutPrefix(l, "npte: ")
+		if !ok || script != "" && (notes[m] || liveOnly(m)) {
+			continue
+		}
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// liveOnly reports whether m (an npte: line without its prefix) is part
+// of exec.StepError's report, which only a live run prints.
+func liveOnly(m string) bool {
+	for _, p := range []string{"already done: ", "to clean up, run: ", "nothing was changed", "interrupted (", "skipped: "} {
+		if strings.HasPrefix(m, p) {
+			return true
+		}
+	}
+	n, rest, ok := strings.Cut(m, " ")
+	return ok && n == "step" && strings.Contains(rest, " failed: ")
 }
 
 // unlockMark stands for the script's `exec 9>&-` in the interpreted
