@@ -2,6 +2,7 @@ package securitytest
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/npte/npte/cli"
 	npteexec "github.com/npte/npte/exec"
@@ -249,19 +252,31 @@ func TestHostileEnvironmentScript(t *testing.T) {
 	t.Logf("%d rendered scripts run by dash and busybox sh under a hostile environment: no fake tool ran, every program saw PATH=%s", ran, render.SafePath)
 }
 
-// TestScriptsSetTheirOwnPath checks every golden script: the header sets
-// and exports PATH before the first command.
+// TestScriptsSetTheirOwnPath checks every golden script (the files of
+// cli/testdata/*.txtar): the header sets and exports PATH before the first
+// command.
 func TestScriptsSetTheirOwnPath(t *testing.T) {
-	files, _ := filepath.Glob("../testdata/golden/*.sh")
+	archives, _ := filepath.Glob("../cli/testdata/*.txtar")
+	var files []string
+	scripts := map[string][]byte{}
+	for _, a := range archives {
+		ar, err := txtar.ParseFile(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range ar.Files {
+			if strings.HasSuffix(f.Name, ".sh") {
+				name := filepath.Base(a) + ":" + f.Name
+				files = append(files, name)
+				scripts[name] = f.Data
+			}
+		}
+	}
 	if len(files) == 0 {
 		t.Fatal("no golden scripts")
 	}
 	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(fh)
+		sc := bufio.NewScanner(bytes.NewReader(scripts[f]))
 		sawPath, sawExport := false, false
 		for sc.Scan() {
 			l := sc.Text()
@@ -280,7 +295,6 @@ func TestScriptsSetTheirOwnPath(t *testing.T) {
 				break
 			}
 		}
-		fh.Close()
 		if !sawExport {
 			t.Errorf("%s: no PATH=%s / export PATH in the header", f, render.SafePath)
 		}
