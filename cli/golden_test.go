@@ -28,7 +28,7 @@ type goldenCase struct {
 	script string // the archive's name, without .txtar
 	args   []string
 	setup  fidelity.Setup
-	links  map[string]bool
+	links  []string // the interfaces of its world (fidelity.Links)
 }
 
 // name is the fidelity subtest's name: the world options and the
@@ -71,7 +71,7 @@ func (c goldenCase) opts() []string {
 // the host's), sudo=USER ($SUDO_USER). The golden render itself uses
 // only sudo (a dry run looks at no state).
 func parseGoldenCase(script string, words []string) (goldenCase, error) {
-	c := goldenCase{script: script, links: map[string]bool{}}
+	c := goldenCase{script: script}
 	for len(words) > 0 {
 		k, v, ok := strings.Cut(words[0], "=")
 		list := strings.Split(v, ",")
@@ -86,9 +86,7 @@ func parseGoldenCase(script string, words []string) (goldenCase, error) {
 		case k == "sudo":
 			c.setup.SudoUser = v
 		case k == "links":
-			for _, l := range list {
-				c.links[l] = true
-			}
+			c.links = append(c.links, list...)
 		default:
 			ok = false
 		}
@@ -102,43 +100,6 @@ func parseGoldenCase(script string, words []string) (goldenCase, error) {
 	}
 	c.args = words
 	return c, nil
-}
-
-// world makes `ip -n NS link show dev DEV` succeed only for listed links
-// (and `ip -n NS -j link show dev DEV` likewise, and `ip link show dev DEV`
-// for links=host/DEV); everything else succeeds.
-func (c goldenCase) world(argv []string) int {
-	if len(argv) >= 7 && argv[0] == "ip" && argv[1] == "-n" {
-		rest := argv[3:]
-		if rest[0] == "-j" {
-			rest = rest[1:]
-		}
-		if len(rest) == 4 && rest[0] == "link" && rest[1] == "show" && rest[2] == "dev" {
-			if c.links[argv[2]+"/"+rest[3]] {
-				return 0
-			}
-			return 1
-		}
-	}
-	// No gateway leaves anything behind: `nft list table ...` and
-	// `iptables -t T -S CHAIN` (on the host or through ip netns exec) fail.
-	probe := argv
-	if len(probe) > 4 && probe[0] == "ip" && probe[1] == "netns" && probe[2] == "exec" {
-		probe = probe[4:]
-	}
-	if len(probe) >= 2 && probe[0] == "nft" && probe[1] == "list" ||
-		len(probe) == 5 && (probe[0] == "iptables" || probe[0] == "ip6tables") && probe[3] == "-S" {
-		return 1
-	}
-	// The host's own interfaces: `ip link show dev DEV` succeeds only for
-	// links=host/DEV ("host" is never a gateway's namespace name).
-	if len(argv) == 5 && argv[0] == "ip" && argv[1] == "link" && argv[2] == "show" && argv[3] == "dev" {
-		if c.links["host/"+argv[4]] {
-			return 0
-		}
-		return 1
-	}
-	return 0
 }
 
 // runGoldenScripts runs every cli/testdata/*.txtar with testscript. Its
@@ -197,7 +158,7 @@ func TestGolden(t *testing.T) {
 						args = append(args, a)
 					}
 				}
-				fidelity.Check(t, c.setup, c.world, args...)
+				fidelity.Check(t, c.setup, fidelity.Links(c.links...), args...)
 			})
 		}
 	})
