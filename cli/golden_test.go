@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -138,6 +139,9 @@ func runGoldenScripts(t *testing.T) []goldenCase {
 	if len(cases) == 0 && !t.Failed() {
 		t.Fatalf("no npte command in %s/*.txtar", goldenDir)
 	}
+	// The archives ran in parallel: their cases in file order, each
+	// archive's in its own order.
+	sort.SliceStable(cases, func(i, j int) bool { return cases[i].script < cases[j].script })
 	return cases
 }
 
