@@ -40,7 +40,8 @@ test: lint
 test-kernel:
 	$(GO) test -count=1 -timeout 20m -v ./kerneltest/
 
-# Regenerate every golden dry-run script under testdata/golden; review the diff.
+# Regenerate every golden dry-run script (the files of cli/testdata/*.txtar,
+# testscript archives); review the diff.
 golden:
 	$(GO) test ./cli -run '^TestGolden$$' -count=1 -update
 

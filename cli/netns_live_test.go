@@ -176,6 +176,9 @@ func TestLiveDryRunDash(t *testing.T) {
 	}
 	dash, err := exec.LookPath("dash")
 	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("dash is not installed (.ci/run installs it)")
+		}
 		t.Skip("dash is not installed (.ci/run installs it)")
 	}
 	script := nsMustNpte(t, 0, "netns", "create", "--dry-run", "demo").stdout
@@ -213,6 +216,9 @@ func TestLiveDryRunMatchesLive(t *testing.T) {
 	}
 	dash, err := exec.LookPath("dash")
 	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("dash is not installed (.ci/run installs it)")
+		}
 		t.Skip("dash is not installed (.ci/run installs it)")
 	}
 	sh := func(args ...string) {

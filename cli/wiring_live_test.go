@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -505,30 +504,7 @@ func TestLiveRun(t *testing.T) {
 			t.Errorf("sh -c %q: exit %d, want %d\n%s", c.script, r.code, c.code, r.stderr)
 		}
 	}
-	// Ctrl-C reaches the command (the terminal signals the foreground
-	// process group): it dies of SIGINT and npte's exit status says so.
-	ctrlC := exec.Command(sandbox.Npte(t), "netns", "run", "lab", "--", "sh", "-c", "echo started; exec sleep 30")
-	ctrlC.Env = append([]string{"PATH=/usr/bin:/bin"}, sudo...)
-	ctrlC.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	pipe, err := ctrlC.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ctrlC.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line := make([]byte, 8)
-	if _, err := io.ReadFull(pipe, line); err != nil || string(line) != "started\n" {
-		t.Fatalf("read %q: %v", line, err)
-	}
-	if err := syscall.Kill(-ctrlC.Process.Pid, syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	err = ctrlC.Wait()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
-		t.Errorf("after Ctrl-C: %v, want exit status 130", err)
-	}
+	// Ctrl-C: TestLiveRunCtrlC.
 	// stdin passes through.
 	cmd := exec.Command(sandbox.Npte(t), "netns", "run", "lab", "--", "tr", "a-z", "A-Z")
 	cmd.Env = append([]string{"PATH=/usr/bin:/bin"}, sudo...)
