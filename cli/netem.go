@@ -23,13 +23,19 @@ type NetemCmd struct {
 // NetemApplyCmd is `npte netem apply [KNOBS] NS IFACE`.
 type NetemApplyCmd struct {
 	DryRun
-	// Knobs are the shaping flags: the fields of shape.Spec, the one
-	// list of knobs (their names and help come from its tags).
-	Knobs     shape.Spec `embed:""`
-	Direction string     `default:"egress" placeholder:"DIR" help:"egress (leaving IFACE), ingress (arriving on IFACE, through an ifb device) or both."`
-	Netns     string     `arg:"" predictor:"netns" name:"ns" help:"A managed namespace."`
-	Iface     string     `arg:"" name:"iface" help:"An interface inside it."`
+	Knobs     knobFlags `embed:""`
+	Direction string    `default:"egress" placeholder:"DIR" help:"egress (leaving IFACE), ingress (arriving on IFACE, through an ifb device) or both."`
+	Netns     string    `arg:"" predictor:"netns" name:"ns" help:"A managed namespace."`
+	Iface     string    `arg:"" name:"iface" help:"An interface inside it."`
 }
+
+// knobFlags are the shaping flags of netem apply: the fields of
+// shape.Spec, the one list of knobs (names, placeholders and help come
+// from its tags; each value is decoded and checked by its type's
+// UnmarshalText). It is a defined type, without Spec's methods, so that
+// kong does not call Spec.Validate while parsing: Run checks NS and IFACE
+// first, then the knobs together, with its one-line refusals.
+type knobFlags shape.Spec
 
 // Help is the long help of netem apply.
 func (c *NetemApplyCmd) Help() string {
@@ -99,7 +105,7 @@ func (c *NetemApplyCmd) Run(app *App) error {
 	if err != nil {
 		return Usage(err)
 	}
-	spec := c.Knobs
+	spec := shape.Spec(c.Knobs)
 	if err := spec.Validate(); err != nil {
 		return Usage(err)
 	}

@@ -639,3 +639,16 @@ func WriteTable(w io.Writer, shapings []Shaping, quote func([]string) string) er
 	}
 	return tw.Flush()
 }
+
+// Spec is the shaping read back as knobs: ParseArgs of Args, validated,
+// to compare with the Spec that was applied (a lab's record). It fails
+// for a tree that is not npte's, and for one that holds what no flag
+// rebuilds (a slot distribution, read back as "?"). The delay
+// distribution is not reported by the kernel: a jitter reads back with
+// the default, normal.
+func (sh Shaping) Spec() (Spec, error) {
+	if !sh.Shaped {
+		return Spec{}, fmt.Errorf("%s %s of %s is not npte's shaping (%s): %s", sh.Direction, sh.Iface, sh.Netns, sh.State, sh.Note)
+	}
+	return ParseArgs(sh.Args)
+}
