@@ -369,6 +369,18 @@ func (l *Limit) UnmarshalText(b []byte) error {
 // MarshalText is the number.
 func (l Limit) MarshalText() ([]byte, error) { return []byte(strconv.FormatUint(uint64(l), 10)), nil }
 
+// MarshalJSON is the number, as a JSON number (a lab file writes
+// `limit: 2500`, and its schema says integer).
+func (l Limit) MarshalJSON() ([]byte, error) { return l.MarshalText() }
+
+// UnmarshalJSON reads a JSON number or string through UnmarshalText.
+func (l *Limit) UnmarshalJSON(b []byte) error {
+	if s, err := strconv.Unquote(string(b)); err == nil {
+		b = []byte(s)
+	}
+	return l.UnmarshalText(b)
+}
+
 // Child is a --child value: one of Children.
 type Child string
 
