@@ -21,7 +21,12 @@ import (
 // Each field's type decodes its value through UnmarshalText, which checks
 // it against the knob's grammar (grammar.go) with the same *validate.Error
 // as the command line, and renders it canonically through MarshalText. A
-// zero field is a knob not given. Validate checks the knobs together.
+// zero field is a knob not given. Validate checks the knobs together
+// (kong calls it while parsing when Spec is embedded as is; netem apply
+// embeds a method-less copy of the type so that NS and IFACE are checked
+// first). Lab files decode the same fields: goccy/go-yaml calls
+// UnmarshalText for any scalar (limit: 2500 too), encoding/json for
+// strings (and Limit reads a JSON number).
 //
 // Add a knob by adding a field here (with its name, placeholder, help,
 // yaml and json tags and a type with UnmarshalText and MarshalText), its
