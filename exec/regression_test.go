@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/npte/npte/exec"
+	"github.com/npte/npte/netns"
 	"github.com/npte/npte/plan"
 )
 
@@ -114,7 +115,7 @@ func TestStepNumbersCountNestedSteps(t *testing.T) {
 		plan.Lock{}, // 1
 		plan.IfOwned{Name: "demo", Then: []plan.Step{ // 2
 			plan.IfNetns{Name: "demo", Then: []plan.Step{ // 3
-				cmd("ip", "-n", "demo", "link", "delete", "group", plan.LinkGroup), // 4
+				cmd("ip", "-n", "demo", "link", "delete", "group", netns.LinkGroup), // 4
 				cmd("ip", "netns", "del", "demo"),                                  // 5: fails
 			}},
 			plan.RemoveMarker{Name: "demo"}, // 6
