@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"net/netip"
-
 	"github.com/npte/npte/gateway"
 	"github.com/npte/npte/validate"
 )
@@ -18,11 +16,11 @@ type GatewayCmd struct {
 // GatewayCreateCmd is `npte gateway create NS SUBNET EXT_IFACE`.
 type GatewayCreateCmd struct {
 	DryRun
-	Firewall string `name:"firewall" default:"nft" enum:"nft,iptables" help:"Where the NAT and forward rules go: nft (npte's own table) or iptables (npte's own chains)."`
-	Subnet6  string `name:"subnet6" placeholder:"PREFIX" help:"Also give the link this unique local IPv6 subnet (fc00::/7, /48 to /126; ::1 host, ::2 namespace), with NAT66 and IPv6 forwarding."`
-	NS       string `arg:"" name:"ns" predictor:"netns" help:"The namespace (it must exist; it need not be managed by npte; not \"host\")."`
-	Subnet   string `arg:"" name:"subnet" help:"Private IPv4 subnet of the link, /16 to /30, e.g. 10.200.0.0/24: .1 on the host, .2 in the namespace."`
-	Ext      string `arg:"" name:"ext-iface" help:"The host interface to masquerade out of, e.g. eth0."`
+	Firewall string         `name:"firewall" default:"nft" enum:"nft,iptables" help:"Where the NAT and forward rules go: nft (npte's own table) or iptables (npte's own chains)."`
+	Subnet6  validate.Net   `name:"subnet6" placeholder:"PREFIX" help:"Also give the link this unique local IPv6 subnet (fc00::/7, /48 to /126; ::1 host, ::2 namespace), with NAT66 and IPv6 forwarding."`
+	NS       validate.Netns `arg:"" name:"ns" predictor:"netns" help:"The namespace (it must exist; it need not be managed by npte; not \"host\")."`
+	Subnet   validate.Net   `arg:"" name:"subnet" help:"Private IPv4 subnet of the link, /16 to /30, e.g. 10.200.0.0/24: .1 on the host, .2 in the namespace."`
+	Ext      validate.Iface `arg:"" name:"ext-iface" help:"The host interface to masquerade out of, e.g. eth0."`
 }
 
 // Help is the long help of gateway create.
@@ -63,24 +61,8 @@ If a step fails, 'npte gateway destroy NS' removes what was made.`
 
 // Run implements the verb.
 func (c *GatewayCreateCmd) Run(app *App) error {
-	if err := gateway.CheckName(c.NS); err != nil {
-		return Usage(err)
-	}
-	subnet, err := validate.Subnet(c.Subnet)
-	if err != nil {
-		return Usage(err)
-	}
-	if err := validate.IfaceName(c.Ext); err != nil {
-		return Usage(err)
-	}
-	cfg := gateway.Config{NS: c.NS, Subnet: subnet, Ext: c.Ext, Firewall: gateway.Firewall(c.Firewall)}
-	if c.Subnet6 != "" {
-		var s6 netip.Prefix
-		if s6, err = validate.Subnet(c.Subnet6); err != nil {
-			return Usage(err)
-		}
-		cfg.Subnet6 = s6
-	}
+	cfg := gateway.Config{NS: string(c.NS), Subnet: c.Subnet.Prefix, Ext: string(c.Ext),
+		Firewall: gateway.Firewall(c.Firewall), Subnet6: c.Subnet6.Prefix}
 	if err := cfg.Check(); err != nil {
 		return Usage(err)
 	}
@@ -90,8 +72,8 @@ func (c *GatewayCreateCmd) Run(app *App) error {
 // GatewayDestroyCmd is `npte gateway destroy NS`.
 type GatewayDestroyCmd struct {
 	DryRun
-	Firewall string `name:"firewall" default:"nft" enum:"nft,iptables" hidden:"" help:"Ignored: destroy removes what create recorded (kept for old scripts)."`
-	NS       string `arg:"" name:"ns" predictor:"netns" help:"The namespace whose gateway to remove (it may already be gone)."`
+	Firewall string         `name:"firewall" default:"nft" enum:"nft,iptables" hidden:"" help:"Ignored: destroy removes what create recorded (kept for old scripts)."`
+	NS       validate.Netns `arg:"" name:"ns" predictor:"netns" help:"The namespace whose gateway to remove (it may already be gone)."`
 }
 
 // Help is the long help of gateway destroy.
@@ -118,11 +100,8 @@ namespaces they destroy, too. Leaves net.ipv4.ip_forward as it is. Works before 
 
 // Run implements the verb.
 func (c *GatewayDestroyCmd) Run(app *App) error {
-	if err := gateway.CheckName(c.NS); err != nil {
-		return Usage(err)
+	if err := gateway.CheckName(string(c.NS)); err != nil {
+		return Usage(err) // "host"
 	}
-	if err := gateway.CheckFirewall(gateway.Firewall(c.Firewall)); err != nil {
-		return Usage(err)
-	}
-	return app.Apply(gateway.Destroy(c.NS), c.DryRun.DryRun)
+	return app.Apply(gateway.Destroy(string(c.NS)), c.DryRun.DryRun)
 }

@@ -23,20 +23,20 @@ type NetemCmd struct {
 // NetemApplyCmd is `npte netem apply [KNOBS] NS IFACE`.
 type NetemApplyCmd struct {
 	DryRun
-	Delay        *string `placeholder:"'TIME [JITTER [CORR%]]'" help:"Delay, e.g. 25ms or '10ms 2ms 25%' (us, ms, s)."`
-	Distribution *string `placeholder:"DIST" help:"Jitter distribution: uniform, normal, pareto, paretonormal (needs a jitter; default normal, always spelled out)."`
-	Loss         *string `placeholder:"LOSS" help:"Loss: 'PCT [CORR]', 'state P13 [P31 [P32 [P23 [P14]]]]' or 'gemodel P [R [1-H [1-K]]]', then optionally 'ecn'."`
-	Duplicate    *string `placeholder:"'PCT [CORR]'" help:"Duplicate packets, e.g. 1%."`
-	Corrupt      *string `placeholder:"'PCT [CORR]'" help:"Corrupt packets (one bit flipped), e.g. 0.1%."`
-	Reorder      *string `placeholder:"'PCT [CORR] [gap N]'" help:"Send this share of packets without the delay (needs --delay)."`
-	Rate         *string `placeholder:"'RATE [OVERHEAD [CELL [CELLOVERHEAD]]]'" help:"Rate cap, e.g. 20mbit (bit, kbit, mbit, gbit, tbit). Alone: a root tbf; with impairments: netem's rate."`
-	Slot         *string `placeholder:"SLOT" help:"Slotted delivery: 'MIN [MAX]' or 'distribution D DELAY JITTER', then 'packets N', 'bytes N'."`
-	Limit        *string `placeholder:"PACKETS" help:"netem's queue length in packets (default 1000, raised by npte when a rate times the delay needs more)."`
-	Child        *string `placeholder:"KIND" help:"Child qdisc under netem: cake, tbf or fq_codel."`
-	ChildRate    *string `name:"child-rate" placeholder:"RATE" help:"The child's rate: cake's bandwidth, tbf's cap (required for tbf)."`
-	Direction    string  `default:"egress" placeholder:"DIR" help:"egress (leaving IFACE), ingress (arriving on IFACE, through an ifb device) or both."`
-	Netns        string  `arg:"" predictor:"netns" name:"ns" help:"A managed namespace."`
-	Iface        string  `arg:"" name:"iface" help:"An interface inside it."`
+	Delay        *string        `placeholder:"'TIME [JITTER [CORR%]]'" help:"Delay, e.g. 25ms or '10ms 2ms 25%' (us, ms, s)."`
+	Distribution *string        `placeholder:"DIST" help:"Jitter distribution: uniform, normal, pareto, paretonormal (needs a jitter; default normal, always spelled out)."`
+	Loss         *string        `placeholder:"LOSS" help:"Loss: 'PCT [CORR]', 'state P13 [P31 [P32 [P23 [P14]]]]' or 'gemodel P [R [1-H [1-K]]]', then optionally 'ecn'."`
+	Duplicate    *string        `placeholder:"'PCT [CORR]'" help:"Duplicate packets, e.g. 1%."`
+	Corrupt      *string        `placeholder:"'PCT [CORR]'" help:"Corrupt packets (one bit flipped), e.g. 0.1%."`
+	Reorder      *string        `placeholder:"'PCT [CORR] [gap N]'" help:"Send this share of packets without the delay (needs --delay)."`
+	Rate         *string        `placeholder:"'RATE [OVERHEAD [CELL [CELLOVERHEAD]]]'" help:"Rate cap, e.g. 20mbit (bit, kbit, mbit, gbit, tbit). Alone: a root tbf; with impairments: netem's rate."`
+	Slot         *string        `placeholder:"SLOT" help:"Slotted delivery: 'MIN [MAX]' or 'distribution D DELAY JITTER', then 'packets N', 'bytes N'."`
+	Limit        *string        `placeholder:"PACKETS" help:"netem's queue length in packets (default 1000, raised by npte when a rate times the delay needs more)."`
+	Child        *string        `placeholder:"KIND" help:"Child qdisc under netem: cake, tbf or fq_codel."`
+	ChildRate    *string        `name:"child-rate" placeholder:"RATE" help:"The child's rate: cake's bandwidth, tbf's cap (required for tbf)."`
+	Direction    string         `default:"egress" placeholder:"DIR" help:"egress (leaving IFACE), ingress (arriving on IFACE, through an ifb device) or both."`
+	Netns        validate.Netns `arg:"" predictor:"netns" name:"ns" help:"A managed namespace."`
+	Iface        validate.Iface `arg:"" name:"iface" help:"An interface inside it."`
 }
 
 // Help is the long help of netem apply.
@@ -94,21 +94,8 @@ func (c *NetemApplyCmd) options() shape.Options {
 		Child: c.Child, ChildRate: c.ChildRate}
 }
 
-func validateTarget(ns, iface string) error {
-	if err := validate.NetnsName(ns); err != nil {
-		return Usage(err)
-	}
-	if err := validate.IfaceName(iface); err != nil {
-		return Usage(err)
-	}
-	return nil
-}
-
 // Run implements the verb.
 func (c *NetemApplyCmd) Run(app *App) error {
-	if err := validateTarget(c.Netns, c.Iface); err != nil {
-		return err
-	}
 	dir, err := shape.ParseDirection(c.Direction)
 	if err != nil {
 		return Usage(err)
@@ -117,7 +104,7 @@ func (c *NetemApplyCmd) Run(app *App) error {
 	if err != nil {
 		return Usage(err)
 	}
-	p := shape.Apply(c.Netns, c.Iface, dir, spec)
+	p := shape.Apply(string(c.Netns), string(c.Iface), dir, spec)
 	if c.DryRun.DryRun {
 		// Live runs print notes as they go; a dry run keeps them as
 		// comments in the script and warns on stderr.
@@ -131,9 +118,9 @@ func (c *NetemApplyCmd) Run(app *App) error {
 // NetemClearCmd is `npte netem clear NS IFACE`.
 type NetemClearCmd struct {
 	DryRun
-	Direction string `default:"both" placeholder:"DIR" help:"egress, ingress or both (default both)."`
-	Netns     string `arg:"" predictor:"netns" name:"ns" help:"A managed namespace."`
-	Iface     string `arg:"" name:"iface" help:"An interface inside it."`
+	Direction string         `default:"both" placeholder:"DIR" help:"egress, ingress or both (default both)."`
+	Netns     validate.Netns `arg:"" predictor:"netns" name:"ns" help:"A managed namespace."`
+	Iface     validate.Iface `arg:"" name:"iface" help:"An interface inside it."`
 }
 
 // Help is the long help of netem clear.
@@ -150,21 +137,18 @@ Refuses (exit 2, nothing changed): invalid names, a namespace npte did not make,
 
 // Run implements the verb.
 func (c *NetemClearCmd) Run(app *App) error {
-	if err := validateTarget(c.Netns, c.Iface); err != nil {
-		return err
-	}
 	dir, err := shape.ParseDirection(c.Direction)
 	if err != nil {
 		return Usage(err)
 	}
-	return app.Apply(shape.Clear(c.Netns, c.Iface, dir), c.DryRun.DryRun)
+	return app.Apply(shape.Clear(string(c.Netns), string(c.Iface), dir), c.DryRun.DryRun)
 }
 
 // NetemShowCmd is `npte netem show NS [IFACE]`.
 type NetemShowCmd struct {
-	JSON  bool   `name:"json" help:"Print a JSON array (netns, iface, direction, qdisc, state, shaped, args, note)."`
-	Netns string `arg:"" predictor:"netns" name:"ns" help:"A managed namespace."`
-	Iface string `arg:"" optional:"" name:"iface" help:"Only this interface."`
+	JSON  bool           `name:"json" help:"Print a JSON array (netns, iface, direction, qdisc, state, shaped, args, note)."`
+	Netns validate.Netns `arg:"" predictor:"netns" name:"ns" help:"A managed namespace."`
+	Iface validate.Iface `arg:"" optional:"" name:"iface" help:"Only this interface."`
 }
 
 // Help is the long help of netem show.
@@ -188,15 +172,8 @@ Refuses (exit 2): invalid names, a namespace npte did not make, a missing IFACE.
 
 // Run implements the verb.
 func (c *NetemShowCmd) Run(app *App) error {
-	if err := validate.NetnsName(c.Netns); err != nil {
-		return Usage(err)
-	}
-	if c.Iface != "" {
-		if err := validate.IfaceName(c.Iface); err != nil {
-			return Usage(err)
-		}
-	}
-	if err := app.RequireRootToRead("netem show", "reading the qdiscs of namespace "+c.Netns+" (tc -n "+c.Netns+")"); err != nil {
+	ns, iface := string(c.Netns), string(c.Iface)
+	if err := app.RequireRootToRead("netem show", "reading the qdiscs of namespace "+ns+" (tc -n "+ns+")"); err != nil {
 		return err
 	}
 	// Read-only: the lock is taken only if it exists (creating nothing),
@@ -206,11 +183,11 @@ func (c *NetemShowCmd) Run(app *App) error {
 		return err
 	}
 	defer unlock()
-	steps := []plan.Step{plan.RequireManaged{Name: c.Netns}}
-	if c.Iface != "" {
-		steps = append(steps, shape.Guard(c.Netns, c.Iface)[1])
+	steps := []plan.Step{plan.RequireManaged{Name: ns}}
+	if iface != "" {
+		steps = append(steps, shape.Guard(ns, iface)[1])
 	}
-	qdiscs, err := c.read(app, append(steps, plan.Command{Argv: []string{"tc", "-n", c.Netns, "-j", "qdisc", "show"}}))
+	qdiscs, err := c.read(app, append(steps, plan.Command{Argv: []string{"tc", "-n", ns, "-j", "qdisc", "show"}}))
 	if err != nil {
 		return err
 	}
@@ -225,9 +202,9 @@ func (c *NetemShowCmd) Run(app *App) error {
 	if len(devs) > 0 {
 		// Under the same lock as the qdisc read above (held until Run
 		// returns), so that qdiscs and filters are read as one state.
-		fsteps := []plan.Step{plan.RequireManaged{Name: c.Netns}}
+		fsteps := []plan.Step{plan.RequireManaged{Name: ns}}
 		for _, d := range devs {
-			fsteps = append(fsteps, plan.Command{Argv: []string{"tc", "-n", c.Netns, "-j", "filter", "show", "dev", d, "parent", "ffff:"}})
+			fsteps = append(fsteps, plan.Command{Argv: []string{"tc", "-n", ns, "-j", "filter", "show", "dev", d, "parent", "ffff:"}})
 		}
 		out, err := c.read(app, fsteps)
 		if err != nil {
@@ -242,7 +219,7 @@ func (c *NetemShowCmd) Run(app *App) error {
 			filters[d] = raw
 		}
 	}
-	shapings, err := shape.ReadQdiscs(c.Netns, c.Iface, qdiscs, filters)
+	shapings, err := shape.ReadQdiscs(ns, iface, qdiscs, filters)
 	if err != nil {
 		return err
 	}
@@ -260,7 +237,7 @@ func (c *NetemShowCmd) read(app *App, steps []plan.Step) ([]byte, error) {
 	var out, errb bytes.Buffer
 	r := app.Runner()
 	r.Stdout, r.Stderr = &out, &errb
-	if err := r.Run(app.Context(), plan.Plan{Argv: []string{"netem", "show", c.Netns}, Steps: steps}); err != nil {
+	if err := r.Run(app.Context(), plan.Plan{Argv: []string{"netem", "show", string(c.Netns)}, Steps: steps}); err != nil {
 		for _, l := range strings.Split(strings.TrimSpace(errb.String()), "\n") {
 			if l != "" && !strings.HasPrefix(l, "+ ") {
 				fmt.Fprintln(app.Env.Stderr, l)

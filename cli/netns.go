@@ -26,8 +26,8 @@ type NetnsCmd struct {
 // NetnsCreateCmd is `npte netns create NAME`.
 type NetnsCreateCmd struct {
 	DryRun
-	DNS  []string `name:"dns" placeholder:"ADDR" help:"Resolver for the namespace's /etc/netns/NAME/resolv.conf (repeatable; default 1.1.1.1 and 8.8.8.8)."`
-	Name string   `arg:"" help:"Namespace name: a lowercase letter, then lowercase letters and digits, at most 12."`
+	DNS  []string       `name:"dns" placeholder:"ADDR" help:"Resolver for the namespace's /etc/netns/NAME/resolv.conf (repeatable; default 1.1.1.1 and 8.8.8.8)."`
+	Name validate.Netns `arg:"" help:"Namespace name: a lowercase letter, then lowercase letters and digits, at most 12."`
 }
 
 // Help is the long help of netns create.
@@ -45,31 +45,17 @@ Refuses (exit 2, nothing changed): an invalid NAME, a NAME in use, an invalid --
 
 // Run implements the verb.
 func (c *NetnsCreateCmd) Run(app *App) error {
-	if err := validate.NetnsName(c.Name); err != nil {
+	dns, err := netns.Resolvers(c.DNS)
+	if err != nil {
 		return Usage(err)
 	}
-	dns := c.DNS
-	if dns == nil {
-		dns = netns.DefaultDNS
-	}
-	var clean []string
-	for _, d := range dns {
-		if d == "" && len(dns) == 1 {
-			break // --dns '' writes no resolv.conf
-		}
-		a, err := validate.IPAddr(d)
-		if err != nil {
-			return Usage(err)
-		}
-		clean = append(clean, a.String())
-	}
-	return app.Apply(netns.Create(c.Name, clean), c.DryRun.DryRun)
+	return app.Apply(netns.Create(string(c.Name), dns), c.DryRun.DryRun)
 }
 
 // NetnsDestroyCmd is `npte netns destroy NAME`.
 type NetnsDestroyCmd struct {
 	DryRun
-	Name string `arg:"" predictor:"netns" help:"A namespace made by npte."`
+	Name validate.Netns `arg:"" predictor:"netns" help:"A namespace made by npte."`
 }
 
 // Help is the long help of netns destroy.
@@ -89,10 +75,7 @@ Refuses (exit 2, nothing changed): an invalid NAME, a namespace npte did not mak
 
 // Run implements the verb.
 func (c *NetnsDestroyCmd) Run(app *App) error {
-	if err := validate.NetnsName(c.Name); err != nil {
-		return Usage(err)
-	}
-	return app.Apply(netns.Destroy(c.Name), c.DryRun.DryRun)
+	return app.Apply(netns.Destroy(string(c.Name)), c.DryRun.DryRun)
 }
 
 // NetnsListCmd is `npte netns list`.

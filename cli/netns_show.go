@@ -20,9 +20,9 @@ import (
 
 // NetnsShowCmd is `npte netns show NS [--section NAME]... [--json]`.
 type NetnsShowCmd struct {
-	Section []string `name:"section" short:"s" placeholder:"NAME" help:"Show only this section (repeatable, or comma-separated): link, addr, route, route6, qdisc, neigh, sockets, pids."`
-	JSON    bool     `name:"json" help:"Print one JSON object, section name to the parsed ip -j / tc -j output."`
-	Name    string   `arg:"" predictor:"netns" name:"ns" help:"A namespace made by npte."`
+	Section []string       `name:"section" short:"s" placeholder:"NAME" help:"Show only this section (repeatable, or comma-separated): link, addr, route, route6, qdisc, neigh, sockets, pids."`
+	JSON    bool           `name:"json" help:"Print one JSON object, section name to the parsed ip -j / tc -j output."`
+	Name    validate.Netns `arg:"" predictor:"netns" name:"ns" help:"A namespace made by npte."`
 }
 
 // Help is the long help of netns show.
@@ -232,14 +232,12 @@ type sectionResult struct {
 
 // Run implements the verb.
 func (c *NetnsShowCmd) Run(app *App) error {
-	if err := validate.NetnsName(c.Name); err != nil {
-		return Usage(err)
-	}
+	name := string(c.Name)
 	sections, err := selectSections(c.Section)
 	if err != nil {
 		return err
 	}
-	if err := app.RequireRootToRead("netns show", "entering namespace "+c.Name+" (ip netns exec "+c.Name+")"); err != nil {
+	if err := app.RequireRootToRead("netns show", "entering namespace "+name+" (ip netns exec "+name+")"); err != nil {
 		return err
 	}
 	unlock, err := app.Registry.LockExisting(app.Context()) // read-only: creates nothing
@@ -247,15 +245,15 @@ func (c *NetnsShowCmd) Run(app *App) error {
 		return err
 	}
 	defer unlock()
-	if err := app.Registry.RequireManaged(c.Name); err != nil {
+	if err := app.Registry.RequireManaged(name); err != nil {
 		return err
 	}
 	results := make([]sectionResult, len(sections))
 	var wg sync.WaitGroup
 	for i, s := range sections {
-		argv := s.text(c.Name)
+		argv := s.text(name)
 		if c.JSON {
-			argv = s.json(c.Name)
+			argv = s.json(name)
 		}
 		wg.Add(1)
 		go func(res *sectionResult, argv []string) {
@@ -294,7 +292,7 @@ func (c *NetnsShowCmd) Run(app *App) error {
 		return err
 	}
 	if len(failed) > 0 {
-		return fmt.Errorf("netns show %s: failed: %s", c.Name, strings.Join(failed, "; "))
+		return fmt.Errorf("netns show %s: failed: %s", name, strings.Join(failed, "; "))
 	}
 	return nil
 }
