@@ -37,7 +37,7 @@ forwarded through if-NS); creates the veth pair if-NS (host) / if-host (NS) in o
 command, both in npte's link group 28272, .1 on the host side and .2 inside; a default
 route inside NS via .1; a masquerade table inside NS (so that networks behind NS, such as
 a lab client behind its router, get out too); then turns on net.ipv4.ip_forward on the
-host.
+host (sysctl).
 
 SUBNET must be private: inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 (RFC 1918) or
 100.64.0.0/10 (RFC 6598), from /16 (the widest) to /30. With --subnet6 the same for
@@ -46,7 +46,8 @@ net.ipv6.conf.all.forwarding=1; mind that this makes the host ignore router
 advertisements on interfaces with accept_ra=1.
 
 --firewall iptables puts the rules in npte's own chains NPTE-GW-NS (nat and filter),
-reached by one tagged jump rule from POSTROUTING and FORWARD. Use it on hosts without
+reached by one tagged jump rule from POSTROUTING and FORWARD (iptables; ip6tables for
+--subnet6). Use it on hosts without
 nft, or where another firewall's FORWARD chain drops by default (Docker does): in
 nftables every table sees the packet and a drop anywhere wins, so npte's accept cannot
 override it, while an iptables ACCEPT in FORWARD can.
@@ -84,7 +85,7 @@ its own. Under npte's lock, for the recorded backend: nft: deletes the host tabl
 npte-gw-NS (declared then deleted in one nft transaction, so a missing table is not an
 error); iptables: deletes the jump rules tagged npte:gw:NS one by one (-D), then flushes
 and deletes the chains NPTE-GW-NS, for iptables and ip6tables (each may already be
-gone). Then it deletes if-NS only if it is in npte's link group 28272 (which takes the
+gone). Then it deletes if-NS (ip link) only if it is in npte's link group 28272 (which takes the
 addresses and the default route inside NS with it), and, if NS still exists, the rules
 inside it; then the record. It never rewrites rules it did not make: other tables and
 chains keep their rules and counters.

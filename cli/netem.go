@@ -57,7 +57,7 @@ The tree is the simplest that gives what was asked:
   --child cake|tbf|fq_codel [--child-rate RATE]:
       tc qdisc add dev IFACE parent 1: handle 2: cake bandwidth RATE   (alone: the root)
       (fq_codel takes no rate: it is the AQM most distributions use by default)
---direction ingress shapes packets arriving on IFACE: npte creates an ifb device in NS named
+--direction ingress shapes packets arriving on IFACE: npte creates (ip) an ifb device in NS named
 ifb-IFACE (IFACE of at most 11 bytes; longer names become ifb- + 5 bytes + 6 hex digits of
 their SHA-256), shapes its egress, and redirects IFACE's ingress to it (ingress qdisc ffff:,
 u32 match-all filter, mirred redirect).

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"net/netip"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/npte/npte/netns"
@@ -20,13 +22,12 @@ func (c *NetnsConnectCmd) Help() string {
 	return `Links LEFT and RIGHT with a veth pair: the end inside LEFT is named if-RIGHT, the end
 inside RIGHT is named if-LEFT, so 'ip link' inside a namespace says where each link leads.
 Under npte's lock it checks that both namespaces carry npte's marker and that neither end
-exists yet, then runs, in one atomic command (no end ever appears on the host side, even
-if it fails):
+exists yet, then creates the pair in one atomic command (no end ever appears on the host
+side, even if it fails), both ends in npte's link group ` + netns.LinkGroup + ` (which 'npte netns
+destroy' deletes), and brings both ends up:
 
-  ip link add name if-RIGHT netns LEFT type veth peer name if-LEFT netns RIGHT
-
-and brings both ends up ('ip -n NS link set dev IF up'). It assigns no address: use
-'npte netns assign-addr'.
+` + helpLines(netns.ConnectSteps("LEFT", "RIGHT"), nil) + `
+It assigns no address: use 'npte netns assign-addr'.
 
 Refuses (exit 2, nothing changed): an invalid name, LEFT equal to RIGHT, a namespace
 npte did not make, two namespaces that are already connected.`
@@ -51,11 +52,12 @@ type NetnsAssignAddrCmd struct {
 // Help is the long help of netns assign-addr.
 func (c *NetnsAssignAddrCmd) Help() string {
 	return `Adds the address CIDR to interface IFACE inside namespace NS. Under npte's lock it
-checks NS's marker and that IFACE exists in NS, then runs
+checks NS's marker and that IFACE exists in NS, then runs, for IPv4 and for IPv6 (nodad:
+usable at once, no duplicate address detection wait):
 
-  ip -n NS addr replace CIDR dev IFACE            (IPv4)
-  ip -n NS addr replace CIDR dev IFACE nodad      (IPv6: usable at once, no DAD wait)
-
+` + helpLines(netns.AssignAddrSteps("NS", "IFACE", netip.MustParsePrefix("192.0.2.1/24")), nil, "192.0.2.1/24", "CIDR") +
+		helpLines(netns.AssignAddrSteps("NS", "IFACE", netip.MustParsePrefix("2001:db8::1/64")), nil, "2001:db8::1/64", "CIDR") + `
+For IPv6 it first checks that the kernel has it (` + helpProbe(netns.RequireIPv6()) + `).
 The kernel adds the connected route. Assigning the same address twice is not an error.
 Run it once per family for a dual-stack link.
 
@@ -81,11 +83,12 @@ type NetnsAddRouteCmd struct {
 // Help is the long help of netns add-route.
 func (c *NetnsAddRouteCmd) Help() string {
 	return `Adds a route to DEST via the next hop VIA inside namespace NS. Under npte's lock it
-checks NS's marker (and that --dev IFACE exists in NS), then runs
+checks NS's marker (and that --dev IFACE exists in NS), then runs, for IPv4 and for IPv6
+('default' is then ::/0):
 
-  ip -n NS route replace DEST via VIA [dev IFACE]        (IPv4)
-  ip -n NS -6 route replace DEST via VIA [dev IFACE]     (IPv6; 'default' is ::/0)
-
+` + helpLines(netns.AddRouteSteps("NS", "DEST", netip.MustParseAddr("192.0.2.1"), "IFACE"), nil, "192.0.2.1", "VIA", "dev", "[dev", "IFACE", "IFACE]") +
+		helpLines(netns.AddRouteSteps("NS", "DEST", netip.MustParseAddr("2001:db8::1"), "IFACE"), nil, "2001:db8::1", "VIA", "dev", "[dev", "IFACE", "IFACE]") + `
+For IPv6 it first checks that the kernel has it (` + helpProbe(netns.RequireIPv6()) + `).
 Adding the same route twice is not an error; a second run replaces the next hop.
 
 Refuses (exit 2, nothing changed): an invalid name, a DEST that is neither 'default' nor
@@ -123,9 +126,9 @@ file there over /etc); and that inside NS, after that overlay, the user is the u
 host knows and has no group 0 ('ip netns exec NS id -u -- USER', 'id -G'). It releases
 the lock, then becomes (execve)
 
-  ip netns exec NS runuser -u $SUDO_USER -- env -i -- PATH=` + netns.RunPath + `
-      HOME=~ USER=$SUDO_USER LOGNAME=$SUDO_USER [TERM=$TERM] [KEY=VALUE...] CMD [ARG...]
-
+` + wrapWords(strings.Fields(strings.NewReplacer("TERM=$TERM", "[TERM=$TERM]").Replace(strings.Join(netns.RunArgv(netns.Run{
+		Netns: "NS", User: "$SUDO_USER", Home: "~", Term: "$TERM", Env: []string{"[KEY=VALUE...]"}, Command: []string{"CMD", "[ARG...]"},
+	}), " ")))) + `
 so /etc/netns/NS/resolv.conf applies, the command starts from an empty environment plus
 the -e pairs (later ones override earlier ones), and its exit status, terminal, stdin,
 stdout, stderr and signals (Ctrl-C) pass through. npte parses no option after CMD; put
@@ -139,9 +142,7 @@ uses 'ip netns exec NS CMD' itself.
 
 --sandbox puts bubblewrap between runuser and env:
 
-  bwrap --ro-bind / / --tmpfs /tmp --proc /proc --dev /dev --bind CWD CWD --chdir CWD
-        --share-net --unshare-pid --unshare-ipc --unshare-uts --die-with-parent --
-
+` + wrapWords(netns.BwrapArgv("CWD")) + `
 (the whole file system read-only except a private /tmp and the working directory; the
 lab network shared; its own pids; killed when npte's process dies). CWD is the real
 working directory, with every symbolic link resolved (never $PWD).
