@@ -105,7 +105,11 @@ func (o op) plan() plan.Plan {
 	case "assign-addr":
 		return netns.AssignAddr(o.ns, o.other, o.cidr)
 	default:
-		return netns.AddRoute(o.ns, "default", o.via, "")
+		p, err := netns.AddRoute(o.ns, "default", o.via, "")
+		if err != nil {
+			panic(err) // a chain's next hops are unicast addresses
+		}
+		return p
 	}
 }
 

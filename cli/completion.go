@@ -21,7 +21,7 @@ func NewParser(version string, opts ...kong.Option) (*kong.Kong, error) {
 	base := []kong.Option{
 		kong.Name("npte"),
 		kong.Description(Description),
-		kong.Vars{"version": "npte " + version},
+		vars(version),
 	}
 	return kong.New(&CLI{}, append(base, opts...)...)
 }

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"net/netip"
-
 	"github.com/npte/npte/gateway"
 	"github.com/npte/npte/validate"
 )
@@ -18,11 +16,11 @@ type GatewayCmd struct {
 // GatewayCreateCmd is `npte gateway create NS SUBNET EXT_IFACE`.
 type GatewayCreateCmd struct {
 	DryRun
-	Firewall string `name:"firewall" default:"nft" enum:"nft,iptables" help:"Where the NAT and forward rules go: nft (npte's own table) or iptables (npte's own chains)."`
-	Subnet6  string `name:"subnet6" placeholder:"PREFIX" help:"Also give the link this unique local IPv6 subnet (fc00::/7, /48 to /126; ::1 host, ::2 namespace), with NAT66 and IPv6 forwarding."`
-	NS       string `arg:"" name:"ns" predictor:"netns" help:"The namespace (it must exist; it need not be managed by npte; not \"host\")."`
-	Subnet   string `arg:"" name:"subnet" help:"Private IPv4 subnet of the link, /16 to /30, e.g. 10.200.0.0/24: .1 on the host, .2 in the namespace."`
-	Ext      string `arg:"" name:"ext-iface" help:"The host interface to masquerade out of, e.g. eth0."`
+	Firewall string         `name:"firewall" default:"nft" enum:"nft,iptables" help:"Where the NAT and forward rules go: nft (npte's own table) or iptables (npte's own chains)."`
+	Subnet6  validate.Net   `name:"subnet6" placeholder:"PREFIX" help:"Also give the link this unique local IPv6 subnet (fc00::/7, /48 to /126; ::1 host, ::2 namespace), with NAT66 and IPv6 forwarding."`
+	NS       validate.Netns `arg:"" name:"ns" predictor:"netns" help:"The namespace (it must exist; it need not be managed by npte; not \"host\")."`
+	Subnet   validate.Net   `arg:"" name:"subnet" help:"Private IPv4 subnet of the link, /16 to /30, e.g. 10.200.0.0/24: .1 on the host, .2 in the namespace."`
+	Ext      validate.Iface `arg:"" name:"ext-iface" help:"The host interface to masquerade out of, e.g. eth0."`
 }
 
 // Help is the long help of gateway create.
@@ -39,7 +37,7 @@ forwarded through if-NS); creates the veth pair if-NS (host) / if-host (NS) in o
 command, both in npte's link group 28272, .1 on the host side and .2 inside; a default
 route inside NS via .1; a masquerade table inside NS (so that networks behind NS, such as
 a lab client behind its router, get out too); then turns on net.ipv4.ip_forward on the
-host.
+host (sysctl).
 
 SUBNET must be private: inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 (RFC 1918) or
 100.64.0.0/10 (RFC 6598), from /16 (the widest) to /30. With --subnet6 the same for
@@ -48,7 +46,8 @@ net.ipv6.conf.all.forwarding=1; mind that this makes the host ignore router
 advertisements on interfaces with accept_ra=1.
 
 --firewall iptables puts the rules in npte's own chains NPTE-GW-NS (nat and filter),
-reached by one tagged jump rule from POSTROUTING and FORWARD. Use it on hosts without
+reached by one tagged jump rule from POSTROUTING and FORWARD (iptables; ip6tables for
+--subnet6). Use it on hosts without
 nft, or where another firewall's FORWARD chain drops by default (Docker does): in
 nftables every table sees the packet and a drop anywhere wins, so npte's accept cannot
 override it, while an iptables ACCEPT in FORWARD can.
@@ -63,24 +62,8 @@ If a step fails, 'npte gateway destroy NS' removes what was made.`
 
 // Run implements the verb.
 func (c *GatewayCreateCmd) Run(app *App) error {
-	if err := gateway.CheckName(c.NS); err != nil {
-		return Usage(err)
-	}
-	subnet, err := validate.Subnet(c.Subnet)
-	if err != nil {
-		return Usage(err)
-	}
-	if err := validate.IfaceName(c.Ext); err != nil {
-		return Usage(err)
-	}
-	cfg := gateway.Config{NS: c.NS, Subnet: subnet, Ext: c.Ext, Firewall: gateway.Firewall(c.Firewall)}
-	if c.Subnet6 != "" {
-		var s6 netip.Prefix
-		if s6, err = validate.Subnet(c.Subnet6); err != nil {
-			return Usage(err)
-		}
-		cfg.Subnet6 = s6
-	}
+	cfg := gateway.Config{NS: string(c.NS), Subnet: c.Subnet.Prefix, Ext: string(c.Ext),
+		Firewall: gateway.Firewall(c.Firewall), Subnet6: c.Subnet6.Prefix}
 	if err := cfg.Check(); err != nil {
 		return Usage(err)
 	}
@@ -90,8 +73,8 @@ func (c *GatewayCreateCmd) Run(app *App) error {
 // GatewayDestroyCmd is `npte gateway destroy NS`.
 type GatewayDestroyCmd struct {
 	DryRun
-	Firewall string `name:"firewall" default:"nft" enum:"nft,iptables" hidden:"" help:"Ignored: destroy removes what create recorded (kept for old scripts)."`
-	NS       string `arg:"" name:"ns" predictor:"netns" help:"The namespace whose gateway to remove (it may already be gone)."`
+	Firewall string         `name:"firewall" default:"nft" enum:"nft,iptables" hidden:"" help:"Ignored: destroy removes what create recorded (kept for old scripts)."`
+	NS       validate.Netns `arg:"" name:"ns" predictor:"netns" help:"The namespace whose gateway to remove (it may already be gone)."`
 }
 
 // Help is the long help of gateway destroy.
@@ -102,7 +85,7 @@ its own. Under npte's lock, for the recorded backend: nft: deletes the host tabl
 npte-gw-NS (declared then deleted in one nft transaction, so a missing table is not an
 error); iptables: deletes the jump rules tagged npte:gw:NS one by one (-D), then flushes
 and deletes the chains NPTE-GW-NS, for iptables and ip6tables (each may already be
-gone). Then it deletes if-NS only if it is in npte's link group 28272 (which takes the
+gone). Then it deletes if-NS (ip link) only if it is in npte's link group 28272 (which takes the
 addresses and the default route inside NS with it), and, if NS still exists, the rules
 inside it; then the record. It never rewrites rules it did not make: other tables and
 chains keep their rules and counters.
@@ -118,11 +101,8 @@ namespaces they destroy, too. Leaves net.ipv4.ip_forward as it is. Works before 
 
 // Run implements the verb.
 func (c *GatewayDestroyCmd) Run(app *App) error {
-	if err := gateway.CheckName(c.NS); err != nil {
-		return Usage(err)
+	if err := gateway.CheckName(string(c.NS)); err != nil {
+		return Usage(err) // "host"
 	}
-	if err := gateway.CheckFirewall(gateway.Firewall(c.Firewall)); err != nil {
-		return Usage(err)
-	}
-	return app.Apply(gateway.Destroy(c.NS), c.DryRun.DryRun)
+	return app.Apply(gateway.Destroy(string(c.NS)), c.DryRun.DryRun)
 }

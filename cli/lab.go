@@ -29,6 +29,7 @@ sysctls, forwarding), 'netns connect' client-router and server-router, the four
 'netns assign-addr', and 'netns add-route client default 172.16.3.1' and
 'netns add-route server default 172.16.2.1'. 172.16.1.0/24 is reserved for the router's
 uplink: 'npte gateway create router 172.16.1.0/24 IFACE' (password verb, not run here).
+The programs it runs are ` + helpPrograms(lab.Create()) + `.
 
 Refuses (exit 2, nothing changed): any of client, router, server already taken. If a step
 fails half-way, what was made carries npte's marker or intent record: 'npte lab destroy'
@@ -52,7 +53,8 @@ func (c *LabDestroyCmd) Help() string {
 'ip netns del NAME', remove the marker and intent record). A name npte did not make is
 skipped with a message and left alone, so it works on a half-built lab and succeeds when
 there is no lab. A gateway that 'npte gateway create' recorded for one of them goes too:
-its host table or chains, and its host link if-NAME if it carries npte's link group.`
+its host table or chains, and its host link if-NAME if it carries npte's link group.
+The programs it runs are ` + helpPrograms(lab.Destroy()) + `.`
 }
 
 // Run implements the verb.
@@ -74,6 +76,7 @@ to the client) and the uplink (router if-server, traffic to the server), egress,
 the steps of 'netem apply' (clear then build, so switching profiles needs no clear; any
 ingress shaping of those links is removed). Without --profile, both links are cleared
 (egress and ingress). --list prints the profiles with their flags and sources.
+The programs it runs are ` + labNetemPrograms() + `.
 
 Refuses (exit 2, nothing changed): an unknown profile (the message lists them), no managed
 router, a router without its lab links.`
@@ -97,4 +100,17 @@ func (c *LabNetemCmd) Run(app *App) error {
 		return err
 	}
 	return app.Apply(p, c.DryRun.DryRun)
+}
+
+// labNetemPrograms lists the programs lab netem runs with a profile.
+func labNetemPrograms() string {
+	ps := lab.Profiles()
+	if len(ps) == 0 {
+		return "ip and tc"
+	}
+	p, err := lab.Netem(&ps[0])
+	if err != nil {
+		return "ip and tc"
+	}
+	return helpPrograms(p)
 }

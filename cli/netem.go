@@ -22,10 +22,10 @@ type NetemCmd struct {
 // NetemApplyCmd is `npte netem apply [KNOBS] NS IFACE`.
 type NetemApplyCmd struct {
 	DryRun
-	Knobs     knobFlags `embed:""`
-	Direction string    `default:"egress" placeholder:"DIR" help:"egress (leaving IFACE), ingress (arriving on IFACE, through an ifb device) or both."`
-	Netns     string    `arg:"" predictor:"netns" name:"ns" help:"A managed namespace."`
-	Iface     string    `arg:"" name:"iface" help:"An interface inside it."`
+	Knobs     knobFlags      `embed:""`
+	Direction string         `default:"egress" placeholder:"DIR" help:"egress (leaving IFACE), ingress (arriving on IFACE, through an ifb device) or both."`
+	Netns     validate.Netns `arg:"" predictor:"netns" name:"ns" help:"A managed namespace."`
+	Iface     validate.Iface `arg:"" name:"iface" help:"An interface inside it."`
 }
 
 // knobFlags are the shaping flags of netem apply: the fields of
@@ -54,7 +54,7 @@ The tree is the simplest that gives what was asked:
   --child cake|tbf|fq_codel [--child-rate RATE]:
       tc qdisc add dev IFACE parent 1: handle 2: cake bandwidth RATE   (alone: the root)
       (fq_codel takes no rate: it is the AQM most distributions use by default)
---direction ingress shapes packets arriving on IFACE: npte creates an ifb device in NS named
+--direction ingress shapes packets arriving on IFACE: npte creates (ip) an ifb device in NS named
 ifb-IFACE (IFACE of at most 11 bytes; longer names become ifb- + 5 bytes + 6 hex digits of
 their SHA-256), shapes its egress, and redirects IFACE's ingress to it (ingress qdisc ffff:,
 u32 match-all filter, mirred redirect).
@@ -85,21 +85,8 @@ percentage above 100, a distribution without jitter, --reorder without --delay, 
 together with --child, a namespace npte did not make, a missing IFACE.`
 }
 
-func validateTarget(ns, iface string) error {
-	if err := validate.NetnsName(ns); err != nil {
-		return Usage(err)
-	}
-	if err := validate.IfaceName(iface); err != nil {
-		return Usage(err)
-	}
-	return nil
-}
-
 // Run implements the verb.
 func (c *NetemApplyCmd) Run(app *App) error {
-	if err := validateTarget(c.Netns, c.Iface); err != nil {
-		return err
-	}
 	dir, err := shape.ParseDirection(c.Direction)
 	if err != nil {
 		return Usage(err)
@@ -108,7 +95,7 @@ func (c *NetemApplyCmd) Run(app *App) error {
 	if err := spec.Validate(); err != nil {
 		return Usage(err)
 	}
-	p := shape.Apply(c.Netns, c.Iface, dir, spec)
+	p := shape.Apply(string(c.Netns), string(c.Iface), dir, spec)
 	if c.DryRun.DryRun {
 		// Live runs print notes as they go; a dry run keeps them as
 		// comments in the script and warns on stderr.
@@ -122,9 +109,9 @@ func (c *NetemApplyCmd) Run(app *App) error {
 // NetemClearCmd is `npte netem clear NS IFACE`.
 type NetemClearCmd struct {
 	DryRun
-	Direction string `default:"both" placeholder:"DIR" help:"egress, ingress or both (default both)."`
-	Netns     string `arg:"" predictor:"netns" name:"ns" help:"A managed namespace."`
-	Iface     string `arg:"" name:"iface" help:"An interface inside it."`
+	Direction string         `default:"both" placeholder:"DIR" help:"egress, ingress or both (default both)."`
+	Netns     validate.Netns `arg:"" predictor:"netns" name:"ns" help:"A managed namespace."`
+	Iface     validate.Iface `arg:"" name:"iface" help:"An interface inside it."`
 }
 
 // Help is the long help of netem clear.
@@ -141,21 +128,18 @@ Refuses (exit 2, nothing changed): invalid names, a namespace npte did not make,
 
 // Run implements the verb.
 func (c *NetemClearCmd) Run(app *App) error {
-	if err := validateTarget(c.Netns, c.Iface); err != nil {
-		return err
-	}
 	dir, err := shape.ParseDirection(c.Direction)
 	if err != nil {
 		return Usage(err)
 	}
-	return app.Apply(shape.Clear(c.Netns, c.Iface, dir), c.DryRun.DryRun)
+	return app.Apply(shape.Clear(string(c.Netns), string(c.Iface), dir), c.DryRun.DryRun)
 }
 
 // NetemShowCmd is `npte netem show NS [IFACE]`.
 type NetemShowCmd struct {
-	JSON  bool   `name:"json" help:"Print a JSON array (netns, iface, direction, qdisc, state, shaped, args, note)."`
-	Netns string `arg:"" predictor:"netns" name:"ns" help:"A managed namespace."`
-	Iface string `arg:"" optional:"" name:"iface" help:"Only this interface."`
+	JSON  bool           `name:"json" help:"Print a JSON array (netns, iface, direction, qdisc, state, shaped, args, note)."`
+	Netns validate.Netns `arg:"" predictor:"netns" name:"ns" help:"A managed namespace."`
+	Iface validate.Iface `arg:"" optional:"" name:"iface" help:"Only this interface."`
 }
 
 // Help is the long help of netem show.
@@ -179,15 +163,8 @@ Refuses (exit 2): invalid names, a namespace npte did not make, a missing IFACE.
 
 // Run implements the verb.
 func (c *NetemShowCmd) Run(app *App) error {
-	if err := validate.NetnsName(c.Netns); err != nil {
-		return Usage(err)
-	}
-	if c.Iface != "" {
-		if err := validate.IfaceName(c.Iface); err != nil {
-			return Usage(err)
-		}
-	}
-	if err := app.RequireRootToRead("netem show", "reading the qdiscs of namespace "+c.Netns+" (tc -n "+c.Netns+")"); err != nil {
+	ns, iface := string(c.Netns), string(c.Iface)
+	if err := app.RequireRootToRead("netem show", "reading the qdiscs of namespace "+ns+" (tc -n "+ns+")"); err != nil {
 		return err
 	}
 	// Read-only: the lock is taken only if it exists (creating nothing),
@@ -197,11 +174,11 @@ func (c *NetemShowCmd) Run(app *App) error {
 		return err
 	}
 	defer unlock()
-	guards := []plan.Step{plan.RequireManaged{Name: c.Netns}}
-	if c.Iface != "" {
-		guards = append(guards, plan.RequireIface{NS: c.Netns, Iface: c.Iface})
+	guards := []plan.Step{plan.RequireManaged{Name: ns}}
+	if iface != "" {
+		guards = append(guards, plan.RequireIface{NS: ns, Iface: iface})
 	}
-	out, err := c.read(app, guards, exec.Read{Argv: []string{"tc", "-n", c.Netns, "-j", "qdisc", "show"}})
+	out, err := c.read(app, guards, exec.Read{Argv: []string{"tc", "-n", ns, "-j", "qdisc", "show"}})
 	if err != nil {
 		return err
 	}
@@ -219,9 +196,9 @@ func (c *NetemShowCmd) Run(app *App) error {
 		// returns), so that qdiscs and filters are read as one state.
 		reads := make([]exec.Read, len(devs))
 		for i, d := range devs {
-			reads[i].Argv = []string{"tc", "-n", c.Netns, "-j", "filter", "show", "dev", d, "parent", "ffff:"}
+			reads[i].Argv = []string{"tc", "-n", ns, "-j", "filter", "show", "dev", d, "parent", "ffff:"}
 		}
-		out, err := c.read(app, []plan.Step{plan.RequireManaged{Name: c.Netns}}, reads...)
+		out, err := c.read(app, []plan.Step{plan.RequireManaged{Name: ns}}, reads...)
 		if err != nil {
 			return err
 		}
@@ -233,7 +210,7 @@ func (c *NetemShowCmd) Run(app *App) error {
 			filters[d] = raw
 		}
 	}
-	shapings, err := shape.ReadQdiscs(c.Netns, c.Iface, qdiscs, filters)
+	shapings, err := shape.ReadQdiscs(ns, iface, qdiscs, filters)
 	if err != nil {
 		return err
 	}

@@ -26,73 +26,59 @@ type NetnsCmd struct {
 // NetnsCreateCmd is `npte netns create NAME`.
 type NetnsCreateCmd struct {
 	DryRun
-	DNS  []string `name:"dns" placeholder:"ADDR" help:"Resolver for the namespace's /etc/netns/NAME/resolv.conf (repeatable; default 1.1.1.1 and 8.8.8.8)."`
-	Name string   `arg:"" help:"Namespace name: a lowercase letter, then lowercase letters and digits, at most 12."`
+	DNS  []string       `name:"dns" placeholder:"ADDR" help:"Resolver for the namespace's /etc/netns/NAME/resolv.conf (repeatable; default 1.1.1.1 and 8.8.8.8)."`
+	Name validate.Netns `arg:"" help:"Namespace name: a lowercase letter, then lowercase letters and digits, at most 12."`
 }
 
 // Help is the long help of netns create.
 func (c *NetnsCreateCmd) Help() string {
 	return `Creates namespace NAME and marks it as managed by npte. In order, under npte's lock:
 refuses a NAME already taken (a namespace, marker or intent record), records the intent,
-runs 'modprobe -q tcp_bbr' (a failure is tolerated), 'ip netns add NAME', brings lo up,
-runs sysctl inside to set tcp_rmem/tcp_wmem to 4096 131072 33554432 and to turn on IPv4
-and IPv6 forwarding, writes
-/etc/netns/NAME/resolv.conf (used by 'ip netns exec' and 'npte netns run'), and writes
-the marker /run/npte/netns/NAME last.
+then runs (TCP buffers for long fat links, IPv4 and IPv6 forwarding, and the resolvers):
+
+` + helpLines(netns.CreateActions("NAME", netns.DefaultDNS), nil) + `
+install writes /etc/netns/NAME/resolv.conf (used by 'ip netns exec' and 'npte netns run')
+from its stdin, one nameserver line per --dns (none for one empty --dns). The marker
+/run/npte/netns/NAME is written last.
 
 Refuses (exit 2, nothing changed): an invalid NAME, a NAME in use, an invalid --dns.`
 }
 
 // Run implements the verb.
 func (c *NetnsCreateCmd) Run(app *App) error {
-	if err := validate.NetnsName(c.Name); err != nil {
+	dns, err := netns.Resolvers(c.DNS)
+	if err != nil {
 		return Usage(err)
 	}
-	dns := c.DNS
-	if dns == nil {
-		dns = netns.DefaultDNS
-	}
-	var clean []string
-	for _, d := range dns {
-		if d == "" && len(dns) == 1 {
-			break // --dns '' writes no resolv.conf
-		}
-		a, err := validate.IPAddr(d)
-		if err != nil {
-			return Usage(err)
-		}
-		clean = append(clean, a.String())
-	}
-	return app.Apply(netns.Create(c.Name, clean), c.DryRun.DryRun)
+	return app.Apply(netns.Create(string(c.Name), dns), c.DryRun.DryRun)
 }
 
 // NetnsDestroyCmd is `npte netns destroy NAME`.
 type NetnsDestroyCmd struct {
 	DryRun
-	Name string `arg:"" predictor:"netns" help:"A namespace made by npte."`
+	Name validate.Netns `arg:"" predictor:"netns" help:"A namespace made by npte."`
 }
 
 // Help is the long help of netns destroy.
 func (c *NetnsDestroyCmd) Help() string {
 	return `Destroys namespace NAME, which must carry npte's marker (or the intent record of a
-create that was interrupted). Under npte's lock: removes /etc/netns/NAME; if the namespace
-exists, deletes the links npte made in it ('ip -n NAME link delete group 28272': their far
-ends go at once) and runs 'ip netns del NAME' (its other interfaces go with it); then
+create that was interrupted). Under npte's lock, after the gateway (below), it runs
+
+` + helpLines(withoutGateway(netns.DestroySteps("NAME")), nil) + `
+that is: removes /etc/netns/NAME; if the namespace exists, deletes the links npte made in
+it (their far ends go at once) and the namespace (its other interfaces go with it); then
 removes the marker and the intent record.
 
 If 'npte gateway create NAME' recorded a gateway (/run/npte/gateway/NAME.BACKEND), it
-is removed first: its host table or chains, and the host link if-NAME if it carries
-npte's link group.
+is removed first: its host table (nft) or chains (iptables, ip6tables), and the host link
+if-NAME if it carries npte's link group.
 
 Refuses (exit 2, nothing changed): an invalid NAME, a namespace npte did not make.`
 }
 
 // Run implements the verb.
 func (c *NetnsDestroyCmd) Run(app *App) error {
-	if err := validate.NetnsName(c.Name); err != nil {
-		return Usage(err)
-	}
-	return app.Apply(netns.Destroy(c.Name), c.DryRun.DryRun)
+	return app.Apply(netns.Destroy(string(c.Name)), c.DryRun.DryRun)
 }
 
 // NetnsListCmd is `npte netns list`.

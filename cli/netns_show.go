@@ -18,9 +18,9 @@ import (
 
 // NetnsShowCmd is `npte netns show NS [--section NAME]... [--json]`.
 type NetnsShowCmd struct {
-	Section []string `name:"section" short:"s" placeholder:"NAME" help:"Show only this section (repeatable, or comma-separated): link, addr, route, route6, qdisc, neigh, sockets, pids."`
-	JSON    bool     `name:"json" help:"Print one JSON object, section name to the parsed ip -j / tc -j output."`
-	Name    string   `arg:"" predictor:"netns" name:"ns" help:"A namespace made by npte."`
+	Section []string       `name:"section" short:"s" placeholder:"NAME" help:"Show only this section (repeatable, or comma-separated): link, addr, route, route6, qdisc, neigh, sockets, pids."`
+	JSON    bool           `name:"json" help:"Print one JSON object, section name to the parsed ip -j / tc -j output."`
+	Name    validate.Netns `arg:"" predictor:"netns" name:"ns" help:"A namespace made by npte."`
 }
 
 // Help is the long help of netns show.
@@ -224,14 +224,12 @@ func selectSections(names []string) ([]showSection, error) {
 
 // Run implements the verb.
 func (c *NetnsShowCmd) Run(app *App) error {
-	if err := validate.NetnsName(c.Name); err != nil {
-		return Usage(err)
-	}
+	name := string(c.Name)
 	sections, err := selectSections(c.Section)
 	if err != nil {
 		return err
 	}
-	if err := app.RequireRootToRead("netns show", "entering namespace "+c.Name+" (ip netns exec "+c.Name+")"); err != nil {
+	if err := app.RequireRootToRead("netns show", "entering namespace "+name+" (ip netns exec "+name+")"); err != nil {
 		return err
 	}
 	unlock, err := app.Registry.LockExisting(app.Context()) // read-only: creates nothing
@@ -241,13 +239,13 @@ func (c *NetnsShowCmd) Run(app *App) error {
 	defer unlock()
 	reads := make([]exec.Read, len(sections))
 	for i, s := range sections {
-		reads[i].Argv = s.text(c.Name)
+		reads[i].Argv = s.text(name)
 		if c.JSON {
-			reads[i].Argv = s.json(c.Name)
+			reads[i].Argv = s.json(name)
 		}
 	}
 	runner := app.Runner()
-	results, err := runner.Capture(app.Context(), []plan.Step{plan.RequireManaged{Name: c.Name}}, reads...)
+	results, err := runner.Capture(app.Context(), []plan.Step{plan.RequireManaged{Name: name}}, reads...)
 	if err != nil {
 		return err
 	}
@@ -275,7 +273,7 @@ func (c *NetnsShowCmd) Run(app *App) error {
 		return err
 	}
 	if len(failed) > 0 {
-		return fmt.Errorf("netns show %s: failed: %s", c.Name, strings.Join(failed, "; "))
+		return fmt.Errorf("netns show %s: failed: %s", name, strings.Join(failed, "; "))
 	}
 	return nil
 }

@@ -10,18 +10,19 @@ import (
 )
 
 // DefaultInstallPath is where `make install` puts npte, and the path the
-// sudoers rules name unless --path says otherwise.
+// sudoers rules name unless --path says otherwise (the flag's default,
+// through the kong variable ${install_path} that Main sets).
 const DefaultInstallPath = "/usr/local/sbin/npte"
 
-// NopasswdVerbs are the verb groups `npte sudoers` grants: the ones that
+// nopasswdVerbs are the verb groups `npte sudoers` grants: the ones that
 // touch only namespaces carrying npte's marker.
 var nopasswdVerbs = []string{"netns", "netem", "lab"}
 
 // SudoersCmd is `npte sudoers`.
 type SudoersCmd struct {
-	User string `name:"user" placeholder:"NAME" help:"Who gets the grant (default: $USER; required when run as root)."`
-	Path string `name:"path" default:"/usr/local/sbin/npte" placeholder:"PATH" help:"Absolute path of the installed, root-owned npte binary."`
-	Form string `name:"form" default:"both" enum:"both,classic,sudo-rs" help:"Which rules to print: both (classic active, sudo-rs commented out), classic, or sudo-rs."`
+	User validate.User    `name:"user" placeholder:"NAME" help:"Who gets the grant (default: $USER; required when run as root)."`
+	Path validate.Program `name:"path" default:"${install_path}" placeholder:"PATH" help:"Absolute path of the installed, root-owned npte binary."`
+	Form string           `name:"form" default:"both" enum:"both,classic,sudo-rs" help:"Which rules to print: both (classic active, sudo-rs commented out), classic, or sudo-rs."`
 }
 
 // Help is the long help of sudoers.
@@ -41,21 +42,6 @@ user, a --path that is not absolute and clean or holds characters that sudoers w
 read specially.`
 }
 
-// sudoersPath checks that p is safe to write into a sudoers command spec:
-// absolute, clean, and made of characters sudoers never reads specially.
-func sudoersPath(p string) error {
-	if err := validate.AbsPath(p); err != nil {
-		return err
-	}
-	for _, r := range p {
-		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._+-", r)
-		if !ok {
-			return &validate.Error{Kind: "path", Value: p, Rule: `may contain only ASCII letters, digits and "/._+-" (sudoers reads spaces, ",", ":", "=", "\", "*" and others specially)`}
-		}
-	}
-	return nil
-}
-
 // Run implements the verb.
 func (c *SudoersCmd) Run(app *App) error {
 	user := c.User
@@ -63,21 +49,18 @@ func (c *SudoersCmd) Run(app *App) error {
 		if app.Env.Euid == 0 {
 			return Usagef("refusing to guess the user as root: run npte sudoers as the user who gets the grant, or pass --user NAME")
 		}
-		user = app.Env.Getenv("USER")
-		if user == "" {
+		env := app.Env.Getenv("USER")
+		if env == "" {
 			return Usagef("$USER is not set: pass --user NAME")
 		}
+		if err := user.UnmarshalText([]byte(env)); err != nil {
+			return Usage(err)
+		}
 	}
-	if err := validate.Username(user); err != nil {
-		return Usage(err)
-	}
-	if err := grantee(app.Env, user); err != nil {
+	if err := grantee(app.Env, string(user)); err != nil {
 		return err
 	}
-	if err := sudoersPath(c.Path); err != nil {
-		return Usage(err)
-	}
-	return writeSudoers(app.Env.Stdout, user, c.Path, c.Form, app.Env.Version)
+	return writeSudoers(app.Env.Stdout, string(user), string(c.Path), c.Form, app.Env.Version)
 }
 
 // grantee refuses root as the user who gets the grant: root needs no

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/npte/npte/plan"
+	"github.com/npte/npte/validate"
 )
 
 // DefaultDNS are the resolvers written to a new namespace's resolv.conf
@@ -33,6 +34,28 @@ func Create(name string, dns []string) plan.Plan {
 		Steps: steps,
 		Undo:  []string{"netns", "destroy", name},
 	}
+}
+
+// Resolvers returns the resolvers of `netns create --dns ADDR...` for
+// Create: DefaultDNS when no --dns is given (flags nil), none for a
+// single --dns ” (no resolv.conf is written), else each address, which
+// must pass validate.IPAddr, in canonical form. The error is bad input.
+func Resolvers(flags []string) ([]string, error) {
+	if flags == nil {
+		return DefaultDNS, nil
+	}
+	if len(flags) == 1 && flags[0] == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, d := range flags {
+		a, err := validate.IPAddr(d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a.String())
+	}
+	return out, nil
 }
 
 func dnsFlags(dns []string) []string {

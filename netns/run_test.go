@@ -1,6 +1,7 @@
 package netns_test
 
 import (
+	"os/user"
 	"reflect"
 	"strings"
 	"testing"
@@ -152,5 +153,82 @@ func BenchmarkRunPlan(b *testing.B) {
 	r := netns.Run{Netns: "client", User: "alice", Home: "/home/alice", Term: "xterm", Env: []string{"A=1", "B=2"}, Sandbox: true, Dir: "/home/alice", Command: []string{"iperf3", "-c", "172.16.2.2"}}
 	for b.Loop() {
 		_ = netns.RunPlan(r)
+	}
+}
+
+// TestNewRun: the checks of `netns run` live with its builder.
+func TestNewRun(t *testing.T) {
+	alice := &user.User{Username: "alice", Uid: "1000", Gid: "1000", HomeDir: "/home/alice"}
+	lookup := func(name string) (*user.User, error) {
+		if name == "alice" {
+			return alice, nil
+		}
+		return nil, user.UnknownUserError(name)
+	}
+	groups := func(*user.User) ([]string, error) { return []string{"1000"}, nil }
+	base := netns.RunRequest{Netns: "a", SudoUser: "alice", Command: []string{"id"}, LookupUser: lookup, UserGroups: groups,
+		Getwd: func() (string, error) { return "/home/alice/w", nil }}
+	for _, tc := range []struct {
+		name string
+		edit func(*netns.RunRequest)
+		want string // error substring; "" for success
+	}{
+		{"ok", func(*netns.RunRequest) {}, ""},
+		{"no command", func(r *netns.RunRequest) { r.Command = nil }, "missing command"},
+		{"assignment as command", func(r *netns.RunRequest) { r.Command = []string{"A=B"} }, `must not contain "="`},
+		{"no sudo user", func(r *netns.RunRequest) { r.SudoUser = "" }, "$SUDO_USER is not set"},
+		{"sudo user root", func(r *netns.RunRequest) { r.SudoUser = "root" }, "$SUDO_USER is root"},
+		{"other --user under sudo", func(r *netns.RunRequest) { r.User = "bob" }, "--user may only name that user"},
+		{"malformed --user", func(r *netns.RunRequest) { r.SudoUser, r.User = "", "Alice" }, "--user: invalid user name"},
+		{"unknown user", func(r *netns.RunRequest) { r.SudoUser = "bob" }, "no such user"},
+		{"sandbox under /run", func(r *netns.RunRequest) {
+			r.Sandbox, r.Getwd = true, func() (string, error) { return "/run/x", nil }
+		}, "is under /run"},
+		{"sandbox at /", func(r *netns.RunRequest) {
+			r.Sandbox, r.Getwd = true, func() (string, error) { return "/", nil }
+		}, "it is /"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := base
+			tc.edit(&r)
+			run, err := netns.NewRun(r)
+			if tc.want == "" {
+				if err != nil || run.User != "alice" || run.UID != "1000" || run.Home != "/home/alice" {
+					t.Fatalf("NewRun = %+v, %v", run, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	// TERM passes only when it looks like a terminal type.
+	for term, want := range map[string]string{"xterm-256color": "xterm-256color", "x;rm": "", "": ""} {
+		r := base
+		r.Term = term
+		if run, err := netns.NewRun(r); err != nil || run.Term != want {
+			t.Errorf("TERM %q: Term = %q, %v; want %q", term, run.Term, err, want)
+		}
+	}
+}
+
+// TestResolvers: the --dns convention of netns create.
+func TestResolvers(t *testing.T) {
+	for _, tc := range []struct {
+		flags []string
+		want  []string
+		err   bool
+	}{
+		{nil, netns.DefaultDNS, false},
+		{[]string{""}, nil, false},
+		{[]string{"192.0.2.53", "2001:DB8::53"}, []string{"192.0.2.53", "2001:db8::53"}, false},
+		{[]string{"", "192.0.2.53"}, nil, true},
+		{[]string{"1.2.3"}, nil, true},
+	} {
+		got, err := netns.Resolvers(tc.flags)
+		if (err != nil) != tc.err || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("Resolvers(%q) = %q, %v; want %q (error %v)", tc.flags, got, err, tc.want, tc.err)
+		}
 	}
 }

@@ -1,9 +1,11 @@
 package netns
 
 import (
+	"fmt"
 	"net/netip"
 
 	"github.com/npte/npte/plan"
+	"github.com/npte/npte/validate"
 )
 
 // LinkGroup is the interface group (ip link ... group N) of every veth end
@@ -91,7 +93,7 @@ func AssignAddr(ns, iface string, cidr netip.Prefix) plan.Plan {
 
 // AddRouteSteps adds a route to dest ("default" or a prefix) via
 // the address via in managed namespace ns, optionally through dev (the
-// caller holds the lock and checked that dest and via are of one family).
+// caller holds the lock, and dest, via and dev passed CheckRoute).
 // It uses `ip route replace`, so adding the same route twice is not an
 // error. dest is the literal "default" or a prefix without host bits
 // (validate.Subnet) of via's family; dev, when not empty, passed
@@ -120,8 +122,44 @@ func AddRouteSteps(ns, dest string, via netip.Addr, dev string) []plan.Step {
 	return append(steps, plan.Command{Argv: argv})
 }
 
-// AddRoute is `npte netns add-route NS DEST VIA [--dev IFACE]`.
-func AddRoute(ns, dest string, via netip.Addr, dev string) plan.Plan {
+// CheckRoute refuses a route npte does not add: DEST ("default" or a
+// network without host bits) and VIA of different families, a VIA that is
+// not a unicast address of a neighbour (unspecified or multicast), and a
+// link-local VIA without the interface it is reached through (dev). The
+// error is bad input.
+func CheckRoute(dest string, via netip.Addr, dev string) error {
+	if dest != "default" {
+		p, err := validate.Subnet(dest)
+		if err != nil {
+			return err
+		}
+		if p.Addr().Is4() != via.Is4() {
+			return fmt.Errorf("DEST %s is %s but VIA %s is %s: a route and its next hop must be of one family", p, family(p.Addr()), via, family(via))
+		}
+	}
+	switch {
+	case via.IsUnspecified(), via.IsMulticast():
+		return fmt.Errorf("invalid next hop %s: VIA must be a unicast address of a neighbour", via)
+	case via.IsLinkLocalUnicast() && dev == "":
+		return fmt.Errorf("next hop %s is link-local: name the interface it is reached through with --dev IFACE", via)
+	}
+	return nil
+}
+
+func family(a netip.Addr) string {
+	if a.Is4() {
+		return "IPv4"
+	}
+	return "IPv6"
+}
+
+// AddRoute is `npte netns add-route NS DEST VIA [--dev IFACE]`. It
+// refuses what CheckRoute refuses; ns and dev must have passed their
+// validators.
+func AddRoute(ns, dest string, via netip.Addr, dev string) (plan.Plan, error) {
+	if err := CheckRoute(dest, via, dev); err != nil {
+		return plan.Plan{}, err
+	}
 	argv := []string{"netns", "add-route"}
 	if dev != "" {
 		argv = append(argv, "--dev", dev)
@@ -129,5 +167,5 @@ func AddRoute(ns, dest string, via netip.Addr, dev string) plan.Plan {
 	return plan.Plan{
 		Argv:  append(argv, ns, dest, via.String()),
 		Steps: append([]plan.Step{plan.Lock{}}, AddRouteSteps(ns, dest, via, dev)...),
-	}
+	}, nil
 }

@@ -120,7 +120,10 @@ func TestAddRoute(t *testing.T) {
 		{"10.9.0.0/16", "172.16.3.1", "if-router", "netns add-route --dev if-router client 10.9.0.0/16 172.16.3.1", "ip -n client route replace 10.9.0.0/16 via 172.16.3.1 dev if-router", true},
 	} {
 		t.Run(tc.argv, func(t *testing.T) {
-			p := netns.AddRoute("client", tc.dest, netip.MustParseAddr(tc.via), tc.dev)
+			p, err := netns.AddRoute("client", tc.dest, netip.MustParseAddr(tc.via), tc.dev)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if got := strings.Join(p.Argv, " "); got != tc.argv {
 				t.Errorf("Argv = %q, want %q", got, tc.argv)
 			}
@@ -170,5 +173,25 @@ func TestWiringStepsTakeNoLock(t *testing.T) {
 func BenchmarkConnect(b *testing.B) {
 	for b.Loop() {
 		_ = netns.Connect("client", "router")
+	}
+}
+
+// TestAddRouteRefuses: the rules of a route live in the builder, so that
+// every caller (the verb, a lab file) refuses the same routes.
+func TestAddRouteRefuses(t *testing.T) {
+	for _, tc := range []struct{ dest, via, dev, want string }{
+		{"10.0.2.0/24", "fd00::1", "", "DEST 10.0.2.0/24 is IPv4 but VIA fd00::1 is IPv6: a route and its next hop must be of one family"},
+		{"fd00:2::/64", "10.0.3.1", "", "DEST fd00:2::/64 is IPv6 but VIA 10.0.3.1 is IPv4: a route and its next hop must be of one family"},
+		{"10.0.2.1/24", "10.0.3.1", "", `invalid subnet "10.0.2.1/24": must have no host bits set (did you mean 10.0.2.0/24?)`},
+		{"default", "0.0.0.0", "", "invalid next hop 0.0.0.0: VIA must be a unicast address of a neighbour"},
+		{"default", "ff02::1", "if-a", "invalid next hop ff02::1: VIA must be a unicast address of a neighbour"},
+		{"default", "fe80::1", "", "next hop fe80::1 is link-local: name the interface it is reached through with --dev IFACE"},
+	} {
+		t.Run(tc.dest+" via "+tc.via, func(t *testing.T) {
+			_, err := netns.AddRoute("client", tc.dest, netip.MustParseAddr(tc.via), tc.dev)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("err = %v, want %s", err, tc.want)
+			}
+		})
 	}
 }

@@ -31,8 +31,10 @@ const (
 )
 
 // lazyRE is a regular expression compiled on its first use: compiling
-// the knob grammars took about 1 ms, most of npte's package
-// initialisation, and every invocation paid it, shaping or not.
+// the knob grammars at package initialisation cost every invocation,
+// shaping or not, 0.35-0.6 ms of init (GODEBUG=inittrace: 187 KB, 1482
+// allocations) and about 0.8 ms of `npte netns create x --dry-run`
+// (perf stat -r 100, 6 interleaved rounds: 5.0 ms lazy, 5.8 ms eager).
 type lazyRE func() *regexp.Regexp
 
 // MatchString reports whether s matches.

@@ -34,10 +34,13 @@ const LockFD = 9
 var ErrNUL = errors.New("contains a NUL byte, which no command line can carry")
 
 // Word quotes one argv word for POSIX sh.
+//
+// (A byte-scanning fast path for words that need no quoting was removed:
+// rendering the whole script of `npte netns create x --dry-run` takes
+// about 22 us with or without it (BenchmarkScript), and perf stat -r 100
+// of that command measured no difference beyond noise, far below the
+// 0.5 ms that would pay for a second quoting rule.)
 func Word(s string) (string, error) {
-	if plainWord(s) {
-		return s, nil
-	}
 	q, err := syntax.Quote(s, syntax.LangPOSIX)
 	if err == nil {
 		return q, nil
@@ -72,29 +75,6 @@ func Word(s string) (string, error) {
 		}
 	}
 	return b.String(), nil
-}
-
-// plainWord reports whether s is a word that syntax.Quote returns
-// unchanged, decided without decoding runes: non-empty, only ASCII letters,
-// digits and _ . / , : @ % + -, and not a shell keyword. Most words of a
-// plan (program names, options, names, paths, addresses) are, and this
-// fast path is the renderer's hottest loop.
-func plainWord(s string) bool {
-	if s == "" {
-		return false
-	}
-	letters := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case '0' <= c && c <= '9', c == '_', c == '.', c == '/', c == ',', c == ':', c == '@', c == '%', c == '+', c == '-':
-			letters = false
-		default:
-			return false
-		}
-	}
-	return !letters || !syntax.IsKeyword(s)
 }
 
 // isPrint reports whether the first rune of s is one that syntax.Quote

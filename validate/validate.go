@@ -228,3 +228,19 @@ func AbsPath(s string) error {
 	}
 	return nil
 }
+
+// SudoersPath checks a path that a sudoers rule names: AbsPath, and made
+// only of ASCII letters, digits and "/._+-", characters sudoers never
+// reads specially.
+func SudoersPath(s string) error {
+	if err := AbsPath(s); err != nil {
+		return err
+	}
+	for _, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._+-", r)
+		if !ok {
+			return fail("path", s, `may contain only ASCII letters, digits and "/._+-" (sudoers reads spaces, ",", ":", "=", "\", "*" and others specially)`)
+		}
+	}
+	return nil
+}
