@@ -100,6 +100,8 @@ type CLI struct {
 	NetemGroup
 	LabGroup
 	GatewayGroup
+	ContainerGroup
+	GencertsGroup
 	SudoersGroup
 	DoctorGroup
 	TutorialGroup
