@@ -22,7 +22,7 @@ type ContainerCmd struct {
 type ContainerCreateCmd struct {
 	DryRun
 	Variant string   `name:"variant" default:"minbase" enum:"minbase,buildd,standard" help:"debootstrap's package set: minbase (essential packages and apt), buildd, or standard (debootstrap's default)."`
-	Include []string `name:"include" placeholder:"PKG" help:"Also install package PKG (repeatable; PKG,PKG accepted), e.g. --include iproute2."`
+	Include []string `name:"include" sep:"none" placeholder:"PKG" help:"Also install package PKG (repeatable; PKG,PKG accepted), e.g. --include iproute2."`
 	Suite   string   `arg:"" name:"suite" help:"The Debian release codename, e.g. bookworm or trixie."`
 	Rootfs  string   `arg:"" name:"rootfs" help:"Absolute path of the new tree, e.g. /var/lib/machines/lab."`
 }

@@ -18,8 +18,8 @@ type GencertsGroup struct {
 // GencertsCmd is `npte gencerts [-C DIR] [--dns-name NAME]... [--ip-addr ADDR]... [--days N]`.
 type GencertsCmd struct {
 	Directory string   `short:"C" name:"directory" default:"." placeholder:"DIR" help:"Where to write ca.pem, cert.pem and key.pem (created 0700 if missing)."`
-	DNSName   []string `name:"dns-name" placeholder:"NAME" help:"A DNS name the server answers to, e.g. server (repeatable)."`
-	IPAddr    []string `name:"ip-addr" placeholder:"ADDR" help:"An address the server answers on, e.g. 172.16.2.2 (repeatable)."`
+	DNSName   []string `name:"dns-name" sep:"none" placeholder:"NAME" help:"A DNS name the server answers to, e.g. server (repeatable)."`
+	IPAddr    []string `name:"ip-addr" sep:"none" placeholder:"ADDR" help:"An address the server answers on, e.g. 172.16.2.2 (repeatable)."`
 	Days      int      `name:"days" default:"365" help:"Validity of both certificates, in days (1 to 3650)."`
 }
 
