@@ -183,8 +183,8 @@ var forbiddenRoots = []string{"/proc", "/sys", "/dev", "/run"}
 
 // Rootfs checks a container tree's path: absolute and clean (no "..",
 // ".", "//" or trailing "/"), not "/" and not under /proc, /sys, /dev or
-// /run, without ":" or "," or "\" (so that the path also reads as one
-// value of nspawn's options) and without control characters.
+// /run, made of ASCII letters, digits and "/._+@-" only (so that it reads
+// as one value in nspawn's options and needs no quoting in a script).
 func Rootfs(s string) error {
 	if err := validate.AbsPath(s); err != nil {
 		return &validate.Error{Kind: "rootfs", Value: s, Rule: err.(*validate.Error).Rule}
@@ -197,21 +197,35 @@ func Rootfs(s string) error {
 			return &validate.Error{Kind: "rootfs", Value: s, Rule: "must not be under " + f + " (use a path such as /var/lib/machines/NAME)"}
 		}
 	}
-	if strings.ContainsAny(s, ":,\\") {
-		return &validate.Error{Kind: "rootfs", Value: s, Rule: `must not contain ":", "," or "\"`}
+	if !pathChars(s) {
+		return &validate.Error{Kind: "rootfs", Value: s, Rule: pathRule}
 	}
 	return nil
 }
 
-// bindPath checks one side of a bind: absolute, clean, not "/", and free
-// of ":", "," and "\" (nspawn reads ":" as the separator and "\" as an
-// escape) and control characters.
+// pathRule is the character rule of rootfs and bind paths.
+const pathRule = `may contain only ASCII letters, digits and "/._+@-" (no spaces, ":", ",", "\" or shell characters)`
+
+// pathChars reports whether p holds only the characters of pathRule.
+func pathChars(p string) bool {
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("/._+@-", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// bindPath checks one side of a bind: absolute, clean, not "/", made of
+// the characters of pathRule (nspawn reads ":" as the separator and "\"
+// as an escape).
 func bindPath(whole, p string) error {
 	if err := validate.AbsPath(p); err != nil {
 		return &validate.Error{Kind: "bind", Value: whole, Rule: "each side " + err.(*validate.Error).Rule}
 	}
-	if strings.ContainsAny(p, ",\\") {
-		return &validate.Error{Kind: "bind", Value: whole, Rule: `paths must not contain "," or "\"`}
+	if !pathChars(p) {
+		return &validate.Error{Kind: "bind", Value: whole, Rule: "paths " + pathRule}
 	}
 	if p == "/" {
 		return &validate.Error{Kind: "bind", Value: whole, Rule: "must not bind / (the host's whole file system, or over the container's root)"}
