@@ -34,8 +34,8 @@ host's network, not a lab's: run it before the lab, or anywhere with internet ac
 
   debootstrap [--variant=minbase] [--include=PKG,...] SUITE ROOTFS
 
-ROOTFS must be a clean absolute path, not / and not under /proc, /sys, /dev or /run,
-new or an empty directory; it and every directory above it that exists must be owned by
+ROOTFS must be a clean absolute path of ASCII letters, digits and "/._+@-", not / and
+not under /proc, /sys, /dev or /run, new or an empty directory; it and every directory above it that exists must be owned by
 root and not writable by group or others (unless sticky, as /var/tmp): whoever could
 write there could swap the tree that later runs as root. /var/lib/machines/NAME is the
 usual place. Add --include iproute2 to use ip inside, --include systemd,dbus to boot it.
@@ -71,9 +71,10 @@ network with only loopback (--private-network). npte always passes --register=no
 --keep-unit: nothing is registered with systemd-machined, the container stays in the
 caller's unit and vanishes with it, and no system bus is needed.
 
---bind SRC[:DST] takes absolute clean paths other than / without ":", "," or "\" (no
-nspawn bind options or prefixes); --capability one capability name such as CAP_NET_ADMIN
-(no "all", no lists). Exit the container's console with Ctrl-] three times.
+--bind SRC[:DST] takes absolute clean paths other than / made of ASCII letters, digits
+and "/._+@-" (no nspawn bind options or prefixes); --capability one capability name such
+as CAP_NET_ADMIN (no "all", no lists). Exit the container's console with Ctrl-] three
+times.
 
 Not part of the NOPASSWD grant: it keeps sudo's password prompt.
 Refuses (exit 2, nothing run): an invalid rootfs, namespace name, bind or capability; a
