@@ -353,9 +353,11 @@ func RunScript(t *testing.T, file *syntax.File, l registry.Layout, w World) Resu
 }
 
 // runScript is RunScript with output saying what each recorded program
-// prints on stdout. The one real program it runs is find on /etc/netns
-// with read-only primaries only (readOnlyFind): the /etc/netns guards'
-// view of the directory, which the live side reads with Lstat.
+// prints on stdout. The one real program it runs is find with read-only
+// primaries only (readOnlyFind), on /etc/netns (the /etc/netns guards'
+// view of the directory) or on another absolute path outside the state
+// root (plan.RequireRootfs's view of a container tree and the directories
+// above it), both of which the live side reads with Lstat.
 func runScript(t *testing.T, file *syntax.File, l registry.Layout, w World, output func([]string) string) Result {
 	t.Helper()
 	stateDir, err := filepath.EvalSymlinks(filepath.Dir(l.Root))
