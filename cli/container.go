@@ -69,7 +69,9 @@ const spawnHelp = `With --netns NS, the container joins NS (it must be a namespa
 under npte's lock, which is released before the container starts); without it, a private
 network with only loopback (--private-network). npte always passes --register=no and
 --keep-unit: nothing is registered with systemd-machined, the container stays in the
-caller's unit and vanishes with it, and no system bus is needed.
+caller's unit and vanishes with it, and no system bus is needed. (nspawn then makes
+"supervisor" and "payload" cgroups under the caller's; on a host where the caller is no
+systemd unit they stay, empty, until removed with rmdir.)
 
 --bind SRC[:DST] takes absolute clean paths other than / made of ASCII letters, digits
 and "/._+@-" (no nspawn bind options or prefixes); --capability one capability name such

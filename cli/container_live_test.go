@@ -12,9 +12,11 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -140,6 +142,7 @@ func TestLiveContainerRun(t *testing.T) {
 		return
 	}
 	tree = os.Getenv("NPTE_TEST_TREE")
+	defer ctCgroup(t)()
 	ctNpte(t, 0, "lab", "create")
 	defer ctNpte(t, 0, "lab", "destroy")
 	out := ctNpte(t, 0, "container", "run", "--netns", "server", tree, "--", "ip", "-br", "addr")
@@ -184,6 +187,7 @@ func TestLiveContainerBoot(t *testing.T) {
 		return
 	}
 	tree = os.Getenv("NPTE_TEST_TREE")
+	defer ctCgroup(t)()
 	ctNpte(t, 0, "lab", "create")
 	defer ctNpte(t, 0, "lab", "destroy")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -231,5 +235,81 @@ func TestLiveContainerBoot(t *testing.T) {
 		_ = boot.Process.Kill()
 		<-waited
 		t.Error("nspawn did not stop within 60 s of SIGTERM")
+	}
+}
+
+// ctCgroup moves this process (a sandbox child) into a cgroup of its own
+// in the hierarchies systemd-nspawn writes to (the unified one and
+// name=systemd), and returns a function that moves it back and removes
+// that cgroup with whatever nspawn made inside it. Run with --keep-unit,
+// nspawn makes "supervisor" and "payload" cgroups under its caller's and
+// leaves them behind when its caller is no systemd unit (as here, where
+// the test runs at the root cgroup): the cgroup file system is the
+// machine's, not the sandbox's.
+func ctCgroup(t *testing.T) func() {
+	t.Helper()
+	if err := sandbox.Private(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type moved struct{ orig, dir string }
+	var done []moved
+	pid := []byte(strconv.Itoa(os.Getpid()))
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 {
+			continue
+		}
+		mnt := ""
+		switch {
+		case f[0] == "0" && f[1] == "":
+			mnt = "/sys/fs/cgroup/unified"
+			if _, err := os.Stat(mnt + "/cgroup.procs"); err != nil {
+				mnt = "/sys/fs/cgroup"
+			}
+		case f[1] == "name=systemd":
+			mnt = "/sys/fs/cgroup/systemd"
+		default:
+			continue
+		}
+		orig := filepath.Join(mnt, f[2])
+		if _, err := os.Stat(filepath.Join(orig, "cgroup.procs")); err != nil {
+			continue
+		}
+		dir := filepath.Join(orig, fmt.Sprintf("npte-test-%d", os.Getpid()))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatalf("cgroup for the test: %v", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), pid, 0); err != nil {
+			_ = syscall.Rmdir(dir)
+			t.Fatalf("cgroup for the test: %v", err)
+		}
+		done = append(done, moved{orig, dir})
+	}
+	return func() {
+		for _, m := range done {
+			if err := os.WriteFile(filepath.Join(m.orig, "cgroup.procs"), pid, 0); err != nil {
+				t.Errorf("back to cgroup %s: %v", m.orig, err)
+				continue
+			}
+			// Only directories, deepest first: rmdir removes an empty
+			// cgroup and fails on one that still holds a process.
+			var dirs []string
+			_ = filepath.WalkDir(m.dir, func(p string, d os.DirEntry, err error) error {
+				if err == nil && d.IsDir() {
+					dirs = append(dirs, p)
+				}
+				return nil
+			})
+			sort.Slice(dirs, func(i, j int) bool { return len(dirs[i]) > len(dirs[j]) })
+			for _, d := range dirs {
+				if err := syscall.Rmdir(d); err != nil {
+					t.Errorf("cgroup %s left behind: %v", d, err)
+				}
+			}
+		}
 	}
 }
