@@ -45,7 +45,10 @@ func (c Create) DebootstrapArgv() []string {
 func CreatePlan(c Create) plan.Plan {
 	return plan.Plan{Steps: []plan.Step{
 		plan.RequireRootfs{Path: c.Rootfs, Fresh: true},
-		plan.Command{Argv: c.DebootstrapArgv(), Show: "debootstrap " + c.Suite + " into " + c.Rootfs},
+		// A failed debootstrap leaves a partial tree; the step's
+		// description (in the error message) says how to remove it.
+		plan.Command{Argv: c.DebootstrapArgv(), Show: "debootstrap " + c.Suite + " into " + c.Rootfs +
+			" (if it failed, a partial tree may be left: rm -rf --one-file-system " + c.Rootfs + ")"},
 	}}
 }
 
