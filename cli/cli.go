@@ -101,6 +101,8 @@ type CLI struct {
 	Netem       NetemCmd      `cmd:"" help:"Shape a link: delay, loss, rate caps (netem, tbf, cake), egress or ingress."`
 	Lab         LabCmd        `cmd:"" help:"The built-in client/router/server lab and its link profiles."`
 	Gateway     GatewayCmd    `cmd:"" help:"Give a namespace a NAT'd uplink through the host (not for NOPASSWD)."`
+	Container   ContainerCmd  `cmd:"" help:"Debian trees (debootstrap) run with systemd-nspawn inside a lab namespace (not for NOPASSWD)."`
+	Gencerts    GencertsCmd   `cmd:"" help:"Write a CA and a server certificate for a lab's HTTPS server (no root needed)."`
 	Sudoers     SudoersCmd    `cmd:"" help:"Print a sudoers snippet that lets a user run the namespace verbs."`
 	Doctor      DoctorCmd     `cmd:"" help:"Check the programs and kernel features npte needs."`
 	Tutorial    TutorialCmd   `cmd:"" help:"Read npte's tutorial."`

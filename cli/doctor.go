@@ -263,11 +263,11 @@ func (rep DoctorReport) write(w io.Writer) error {
 	for _, t := range rep.Programs {
 		switch {
 		case t.Found:
-			p("  ok       %-10s %s", t.Name, t.Path)
+			p("  ok       %-14s %s", t.Name, t.Path)
 		case t.Required:
-			p("  MISSING  %-10s package %s; needed for %s", t.Name, t.Package, t.Purpose)
+			p("  MISSING  %-14s package %s; needed for %s", t.Name, t.Package, t.Purpose)
 		default:
-			p("  missing  %-10s package %s (optional); without it: no %s", t.Name, t.Package, t.Purpose)
+			p("  missing  %-14s package %s (optional); without it: no %s", t.Name, t.Package, t.Purpose)
 		}
 	}
 	if rep.Rootless {

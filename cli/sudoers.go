@@ -110,7 +110,9 @@ func writeSudoers(w io.Writer, user, path, form, version string) error {
 		p("# every value they hand to a program is validated first; 'netns run' runs")
 		p("# the command as %s (from $SUDO_USER), never as root.", user)
 		p("# Not granted: 'npte gateway' (host veth, NAT and firewall rules, host")
-		p("# forwarding) and any other command: those still ask for a password.")
+		p("# forwarding), 'npte container' (debootstrap writes where root can,")
+		p("# systemd-nspawn runs a whole tree as root) and any other command: those")
+		p("# still ask for a password.")
 		p("# sudo-rs rejects this rule (wildcard in arguments) and then every sudo")
 		p("# command: on sudo-rs use 'npte sudoers --form sudo-rs' instead.")
 		var specs []string
@@ -128,10 +130,12 @@ func writeSudoers(w io.Writer, user, path, form, version string) error {
 		p("# sudo-rs refuses wildcards in arguments, so this form grants the binary")
 		p("# itself: %s may run EVERY npte verb as root without a password,", user)
 		p("# including 'npte gateway' (a veth, NAT and forward rules on the host, and")
-		p("# forwarding turned on host-wide). It is still not a root shell: npte runs")
-		p("# only its allowlisted programs with validated arguments, the namespace")
+		p("# forwarding turned on host-wide) and 'npte container', which runs a tree")
+		p("# as root with host directories bound in (--bind): with container, this")
+		p("# grant amounts to root. Without it npte would run only its allowlisted")
+		p("# programs with validated arguments, the namespace")
 		p("# verbs keep to npte's own namespaces, and 'netns run' drops to %s.", user)
-		p("# If gateway must keep its password prompt, use classic sudo.")
+		p("# If gateway and container must keep their password prompt, use classic sudo.")
 		if prefix != "" {
 			p("# To use it: remove the classic rule above and uncomment this line.")
 		}

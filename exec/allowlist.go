@@ -32,6 +32,8 @@ func Tools() []Tool {
 		{"iptables", "iptables", false, "gateway NAT rules with --firewall iptables"},
 		{"ip6tables", "iptables", false, "IPv6 gateway rules with --firewall iptables"},
 		{"bwrap", "bubblewrap", false, "netns run --sandbox"},
+		{"debootstrap", "debootstrap", false, "container create (a Debian tree)"},
+		{"systemd-nspawn", "systemd-container", false, "container run and container boot"},
 		{"unshare", "util-linux", false, "doctor's kernel feature probes and the qdisc guard of netem apply and lab netem, run in a throwaway network namespace"},
 	}
 }

@@ -420,6 +420,10 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 			if stop != nil {
 				return stop
 			}
+		case plan.RequireRootfs:
+			if err = requireRootfs(s); err != nil {
+				return st.fail(s, err, ExitUsage)
+			}
 		case plan.Note:
 			fmt.Fprintf(r.Stderr, "npte: %s\n", s.Text)
 		default:

@@ -179,7 +179,7 @@ type RunRequest struct {
 // terminal type, and with --sandbox a working directory the sandbox can
 // keep writable. Every error is bad input (exit 2) and changes nothing.
 func NewRun(r RunRequest) (Run, error) {
-	if err := checkCommand(r.Command); err != nil {
+	if err := CheckCommand(r.Command); err != nil {
 		return Run{}, err
 	}
 	u, err := runUser(r)
@@ -205,9 +205,9 @@ func NewRun(r RunRequest) (Run, error) {
 	return run, nil
 }
 
-// checkCommand refuses a command that cannot be handed to env(1) intact.
+// CheckCommand refuses a command that cannot be handed to env(1) intact.
 // The arguments themselves are the user's and pass as they are.
-func checkCommand(cmd []string) error {
+func CheckCommand(cmd []string) error {
 	if len(cmd) == 0 {
 		return fmt.Errorf("missing command: npte netns run NS -- CMD [ARG...]")
 	}

@@ -355,6 +355,8 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 			if err := r.gatewayStep(s, indent); err != nil {
 				return err
 			}
+		case plan.RequireRootfs:
+			r.rootfs(indent, s)
 		case plan.Note:
 			for _, t := range strings.Split(s.Text, "\n") {
 				r.line(indent, Comment(t))

@@ -365,9 +365,11 @@ func RunScript(t *testing.T, file *syntax.File, l shell.Layout, w World) Result 
 }
 
 // runScript is RunScript with output saying what each recorded program
-// prints on stdout. The one real program it runs is find on /etc/netns
-// with read-only primaries only (readOnlyFind): the /etc/netns guards'
-// view of the directory, which the live side reads with Lstat.
+// prints on stdout. The one real program it runs is find with read-only
+// primaries only (readOnlyFind), on /etc/netns (the /etc/netns guards'
+// view of the directory) or on another absolute path outside the state
+// root (plan.RequireRootfs's view of a container tree and the directories
+// above it), both of which the live side reads with Lstat.
 func runScript(t *testing.T, file *syntax.File, l shell.Layout, w World, output func([]string) string) Result {
 	t.Helper()
 	stateDir, err := filepath.EvalSymlinks(filepath.Dir(l.Root))
@@ -418,6 +420,10 @@ func runScript(t *testing.T, file *syntax.File, l shell.Layout, w World, output 
 			case len(argv) > 2 && argv[0] == "find" && (argv[1] == plan.EtcNetns || strings.HasPrefix(argv[1], plan.EtcNetns+"/")) && readOnlyFind(argv):
 				// The /etc/netns guards: the real find reads the same
 				// /etc/netns as the live side's Lstat does (read-only).
+				return next(ctx, argv)
+			case len(argv) > 2 && argv[0] == "find" && strings.HasPrefix(argv[1], "/") && readOnlyFind(argv) && !strings.HasPrefix(argv[1], l.Root):
+				// plan.RequireRootfs: the real find reads the tree and
+				// the directories above it, as the live side's Lstat does.
 				return next(ctx, argv)
 			}
 			ev := Event{Argv: append([]string(nil), argv...), Locked: locked}
