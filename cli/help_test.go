@@ -80,7 +80,6 @@ func TestHelpNamesPrograms(t *testing.T) {
 	}
 }
 
-
 // TestConnectHelpShowsLinkGroup: netns connect's help shows the veth
 // command its plan runs, link group included (it once showed the command
 // without "group 28272").

@@ -116,7 +116,7 @@ func TestStepNumbersCountNestedSteps(t *testing.T) {
 		plan.IfOwned{Name: "demo", Then: []plan.Step{ // 2
 			plan.IfNetns{Name: "demo", Then: []plan.Step{ // 3
 				cmd("ip", "-n", "demo", "link", "delete", "group", netns.LinkGroup), // 4
-				cmd("ip", "netns", "del", "demo"),                                  // 5: fails
+				cmd("ip", "netns", "del", "demo"),                                   // 5: fails
 			}},
 			plan.RemoveMarker{Name: "demo"}, // 6
 		}},
