@@ -100,6 +100,7 @@ type CLI struct {
 	NetemGroup
 	LabGroup
 	GatewayGroup
+	McpGroup
 	SudoersGroup
 	DoctorGroup
 	TutorialGroup

@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/npte/npte/mcpserver"
+)
+
+// McpGroup holds `npte mcp`.
+type McpGroup struct {
+	Mcp McpCmd `cmd:"" name:"mcp" help:"Let a coding agent drive labs: a Model Context Protocol server (run as the user)."`
+}
+
+// McpCmd groups the MCP verbs.
+type McpCmd struct {
+	Serve McpServeCmd `cmd:"" help:"Serve npte's tools over MCP on stdin/stdout, as the user, through sudo -n."`
+}
+
+// McpServeCmd is `npte mcp serve`.
+type McpServeCmd struct{}
+
+// Help is the long help of mcp serve.
+func (c *McpServeCmd) Help() string {
+	return `Serves the Model Context Protocol on stdin and stdout, for a coding agent that drives
+npte labs. Start it from the agent's configuration as the user, never with sudo, e.g. in
+.mcp.json: {"mcpServers": {"npte": {"command": "/usr/local/sbin/npte", "args": ["mcp", "serve"]}}}
+
+Tools: lab_check, lab_plan (the dry-run script and the JSON plan), lab_apply, lab_destroy,
+lab_show, netns_list, netns_show, netns_run (with netns_run_output, netns_run_stop and
+netns_run_list), netem_apply, netem_clear, netem_show and doctor.
+
+The server holds no privilege. A tool that reads or changes kernel state runs
+'/usr/bin/sudo -n NPTE VERB ... -- VALUES...': sudo at that fixed path, -n so that a verb
+outside the user's sudoers grant fails at once instead of asking for a password, NPTE the
+absolute path of this npte with symbolic links resolved; every value from the agent is
+validated first and comes after '--' (or as one --flag=VALUE word). doctor, lab_check and
+lab_plan run npte without sudo. mcp serve itself needs no sudoers grant: 'npte sudoers'
+grants what its tools call (netns, netem, lab).
+
+A lab file reaches npte as a 0600 file the server writes into its session directory (a
+new 0700 directory under $TMPDIR, removed when the server stops); the agent hands the
+file's text, never a path for root to open. netns_run always adds --sandbox; each command
+gets an id, its output is kept in the session directory, and netns_run_stop sends SIGINT
+to its process group (SIGTERM 5 seconds later). When the client disconnects, or on SIGINT
+or SIGTERM, every command still running is stopped the same way.
+
+Refuses (exit 2): root (euid 0).`
+}
+
+// Run implements the verb.
+func (c *McpServeCmd) Run(app *App) error {
+	if app.Env.Euid == 0 {
+		return Usagef("mcp serve runs as the user and calls sudo -n for each privileged verb; it refuses to run as root: start it without sudo")
+	}
+	exe, err := os.Executable()
+	if err == nil {
+		exe, err = filepath.EvalSymlinks(exe)
+	}
+	if err != nil {
+		return fmt.Errorf("mcp serve: cannot find the running npte: %w", err)
+	}
+	getwd := app.Env.Getwd
+	if getwd == nil {
+		getwd = RealWd
+	}
+	wd, err := getwd()
+	if err != nil {
+		return fmt.Errorf("mcp serve: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "npte-mcp-")
+	if err != nil {
+		return fmt.Errorf("mcp serve: session directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	srv, err := mcpserver.New(mcpserver.Config{
+		Npte:       exe,
+		Sudo:       mcpserver.DefaultSudo,
+		SessionDir: dir,
+		Dir:        wd,
+		Version:    app.Env.Version,
+	})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(app.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return srv.Run(ctx, &mcp.IOTransport{Reader: io.NopCloser(app.Env.Stdin), Writer: nopWriteCloser{app.Env.Stdout}})
+}
+
+// nopWriteCloser is a Writer whose Close does nothing: stdout stays open.
+type nopWriteCloser struct{ io.Writer }
+
+// Close does nothing.
+func (nopWriteCloser) Close() error { return nil }
