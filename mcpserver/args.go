@@ -138,6 +138,10 @@ func netnsRunArgs(in NetnsRunInput) (call, error) {
 	// --sandbox always: the agent cannot turn it off.
 	args := []string{"netns", "run", "--sandbox"}
 	for _, k := range slices.Sorted(maps.Keys(in.Env)) {
+		// The name alone first: "A=B" as a name would pass as A.
+		if err := validate.EnvVarName(k); err != nil {
+			return call{}, err
+		}
 		kv := k + "=" + in.Env[k]
 		if _, _, err := validate.EnvAssignment(kv); err != nil {
 			return call{}, err

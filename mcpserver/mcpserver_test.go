@@ -153,6 +153,7 @@ func TestRefusedBeforeExec(t *testing.T) {
 		{"netns_run", map[string]any{"netns": "client", "argv": []string{"id", "a\x00b"}}, "NUL"},
 		{"netns_run", map[string]any{"netns": "client", "argv": []string{"id"}, "env": map[string]string{"1X": "y"}}, "1X"},
 		{"netns_run", map[string]any{"netns": "client", "argv": []string{"id"}, "env": map[string]string{"A": "a\x00"}}, "NUL"},
+		{"netns_run", map[string]any{"netns": "client", "argv": []string{"id"}, "env": map[string]string{"PATH=/tmp": "x"}}, `"PATH=/tmp"`},
 		{"netns_run", map[string]any{"netns": "client", "argv": []string{"id"}, "wait_seconds": 601}, "wait_seconds"},
 		{"netns_run", map[string]any{"netns": "-n", "argv": []string{"id"}}, `"-n"`},
 		{"netem_apply", map[string]any{"netns": "router", "iface": "if-client", "delay": "10ms; reboot"}, "10ms; reboot"},
