@@ -1,0 +1,170 @@
+package mcpserver_test
+
+import (
+	"os"
+	osexec "os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/npte/npte/internal/sandbox"
+	"github.com/npte/npte/mcpserver"
+	"github.com/npte/npte/mcpserver/mcpservertest"
+)
+
+// liveSudo stands in for sudo inside the sandbox, where the test is
+// already root: it insists on -n and an absolute npte path, then runs npte
+// as sudo would, with SUDO_USER naming the unprivileged user the session
+// stands for (nobody), so that netns run drops to nobody.
+const liveSudo = `#!/bin/sh
+[ "$1" = -n ] || { echo "fake sudo: -n missing" >&2; exit 99; }
+shift
+case "$1" in /*) ;; *) echo "fake sudo: npte path not absolute: $1" >&2; exit 99;; esac
+exec env SUDO_USER=nobody SUDO_UID=65534 SUDO_GID=65534 "$@"
+`
+
+// TestLiveMCP drives the real npte binary (built here) through the MCP
+// tools inside the sandbox: the built-in lab, netns_list, netns_show,
+// netem_apply/show/clear, an iperf3 server started with netns_run, read
+// and stopped, an iperf3 client through the shaped router, doctor; and
+// the lab-file tools when the binary has 'lab check'.
+//
+// What differs from production: the server runs in this test process, as
+// root (npte mcp serve itself refuses root; TestMcpServeRefusesRoot), and
+// sudo is liveSudo above, since the sandbox has no sudoers grant to use.
+// Everything after sudo is the real npte, as root, with SUDO_USER=nobody.
+func TestLiveMCP(t *testing.T) {
+	if !sandbox.Enter(t) {
+		return
+	}
+	bin := t.TempDir()
+	npte := filepath.Join(bin, "npte")
+	if out, err := osexec.Command("go", "build", "-o", npte, "github.com/npte/npte").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	sudo := filepath.Join(bin, "sudo")
+	if err := os.WriteFile(sudo, []byte(liveSudo), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	direct := func(args ...string) string {
+		out, err := osexec.Command(npte, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("npte %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	direct("lab", "create")
+	defer direct("lab", "destroy")
+
+	h := mcpservertest.New(t, mcpservertest.Options{Sudo: sudo, Npte: npte,
+		Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}})
+	ok := func(tool string, args any) mcpserver.Result {
+		t.Helper()
+		res := h.Call(t, tool, args)
+		var r mcpserver.Result
+		mcpservertest.Decode(t, res, &r)
+		if res.IsError || r.ExitCode != 0 {
+			t.Fatalf("%s %v: %s", tool, args, mcpservertest.Text(res))
+		}
+		if want := []string{sudo, "-n", npte}; tool != "doctor" && !slicesHasPrefix(r.Argv, want) {
+			t.Errorf("%s: argv %q", tool, r.Argv)
+		}
+		return r
+	}
+
+	if r := ok("netns_list", nil); strings.TrimSpace(r.Stdout) != `["client","router","server"]` {
+		t.Errorf("netns_list: %q", r.Stdout)
+	}
+	if r := ok("netns_show", map[string]any{"netns": "client", "sections": []string{"addr"}, "json": true}); !strings.Contains(r.Stdout, "172.16.3.2") {
+		t.Errorf("netns_show client addr: %s", r.Stdout)
+	}
+	// A namespace npte did not make: npte refuses it (exit 2), through sudo.
+	res := h.Call(t, "netns_show", map[string]any{"netns": "nothere"})
+	var r mcpserver.Result
+	mcpservertest.Decode(t, res, &r)
+	if !res.IsError || r.ExitCode != 2 || !strings.Contains(r.Stderr, "not managed by npte") {
+		t.Errorf("netns_show nothere: %s", mcpservertest.Text(res))
+	}
+
+	// A rate alone is a tbf: this works on kernels without sch_netem
+	// (the netem path itself is tested live in ./kerneltest).
+	ok("netem_apply", map[string]any{"netns": "router", "iface": "if-server", "rate": "50mbit"})
+	if r := ok("netem_show", map[string]any{"netns": "router", "iface": "if-server"}); !strings.Contains(r.Stdout, "50mbit") {
+		t.Errorf("netem_show after apply: %s", r.Stdout)
+	}
+
+	// A long-running server, then a client through the shaped router.
+	var srv mcpserver.RunStatus
+	mcpservertest.Decode(t, h.Call(t, "netns_run", map[string]any{"netns": "server", "wait_seconds": 1,
+		"argv": []string{"iperf3", "-s", "-p", "5201"}}), &srv)
+	if !srv.Running {
+		t.Fatalf("iperf3 -s is not running: %+v", srv)
+	}
+	var cl mcpserver.RunStatus
+	for try := 0; try < 20; try++ {
+		mcpservertest.Decode(t, h.Call(t, "netns_run", map[string]any{"netns": "client", "wait_seconds": 60,
+			"argv": []string{"iperf3", "-c", "172.16.2.2", "-p", "5201", "-t", "1"}}), &cl)
+		if cl.ExitCode != nil && *cl.ExitCode == 0 {
+			break
+		}
+		time.Sleep(250 * time.Millisecond) // the server may not listen yet
+	}
+	if cl.ExitCode == nil || *cl.ExitCode != 0 || !strings.Contains(cl.Stdout, "receiver") {
+		t.Fatalf("iperf3 client: %+v", cl)
+	}
+	if !strings.Contains(strings.Join(cl.Argv, " "), "netns run --sandbox -- client iperf3") {
+		t.Errorf("client argv: %q", cl.Argv)
+	}
+	mcpservertest.Decode(t, h.Call(t, "netns_run_output", map[string]any{"id": srv.ID}), &srv)
+	if !srv.Running || !strings.Contains(srv.Stdout, "Server listening") {
+		t.Errorf("iperf3 server output: %+v", srv)
+	}
+	mcpservertest.Decode(t, h.Call(t, "netns_run_stop", map[string]any{"id": srv.ID}), &srv)
+	if srv.Running {
+		t.Errorf("iperf3 -s still running after netns_run_stop: %+v", srv)
+	}
+	if out, _ := osexec.Command("ip", "netns", "pids", "server").Output(); strings.TrimSpace(string(out)) != "" {
+		t.Errorf("processes left in server after stop: %s", out)
+	}
+
+	ok("netem_clear", map[string]any{"netns": "router", "iface": "if-server"})
+	if r := ok("netem_show", map[string]any{"netns": "router", "iface": "if-server"}); strings.Contains(r.Stdout, "50mbit") {
+		t.Errorf("netem_show after clear: %s", r.Stdout)
+	}
+
+	res = h.Call(t, "doctor", nil)
+	mcpservertest.Decode(t, res, &r)
+	if len(r.Argv) != 2 || r.Argv[0] != npte || r.Argv[1] != "doctor" || !strings.Contains(r.Stdout, "ifb") {
+		t.Errorf("doctor: %s", mcpservertest.Text(res))
+	}
+
+	// The lab-file verbs (issue 13) when this npte has them.
+	if osexec.Command(npte, "lab", "check", "--help").Run() != nil {
+		t.Log("this npte has no 'lab check' (issue 13 not merged): lab_check/plan/apply/destroy/show not run live")
+		return
+	}
+	const file = "name: mcplab\nnodes:\n  ma: {}\n  mb: {}\nlinks:\n  - [ma, mb]\n"
+	ok("lab_check", map[string]any{"file": file})
+	res = h.Call(t, "lab_plan", map[string]any{"file": file})
+	var plan mcpserver.PlanResult
+	mcpservertest.Decode(t, res, &plan)
+	if res.IsError || !strings.HasPrefix(plan.Script.Stdout, "#!/bin/sh") || !strings.HasPrefix(strings.TrimSpace(plan.Plan.Stdout), "{") {
+		t.Errorf("lab_plan: %s", mcpservertest.Text(res))
+	}
+	ok("lab_apply", map[string]any{"file": file})
+	ok("lab_show", map[string]any{"name": "mcplab"})
+	ok("lab_destroy", map[string]any{"name": "mcplab"})
+}
+
+func slicesHasPrefix(s, prefix []string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := range prefix {
+		if s[i] != prefix[i] {
+			return false
+		}
+	}
+	return true
+}
