@@ -116,6 +116,10 @@ func writeSudoers(w io.Writer, user, path, form, version string) error {
 	p("# - %s, and every directory above it, being owned by root and", path)
 	p("#   writable by root only ('make install' installs it 0555 root:root):")
 	p("#   whoever can replace that file gets root through this grant.")
+	p("#")
+	p("# 'npte mcp serve' (a coding agent's MCP server) needs no rule of its own:")
+	p("# it runs as %s and calls 'sudo -n %s VERB ...' for these verbs,", user, path)
+	p("# so it works only when started as %s itself.", path)
 	if form == "both" || form == "classic" {
 		p("")
 		p("# Classic sudo. %s may run, as root and without a password:", user)
