@@ -94,6 +94,18 @@ func (c *McpServeCmd) Run(app *App) error {
 	return srv.Run(ctx, &mcp.IOTransport{Reader: io.NopCloser(app.Env.Stdin), Writer: nopWriteCloser{app.Env.Stdout}})
 }
 
+// mcpSudoStatus is doctor's line for the sudo that npte mcp serve runs:
+// exactly mcpserver.DefaultSudo, never looked up elsewhere. It is optional
+// (only mcp serve needs it), and named with its package in the line itself
+// rather than in the install line, which lists the allowlist's packages.
+func mcpSudoStatus() ToolStatus {
+	st := ToolStatus{Name: "sudo", Package: "sudo", Purpose: "npte mcp serve (it runs " + mcpserver.DefaultSudo + " -n, at that path only)"}
+	if fi, err := os.Stat(mcpserver.DefaultSudo); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+		st.Found, st.Path = true, mcpserver.DefaultSudo
+	}
+	return st
+}
+
 // nopWriteCloser is a Writer whose Close does nothing: stdout stays open.
 type nopWriteCloser struct{ io.Writer }
 

@@ -76,3 +76,35 @@ func TestMcpServeStdio(t *testing.T) {
 		t.Errorf("session directory %s left behind: %v", session, err)
 	}
 }
+
+func TestMcpCompletionAndHelp(t *testing.T) {
+	for _, c := range []struct{ line, want string }{
+		{"npte mc", "mcp"},
+		{"npte mcp ", "serve"},
+	} {
+		o := newOpEnv(t, 1000, nil, nil, nil, nil, "completion", "--complete", c.line)
+		if code := o.run(); code != 0 || strings.Join(strings.Fields(o.stdout.String()), " ") != c.want {
+			t.Errorf("%q: exit %d, got %q, want %q", c.line, code, o.stdout.String(), c.want)
+		}
+	}
+	o := newOpEnv(t, 1000, nil, nil, nil, nil, "mcp", "serve", "--help")
+	if code := o.run(); code != 0 || !strings.Contains(o.stdout.String(), "/usr/bin/sudo -n NPTE VERB") ||
+		!strings.Contains(o.stdout.String(), "needs no sudoers") {
+		t.Errorf("mcp serve --help: exit %d\n%s", code, o.stdout.String())
+	}
+}
+
+// TestDoctorListsMcpSudo: doctor reports the sudo npte mcp serve runs, at
+// its fixed path, as optional.
+func TestDoctorListsMcpSudo(t *testing.T) {
+	o := newOpEnv(t, 0, nil, nil, nil, nil, "doctor")
+	o.run()
+	_, err := os.Stat(mcpserver.DefaultSudo)
+	want := "  ok       sudo       /usr/bin/sudo\n"
+	if err != nil {
+		want = "  missing  sudo       package sudo (optional); without it: no npte mcp serve"
+	}
+	if !strings.Contains(o.stdout.String(), want) {
+		t.Errorf("doctor lacks %q:\n%s", want, o.stdout.String())
+	}
+}
