@@ -124,8 +124,17 @@ func TestLiveMCP(t *testing.T) {
 	if srv.Running {
 		t.Errorf("iperf3 -s still running after netns_run_stop: %+v", srv)
 	}
-	if out, _ := osexec.Command("ip", "netns", "pids", "server").Output(); strings.TrimSpace(string(out)) != "" {
-		t.Errorf("processes left in server after stop: %s", out)
+	// The process netns_run waited for is runuser; bwrap and iperf3 below
+	// it die with it (--die-with-parent), a moment later.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		out, _ := osexec.Command("ip", "netns", "pids", "server").Output()
+		if strings.TrimSpace(string(out)) == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("processes left in server after stop: %s", out)
+			break
+		}
 	}
 
 	ok("netem_clear", map[string]any{"netns": "router", "iface": "if-server"})
