@@ -1,12 +1,17 @@
 package mcpserver_test
 
 import (
+	"context"
 	"os"
 	osexec "os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/npte/npte/internal/sandbox"
 	"github.com/npte/npte/mcpserver"
@@ -59,6 +64,13 @@ func TestLiveMCP(t *testing.T) {
 
 	h := mcpservertest.New(t, mcpservertest.Options{Sudo: sudo, Npte: npte,
 		Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}})
+	exercise(t, &mcpservertest.Harness{Session: h.Session}, sudo, npte)
+}
+
+// exercise drives every tool through the client session of h against the
+// built-in lab (made by the caller), checking that privileged calls ran
+// as sudo -n NPTE.
+func exercise(t *testing.T, h *mcpservertest.Harness, sudo, npte string) {
 	ok := func(tool string, args any) mcpserver.Result {
 		t.Helper()
 		res := h.Call(t, tool, args)
@@ -176,4 +188,102 @@ func slicesHasPrefix(s, prefix []string) bool {
 		}
 	}
 	return true
+}
+
+// TestLiveMCPRealSudo is the production path end to end, inside the
+// sandbox: the real npte binary runs 'npte mcp serve' as an unprivileged
+// user (nobody), over stdio (the SDK's CommandTransport), and calls the
+// real /usr/bin/sudo -n, allowed by the grant 'npte sudoers --user nobody
+// --path NPTE' prints, installed on a tmpfs mounted over /etc/sudoers.d in
+// the sandbox's private mount namespace (the machine's own /etc/sudoers.d
+// is never touched). It also shows that the user may signal its sudo
+// process (sudo keeps the user's real uid) and that sudo relays the
+// SIGINT of netns_run_stop to the command.
+func TestLiveMCPRealSudo(t *testing.T) {
+	if !sandbox.Enter(t) {
+		return
+	}
+	if err := sandbox.Private(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(mcpserver.DefaultSudo); err != nil {
+		t.Skipf("no %s: %v", mcpserver.DefaultSudo, err)
+	}
+	if _, err := os.Stat("/etc/sudoers.d"); err != nil {
+		t.Skipf("no /etc/sudoers.d to mount the grant on: %v", err)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A directory nobody can reach, for the binary the grant names.
+	bin, err := os.MkdirTemp("", "npte-mcp-live-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(bin)
+	if err := os.Chmod(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	npte := filepath.Join(bin, "npte")
+	if out, err := osexec.Command("go", "build", "-o", npte, "github.com/npte/npte").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	// The server's working directory must be one nobody can enter and, for
+	// netns run --sandbox, not under /tmp: this package's directory.
+	probe := osexec.Command("/bin/sh", "-c", "cd \"$1\"", "sh", wd)
+	probe.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	if err := probe.Run(); err != nil {
+		t.Skipf("nobody cannot enter %s, the server's working directory: %v", wd, err)
+	}
+	grant, err := osexec.Command(npte, "sudoers", "--user", "nobody", "--path", npte, "--form", "classic").Output()
+	if err != nil {
+		t.Fatalf("npte sudoers: %v", err)
+	}
+	if out, err := osexec.Command("mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/etc/sudoers.d").CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs on /etc/sudoers.d (private mount namespace): %v %s", err, out)
+	}
+	defer osexec.Command("umount", "/etc/sudoers.d").Run()
+	if err := os.WriteFile("/etc/sudoers.d/npte", grant, 0o440); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := osexec.Command("visudo", "-c", "-f", "/etc/sudoers.d/npte").CombinedOutput(); err != nil {
+		t.Fatalf("visudo -c: %v %s", err, out)
+	}
+	if out, err := osexec.Command(npte, "lab", "create").CombinedOutput(); err != nil {
+		t.Fatalf("npte lab create: %v\n%s", err, out)
+	}
+	defer osexec.Command(npte, "lab", "destroy").Run()
+
+	cmd := osexec.Command(npte, "mcp", "serve")
+	cmd.Dir = wd
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/nonexistent", "USER=nobody", "TMPDIR=/tmp"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	client := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "test"}, nil)
+	cs, err := client.Connect(context.Background(), &mcp.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		t.Fatalf("connect to npte mcp serve as nobody: %v\n%s", err, stderr.String())
+	}
+	session := regexp.MustCompile(`/tmp/npte-mcp-\d+`).FindString(cs.InitializeResult().Instructions)
+	if fi, err := os.Stat(session); err != nil || fi.Mode().Perm() != 0o700 || fi.Sys().(*syscall.Stat_t).Uid != 65534 {
+		t.Errorf("session directory %q: %v %v", session, fi, err)
+	}
+	exercise(t, &mcpservertest.Harness{Session: cs}, mcpserver.DefaultSudo, npte)
+
+	// A verb outside the grant fails at once (sudo -n), never prompts:
+	// none of the tools reaches one, so ask sudo directly as nobody.
+	gw := osexec.Command(mcpserver.DefaultSudo, "-n", npte, "gateway", "destroy", "--", "router")
+	gw.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	if out, err := gw.CombinedOutput(); err == nil || !strings.Contains(string(out), "password is required") {
+		t.Errorf("sudo -n npte gateway as nobody: %v %s", err, out)
+	}
+
+	if err := cs.Close(); err != nil {
+		t.Logf("close: %v", err)
+	}
+	if _, err := os.Stat(session); !os.IsNotExist(err) {
+		t.Errorf("session directory %s left after the server stopped: %v", session, err)
+	}
 }
