@@ -29,6 +29,11 @@ type LabTargetInput struct {
 	File string `json:"file,omitempty" jsonschema:"or the lab file itself (its YAML text, not a path)"`
 }
 
+// LabNameInput names an applied lab.
+type LabNameInput struct {
+	Name string `json:"name" jsonschema:"the lab's name (as in its file's name: key)"`
+}
+
 // NetnsShowInput is netns_show's input.
 type NetnsShowInput struct {
 	Netns    string   `json:"netns" jsonschema:"a namespace npte manages"`

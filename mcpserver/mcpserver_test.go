@@ -166,6 +166,7 @@ func TestRefusedBeforeExec(t *testing.T) {
 		{"lab_destroy", map[string]any{"name": "demo", "file": "name: demo\n"}, "not both"},
 		{"lab_destroy", map[string]any{}, "name or its file"},
 		{"lab_show", map[string]any{"path": "/etc/shadow"}, "path"},
+		{"lab_show", map[string]any{"name": "demo", "file": "name: demo\n"}, "file"},
 		{"lab_check", map[string]any{"file": "  \n"}, "empty"},
 		{"lab_check", map[string]any{"file": "a\x00b"}, "NUL"},
 		{"lab_check", map[string]any{"file": strings.Repeat("x", 1<<20+1)}, "at most"},

@@ -85,13 +85,12 @@ func (s *Server) addTools() {
 			}
 			return s.finish(s.run(ctx, call{sudo: true, args: []string{"lab", "destroy", "--", t}}))
 		})
-	mcp.AddTool(s.mcp, &mcp.Tool{Name: "lab_show", Description: "Show a lab as JSON: nodes, links, addresses, and the shaping read back from the kernel (sudo -n npte lab show --json)."},
-		func(ctx context.Context, _ *mcp.CallToolRequest, in LabTargetInput) (*mcp.CallToolResult, Result, error) {
-			t, err := s.labTarget(in)
-			if err != nil {
-				return nil, Result{}, err
+	mcp.AddTool(s.mcp, &mcp.Tool{Name: "lab_show", Description: "Show an applied lab as JSON: its record, nodes, links, addresses and shaping (sudo -n npte lab show --json)."},
+		func(ctx context.Context, _ *mcp.CallToolRequest, in LabNameInput) (*mcp.CallToolResult, Result, error) {
+			if err := validate.NetnsName(in.Name); err != nil {
+				return nil, Result{}, fmt.Errorf("lab name: %w", err)
 			}
-			return s.finish(s.run(ctx, call{sudo: true, args: []string{"lab", "show", "--json", "--", t}}))
+			return s.finish(s.run(ctx, call{sudo: true, args: []string{"lab", "show", "--json", "--", in.Name}}))
 		})
 	mcp.AddTool(s.mcp, &mcp.Tool{Name: "netns_list", Description: "List the namespaces npte manages, as a JSON array (sudo -n npte netns list --json)."},
 		func(ctx context.Context, _ *mcp.CallToolRequest, _ NoInput) (*mcp.CallToolResult, Result, error) {
