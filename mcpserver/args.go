@@ -69,7 +69,7 @@ type NetemApplyInput struct {
 	Slot         *string `json:"slot,omitempty" jsonschema:"slotted delivery: 'MIN [MAX]' or 'distribution D DELAY JITTER', then 'packets N', 'bytes N'"`
 	Limit        *string `json:"limit,omitempty" jsonschema:"netem's queue length in packets"`
 	Child        *string `json:"child,omitempty" jsonschema:"child qdisc: cake, tbf or fq_codel"`
-	ChildRate    *string `json:"child_rate,omitempty" jsonschema:"the child's rate (cake bandwidth, tbf cap)"`
+	ChildRate    *string `json:"child-rate,omitempty" jsonschema:"the child's rate (cake bandwidth, tbf cap)"`
 	Direction    string  `json:"direction,omitempty" jsonschema:"egress (default), ingress or both"`
 }
 
@@ -157,28 +157,32 @@ func netnsRunArgs(in NetnsRunInput) (call, error) {
 	return call{sudo: true, args: append(args, in.Argv...)}, nil
 }
 
+// knobs maps each shaping knob's name (shape.Knobs) to its value in in.
+func (in NetemApplyInput) knobs() map[string]*string {
+	return map[string]*string{
+		"delay": in.Delay, "distribution": in.Distribution, "loss": in.Loss, "duplicate": in.Duplicate,
+		"corrupt": in.Corrupt, "reorder": in.Reorder, "rate": in.Rate, "slot": in.Slot, "limit": in.Limit,
+		"child": in.Child, "child-rate": in.ChildRate,
+	}
+}
+
 func netemApplyArgs(in NetemApplyInput) (call, error) {
 	if err := target(in.Netns, in.Iface); err != nil {
 		return call{}, err
 	}
-	o := shape.Options{Delay: in.Delay, Distribution: in.Distribution, Loss: in.Loss, Duplicate: in.Duplicate,
-		Corrupt: in.Corrupt, Reorder: in.Reorder, Rate: in.Rate, Slot: in.Slot, Limit: in.Limit,
-		Child: in.Child, ChildRate: in.ChildRate}
-	if _, err := shape.Parse(o); err != nil {
-		return call{}, err
-	}
+	vals := in.knobs()
+	var pairs []string
 	args := []string{"netem", "apply"}
-	for _, k := range []struct {
-		flag string
-		v    *string
-	}{
-		{"delay", in.Delay}, {"distribution", in.Distribution}, {"loss", in.Loss}, {"duplicate", in.Duplicate},
-		{"corrupt", in.Corrupt}, {"reorder", in.Reorder}, {"rate", in.Rate}, {"slot", in.Slot},
-		{"limit", in.Limit}, {"child", in.Child}, {"child-rate", in.ChildRate},
-	} {
-		if k.v != nil {
-			args = append(args, "--"+k.flag+"="+*k.v)
+	for _, k := range shape.Knobs() {
+		if v := vals[k.Name]; v != nil {
+			pairs = append(pairs, k.Flag(), *v)
+			args = append(args, k.Flag()+"="+*v)
 		}
+	}
+	// The knobs' grammars and the rules between them, as netem apply
+	// checks them.
+	if _, err := shape.ParseArgs(pairs); err != nil {
+		return call{}, err
 	}
 	if in.Direction != "" {
 		if _, err := shape.ParseDirection(in.Direction); err != nil {

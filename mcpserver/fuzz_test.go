@@ -1,6 +1,7 @@
 package mcpserver
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -73,11 +74,41 @@ func FuzzNetemApplyArgs(f *testing.F) {
 		if validate.NetnsName(ns) != nil || validate.IfaceName(iface) != nil {
 			t.Fatalf("accepted %+v", in)
 		}
-		if _, err := shape.Parse(shape.Options{Delay: in.Delay, Loss: in.Loss, Rate: in.Rate}); err != nil {
+		var pairs []string
+		for _, kv := range [][2]string{{"--delay", delay}, {"--loss", loss}, {"--rate", rate}} {
+			if kv[1] != "" {
+				pairs = append(pairs, kv[0], kv[1])
+			}
+		}
+		if _, err := shape.ParseArgs(pairs); err != nil {
 			t.Fatalf("accepted knobs shape.Parse refuses: %+v: %v", in, err)
 		}
 		checkShape(t, c, []string{"netem", "apply"}, []string{ns, iface})
 	})
+}
+
+// TestEveryKnobOffered: netem_apply offers every knob of shape.Knobs,
+// under its own name, and nothing else.
+func TestEveryKnobOffered(t *testing.T) {
+	vals := NetemApplyInput{}.knobs()
+	for _, k := range shape.Knobs() {
+		if _, ok := vals[k.Name]; !ok {
+			t.Errorf("netem_apply does not offer knob %s", k.Name)
+		}
+	}
+	if len(vals) != len(shape.Knobs()) {
+		t.Errorf("netem_apply offers %d knobs, shape has %d", len(vals), len(shape.Knobs()))
+	}
+	typ := reflect.TypeFor[NetemApplyInput]()
+	for name := range vals {
+		found := false
+		for i := range typ.NumField() {
+			found = found || strings.TrimSuffix(typ.Field(i).Tag.Get("json"), ",omitempty") == name
+		}
+		if !found {
+			t.Errorf("knob %s is not a JSON key of NetemApplyInput", name)
+		}
+	}
 }
 
 func FuzzNetnsShowArgs(f *testing.F) {

@@ -84,67 +84,29 @@ func mcpSlots() []mcpSlot {
 		{tool: "netns_run_stop", args: func(v string) map[string]any { return map[string]any{"id": v} }, valid: none},
 	}
 	// Every shaping knob, with the other knobs it needs.
-	for _, k := range []struct{ key, flag string }{
-		{"delay", "delay"}, {"distribution", "distribution"}, {"loss", "loss"}, {"duplicate", "duplicate"},
-		{"corrupt", "corrupt"}, {"reorder", "reorder"}, {"rate", "rate"}, {"slot", "slot"}, {"limit", "limit"},
-		{"child", "child"}, {"child_rate", "child-rate"},
-	} {
+	for _, k := range shape.Knobs() {
 		base := map[string]any{"netns": "ha", "iface": "eth0"}
-		switch k.key {
+		var basePairs []string
+		switch k.Name {
 		case "distribution", "reorder":
 			base["delay"] = "10ms 2ms"
-		case "child_rate":
+			basePairs = []string{"--delay", "10ms 2ms"}
+		case "child-rate":
 			base["child"] = "cake"
+			basePairs = []string{"--child", "cake"}
 		}
 		slots = append(slots, mcpSlot{tool: "netem_apply",
 			args: func(v string) map[string]any {
 				m := maps.Clone(base)
-				m[k.key] = v
+				m[k.Name] = v
 				return m
 			},
 			valid: func(v string) bool {
-				b, _ := json.Marshal(maps.Clone(base))
-				var o shape.Options
-				_ = json.Unmarshal(b, &o)
-				s := v
-				o.Delay = strPtr(base, "delay")
-				o.Child = strPtr(base, "child")
-				switch k.key {
-				case "delay":
-					o.Delay = &s
-				case "distribution":
-					o.Distribution = &s
-				case "loss":
-					o.Loss = &s
-				case "duplicate":
-					o.Duplicate = &s
-				case "corrupt":
-					o.Corrupt = &s
-				case "reorder":
-					o.Reorder = &s
-				case "rate":
-					o.Rate = &s
-				case "slot":
-					o.Slot = &s
-				case "limit":
-					o.Limit = &s
-				case "child":
-					o.Child = &s
-				case "child_rate":
-					o.ChildRate = &s
-				}
-				_, err := shape.Parse(o)
+				_, err := shape.ParseArgs(append(slices.Clone(basePairs), k.Flag(), v))
 				return err == nil
 			}})
 	}
 	return slots
-}
-
-func strPtr(m map[string]any, k string) *string {
-	if v, ok := m[k].(string); ok {
-		return &v
-	}
-	return nil
 }
 
 // mcpFlagWord reports whether w, a word before "--" in a forwarded argv,
@@ -169,10 +131,10 @@ func mcpFlagWord(w string) bool {
 	case "--direction":
 		_, err := shape.ParseDirection(v)
 		return err == nil
-	case "--delay", "--distribution", "--loss", "--duplicate", "--corrupt", "--reorder", "--rate", "--slot",
-		"--limit", "--child", "--child-rate":
+	}
+	if _, ok := shape.KnobNamed(flag); ok && strings.HasPrefix(flag, "--") {
 		// One word, whatever the value: the value itself passed
-		// shape.Parse (the slot's valid function, checked before).
+		// shape.ParseArgs (the slot's valid function, checked before).
 		return true
 	}
 	return false
