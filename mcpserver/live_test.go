@@ -62,7 +62,7 @@ func TestLiveMCP(t *testing.T) {
 	direct("lab", "create")
 	defer direct("lab", "destroy")
 
-	h := mcpservertest.New(t, mcpservertest.Options{Sudo: sudo, Npte: npte,
+	h := mcpservertest.New(t, mcpservertest.Options{Sudo: sudo, Npte: npte, Dir: workDir(t),
 		Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}})
 	exercise(t, &mcpservertest.Harness{Session: h.Session}, sudo, npte)
 }
@@ -178,6 +178,22 @@ func exercise(t *testing.T, h *mcpservertest.Harness, sudo, npte string) {
 	ok("lab_destroy", map[string]any{"name": "mcplab"})
 }
 
+// workDir is a working directory for the server and its children that
+// netns run --sandbox accepts (not under /tmp or /run) and that nobody
+// can enter: a new directory under /var/tmp, removed at the end.
+func workDir(t *testing.T) string {
+	t.Helper()
+	d, err := os.MkdirTemp("/var/tmp", "npte-mcp-wd-")
+	if err != nil {
+		t.Skipf("no working directory under /var/tmp: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	if err := os.Chmod(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func slicesHasPrefix(s, prefix []string) bool {
 	if len(s) < len(prefix) {
 		return false
@@ -212,10 +228,7 @@ func TestLiveMCPRealSudo(t *testing.T) {
 	if _, err := os.Stat("/etc/sudoers.d"); err != nil {
 		t.Skipf("no /etc/sudoers.d to mount the grant on: %v", err)
 	}
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
+	wd := workDir(t)
 	// A directory nobody can reach, for the binary the grant names.
 	bin, err := os.MkdirTemp("", "npte-mcp-live-")
 	if err != nil {
@@ -229,8 +242,6 @@ func TestLiveMCPRealSudo(t *testing.T) {
 	if out, err := osexec.Command("go", "build", "-o", npte, "github.com/npte/npte").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	// The server's working directory must be one nobody can enter and, for
-	// netns run --sandbox, not under /tmp: this package's directory.
 	probe := osexec.Command("/bin/sh", "-c", "cd \"$1\"", "sh", wd)
 	probe.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	if err := probe.Run(); err != nil {

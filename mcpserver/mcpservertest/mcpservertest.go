@@ -51,6 +51,8 @@ type Options struct {
 	Sudo, Npte string
 	// Env is the children's environment (default: PATH only).
 	Env []string
+	// Dir is the children's working directory (default: the test's).
+	Dir string
 }
 
 // New starts a server with fakes for sudo and npte and connects a client
@@ -78,6 +80,9 @@ func New(t testing.TB, o Options) *Harness {
 	wd, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.Dir != "" {
+		wd = o.Dir
 	}
 	h.Config = mcpserver.Config{
 		Npte:       filepath.Join(bin, "npte"),
