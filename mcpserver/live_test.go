@@ -79,7 +79,11 @@ func exercise(t *testing.T, h *mcpservertest.Harness, sudo, npte string) {
 		if res.IsError || r.ExitCode != 0 {
 			t.Fatalf("%s %v: %s", tool, args, mcpservertest.Text(res))
 		}
-		if want := []string{sudo, "-n", npte}; tool != "doctor" && !slicesHasPrefix(r.Argv, want) {
+		want := []string{sudo, "-n", npte}
+		if tool == "doctor" || tool == "lab_check" {
+			want = []string{npte} // changes nothing: no sudo
+		}
+		if !slicesHasPrefix(r.Argv, want) {
 			t.Errorf("%s: argv %q", tool, r.Argv)
 		}
 		return r
@@ -174,8 +178,16 @@ func exercise(t *testing.T, h *mcpservertest.Harness, sudo, npte string) {
 		t.Errorf("lab_plan: %s", mcpservertest.Text(res))
 	}
 	ok("lab_apply", map[string]any{"file": file})
-	ok("lab_show", map[string]any{"name": "mcplab"})
+	if r := ok("netns_list", nil); !strings.Contains(r.Stdout, `"ma"`) || !strings.Contains(r.Stdout, `"mb"`) {
+		t.Errorf("netns_list after lab_apply: %s", r.Stdout)
+	}
+	if r := ok("lab_show", map[string]any{"name": "mcplab"}); !strings.Contains(r.Stdout, "mcplab") {
+		t.Errorf("lab_show: %s", r.Stdout)
+	}
 	ok("lab_destroy", map[string]any{"name": "mcplab"})
+	if r := ok("netns_list", nil); strings.Contains(r.Stdout, `"ma"`) {
+		t.Errorf("netns_list after lab_destroy: %s", r.Stdout)
+	}
 }
 
 // workDir is a working directory for the server and its children that
