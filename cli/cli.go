@@ -101,7 +101,7 @@ type CLI struct {
 	NetemGroup
 	LabGroup
 	GatewayGroup
-	McpGroup
+	Mcp McpCmd `cmd:"" name:"mcp" help:"Let a coding agent drive labs: a Model Context Protocol server (run as the user)."`
 	SudoersGroup
 	DoctorGroup
 	TutorialGroup

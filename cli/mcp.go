@@ -13,11 +13,6 @@ import (
 	"github.com/npte/npte/mcpserver"
 )
 
-// McpGroup holds `npte mcp`.
-type McpGroup struct {
-	Mcp McpCmd `cmd:"" name:"mcp" help:"Let a coding agent drive labs: a Model Context Protocol server (run as the user)."`
-}
-
 // McpCmd groups the MCP verbs.
 type McpCmd struct {
 	Serve McpServeCmd `cmd:"" help:"Serve npte's tools over MCP on stdin/stdout, as the user, through sudo -n."`
