@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -40,7 +44,7 @@ lab_plan run npte without sudo. mcp serve itself needs no sudoers grant: 'npte s
 grants what its tools call (netns, netem, lab).
 
 A lab file reaches npte as a 0600 file the server writes into its session directory (a
-new 0700 directory under $TMPDIR, removed when the server stops); the agent hands the
+new 0700 directory /tmp/npte-mcp-RANDOM, removed when the server stops); the agent hands the
 file's text, never a path for root to open. netns_run always adds --sandbox; each command
 gets an id, its output is kept in the session directory, and netns_run_stop sends SIGINT
 to its process group (SIGTERM 5 seconds later). When the client disconnects, or on SIGINT
@@ -69,7 +73,7 @@ func (c *McpServeCmd) Run(app *App) error {
 	if err != nil {
 		return fmt.Errorf("mcp serve: %w", err)
 	}
-	dir, err := os.MkdirTemp("", "npte-mcp-")
+	dir, err := mcpSessionDir()
 	if err != nil {
 		return fmt.Errorf("mcp serve: session directory: %w", err)
 	}
@@ -87,6 +91,27 @@ func (c *McpServeCmd) Run(app *App) error {
 	ctx, stop := signal.NotifyContext(app.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return srv.Run(ctx, &mcp.IOTransport{Reader: io.NopCloser(app.Env.Stdin), Writer: nopWriteCloser{app.Env.Stdout}})
+}
+
+// mcpSessionDir creates the session directory of npte mcp serve: a new
+// directory /tmp/npte-mcp-RANDOM of mode 0700. Not os.MkdirTemp: npte
+// takes no path from the environment ($TMPDIR).
+func mcpSessionDir() (string, error) {
+	for range 100 {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", err
+		}
+		dir := "/tmp/npte-mcp-" + hex.EncodeToString(b[:])
+		err := os.Mkdir(dir, 0o700)
+		if err == nil {
+			return dir, os.Chmod(dir, 0o700) // whatever the umask
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", err
+		}
+	}
+	return "", errors.New("no free name under /tmp")
 }
 
 // mcpSudoStatus is doctor's line for the sudo that npte mcp serve runs:

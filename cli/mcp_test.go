@@ -52,7 +52,7 @@ func TestMcpServeStdio(t *testing.T) {
 	if !strings.Contains(instr, mcpserver.DefaultSudo+" -n /") || !strings.Contains(instr, "/nonexistent-wd") {
 		t.Errorf("instructions: %s (exe %s)", instr, exe)
 	}
-	session := regexp.MustCompile(`\S*npte-mcp-\d+`).FindString(instr)
+	session := regexp.MustCompile(`/tmp/npte-mcp-[0-9a-f]{16}`).FindString(instr)
 	if fi, err := os.Stat(session); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
 		t.Errorf("session directory %q: %v %v", session, fi, err)
 	}

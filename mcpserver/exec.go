@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	osexec "os/exec"
 	"sync"
 	"syscall"
@@ -65,13 +64,19 @@ func (c *capped) String() string {
 	return c.b.String()
 }
 
+// DefaultEnv is the environment of every child unless Config.Env says
+// otherwise: a fixed PATH and nothing of the server's own environment, so
+// that no variable of the agent's (GODEBUG, LD_PRELOAD...) reaches npte
+// or sudo (which resets the environment anyway).
+var DefaultEnv = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+
 // command builds the exec.Cmd of argv: the configured working directory
 // and environment, no stdin, its own process group (so that stopping it
 // signals it and its children, and nothing else).
 func (s *Server) command(argv []string) *osexec.Cmd {
 	cmd := &osexec.Cmd{Path: argv[0], Args: argv, Dir: s.cfg.Dir, Env: s.cfg.Env}
 	if cmd.Env == nil {
-		cmd.Env = os.Environ()
+		cmd.Env = DefaultEnv
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return cmd

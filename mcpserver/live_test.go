@@ -280,7 +280,7 @@ func TestLiveMCPRealSudo(t *testing.T) {
 
 	cmd := osexec.Command(npte, "mcp", "serve")
 	cmd.Dir = wd
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/nonexistent", "USER=nobody", "TMPDIR=/tmp"}
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/nonexistent", "USER=nobody"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -289,7 +289,7 @@ func TestLiveMCPRealSudo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("connect to npte mcp serve as nobody: %v\n%s", err, stderr.String())
 	}
-	session := regexp.MustCompile(`/tmp/npte-mcp-\d+`).FindString(cs.InitializeResult().Instructions)
+	session := regexp.MustCompile(`/tmp/npte-mcp-[0-9a-f]{16}`).FindString(cs.InitializeResult().Instructions)
 	if fi, err := os.Stat(session); err != nil || fi.Mode().Perm() != 0o700 || fi.Sys().(*syscall.Stat_t).Uid != 65534 {
 		t.Errorf("session directory %q: %v %v", session, fi, err)
 	}

@@ -57,7 +57,7 @@ type Config struct {
 	// Dir is the working directory of every child (netns_run's sandbox
 	// makes it the command's only writable directory besides /tmp).
 	Dir string
-	// Env is the environment of every child; nil means os.Environ().
+	// Env is the environment of every child; nil means DefaultEnv.
 	Env []string
 	// Version is npte's version, reported to the client.
 	Version string
