@@ -111,7 +111,7 @@ func writeSudoers(w io.Writer, user, path, form, version string) error {
 	p("#")
 	p("# Both forms rely on two things:")
 	p("# - sudo's defaults env_reset and secure_path: npte must not see %s's", user)
-	p("#   environment (GODEBUG, LD_PRELOAD...), and secure_path must contain %s,", parentDir(path))
+	p("#   environment (GODEBUG, MCPGODEBUG, LD_PRELOAD...), and secure_path must contain %s,", parentDir(path))
 	p("#   so that 'sudo npte' resolves to exactly the path named below;")
 	p("# - %s, and every directory above it, being owned by root and", path)
 	p("#   writable by root only ('make install' installs it 0555 root:root):")
