@@ -103,6 +103,7 @@ type CLI struct {
 	Gateway     GatewayCmd    `cmd:"" help:"Give a namespace a NAT'd uplink through the host (not for NOPASSWD)."`
 	Container   ContainerCmd  `cmd:"" help:"Debian trees (debootstrap) run with systemd-nspawn inside a lab namespace (not for NOPASSWD)."`
 	Gencerts    GencertsCmd   `cmd:"" help:"Write a CA and a server certificate for a lab's HTTPS server (no root needed)."`
+	Mcp         McpCmd        `cmd:"" name:"mcp" help:"Let a coding agent drive labs: a Model Context Protocol server (run as the user)."`
 	Sudoers     SudoersCmd    `cmd:"" help:"Print a sudoers snippet that lets a user run the namespace verbs."`
 	Doctor      DoctorCmd     `cmd:"" help:"Check the programs and kernel features npte needs."`
 	Tutorial    TutorialCmd   `cmd:"" help:"Read npte's tutorial."`

@@ -185,6 +185,7 @@ func (a *App) Doctor(ctx context.Context) DoctorReport {
 		}
 		rep.Programs = append(rep.Programs, st)
 	}
+	rep.Programs = append(rep.Programs, mcpSudoStatus()) // cli/mcp.go
 	if len(rep.Packages) > 0 {
 		rep.Install = "sudo apt-get install " + strings.Join(rep.Packages, " ")
 	}
