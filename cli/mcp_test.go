@@ -100,11 +100,11 @@ func TestDoctorListsMcpSudo(t *testing.T) {
 	o := newOpEnv(t, 0, nil, nil, nil, nil, "doctor")
 	o.run()
 	_, err := os.Stat(mcpserver.DefaultSudo)
-	want := "  ok       sudo       /usr/bin/sudo\n"
+	want := regexp.MustCompile(`(?m)^  ok +sudo +/usr/bin/sudo$`)
 	if err != nil {
-		want = "  missing  sudo       package sudo (optional); without it: no npte mcp serve"
+		want = regexp.MustCompile(`(?m)^  missing +sudo +package sudo \(optional\); without it: no npte mcp serve`)
 	}
-	if !strings.Contains(o.stdout.String(), want) {
+	if !want.MatchString(o.stdout.String()) {
 		t.Errorf("doctor lacks %q:\n%s", want, o.stdout.String())
 	}
 }
