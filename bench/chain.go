@@ -4,7 +4,7 @@
 // under a single lock (Chain), the way a built-in lab of that size would
 // be built.
 //
-// The Go benchmarks in plan/ and render/ build and render these plans;
+// The Go benchmarks in netns/ and render/ build and render these plans;
 // bench/run.sh runs the same operations as whole processes, in a private
 // sandbox, and prints a table (make bench). The test in this package runs
 // run.sh in a tiny configuration so that it cannot rot.
@@ -19,6 +19,7 @@ import (
 	"net/netip"
 	"strconv"
 
+	"github.com/npte/npte/netns"
 	"github.com/npte/npte/plan"
 )
 
@@ -63,8 +64,8 @@ func ops(n int) []op {
 		l, r := Name(i), Name(i+1)
 		la, ra := LinkAddrs(i)
 		out = append(out,
-			op{verb: "assign-addr", ns: l, other: plan.LinkName(r), cidr: la},
-			op{verb: "assign-addr", ns: r, other: plan.LinkName(l), cidr: ra})
+			op{verb: "assign-addr", ns: l, other: netns.LinkName(r), cidr: la},
+			op{verb: "assign-addr", ns: r, other: netns.LinkName(l), cidr: ra})
 	}
 	for i := 1; i <= n && n > 1; i++ {
 		var via netip.Addr
@@ -98,13 +99,13 @@ func (o op) argv() []string {
 func (o op) plan() plan.Plan {
 	switch o.verb {
 	case "create":
-		return plan.NetnsCreate(o.ns, plan.DefaultDNS)
+		return netns.Create(o.ns, netns.DefaultDNS)
 	case "connect":
-		return plan.NetnsConnect(o.ns, o.other)
+		return netns.Connect(o.ns, o.other)
 	case "assign-addr":
-		return plan.NetnsAssignAddr(o.ns, o.other, o.cidr)
+		return netns.AssignAddr(o.ns, o.other, o.cidr)
 	default:
-		return plan.NetnsAddRoute(o.ns, "default", o.via, "")
+		return netns.AddRoute(o.ns, "default", o.via, "")
 	}
 }
 
@@ -112,13 +113,13 @@ func (o op) plan() plan.Plan {
 func (o op) steps() []plan.Step {
 	switch o.verb {
 	case "create":
-		return plan.NetnsCreateSteps(o.ns, plan.DefaultDNS)
+		return netns.CreateSteps(o.ns, netns.DefaultDNS)
 	case "connect":
-		return plan.NetnsConnectSteps(o.ns, o.other)
+		return netns.ConnectSteps(o.ns, o.other)
 	case "assign-addr":
-		return plan.NetnsAssignAddrSteps(o.ns, o.other, o.cidr)
+		return netns.AssignAddrSteps(o.ns, o.other, o.cidr)
 	default:
-		return plan.NetnsAddRouteSteps(o.ns, "default", o.via, "")
+		return netns.AddRouteSteps(o.ns, "default", o.via, "")
 	}
 }
 

@@ -6,7 +6,7 @@ import (
 
 	"github.com/npte/npte/bench"
 	"github.com/npte/npte/cli"
-	"github.com/npte/npte/registry"
+	"github.com/npte/npte/shell"
 )
 
 // BenchmarkCLI measures one npte invocation in process, from argv to the
@@ -30,7 +30,7 @@ func BenchmarkCLI(b *testing.B) {
 			for b.Loop() {
 				env := cli.Env{
 					Args: c.args, Stdout: io.Discard, Stderr: io.Discard,
-					Getenv: func(string) string { return "" }, Layout: registry.DefaultLayout(), Version: "bench",
+					Getenv: func(string) string { return "" }, Layout: shell.DefaultLayout(), Version: "bench",
 				}
 				if code := cli.Main(env); code != 0 {
 					b.Fatalf("npte %v: exit %d", c.args, code)

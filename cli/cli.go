@@ -23,11 +23,12 @@ import (
 	"github.com/npte/npte/plan"
 	"github.com/npte/npte/registry"
 	"github.com/npte/npte/render"
+	"github.com/npte/npte/shell"
 )
 
 // Env is everything npte takes from the outside world. main builds it from
 // the process (DefaultEnv); tests build their own. It is the only place
-// where the state layout can differ from registry.DefaultLayout, and no
+// where the state layout can differ from shell.DefaultLayout, and no
 // flag or environment variable reaches it.
 type Env struct {
 	Args    []string // command-line arguments, without the program name
@@ -40,7 +41,7 @@ type Env struct {
 	// Color enables colour on stderr (a terminal, and NO_COLOR unset).
 	Color bool
 	// Layout is the state layout; Owner the uid that must own it.
-	Layout registry.Layout
+	Layout shell.Layout
 	Owner  int
 	// Dirs, Start, Exec and Signals are handed to exec.Runner (nil: real).
 	Dirs    []string
@@ -78,7 +79,7 @@ func DefaultEnv(version string) Env {
 		Euid:       os.Geteuid(),
 		Version:    version,
 		Color:      color,
-		Layout:     registry.DefaultLayout(),
+		Layout:     shell.DefaultLayout(),
 		Owner:      0,
 		LookupUser: user.Lookup,
 		UserGroups: (*user.User).GroupIds,
@@ -334,7 +335,7 @@ func (a *App) RequireRoot() error {
 func (a *App) RequireRootToRead(verb, what string) error {
 	if a.Env.Euid != 0 {
 		return Usagef("%s only reads and changes nothing, but %s needs root: run it with sudo: %s",
-			verb, what, render.CommandLine(append([]string{"sudo", "npte"}, a.Env.Args...)))
+			verb, what, shell.CommandLine(append([]string{"sudo", "npte"}, a.Env.Args...)))
 	}
 	return nil
 }

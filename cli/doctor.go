@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/npte/npte/exec"
-	"github.com/npte/npte/render"
 	"github.com/npte/npte/shape"
+	"github.com/npte/npte/shell"
 )
 
 // DoctorCmd is `npte doctor`.
@@ -263,7 +263,7 @@ func (a *App) probe(ctx context.Context, found map[string]string, argv []string,
 func (rep DoctorReport) write(w io.Writer) error {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	p("Programs (npte runs them only from %s):", strings.ReplaceAll(render.SafePath, ":", ", "))
+	p("Programs (npte runs them only from %s):", strings.ReplaceAll(shell.SafePath, ":", ", "))
 	for _, t := range rep.Programs {
 		switch {
 		case t.Found:

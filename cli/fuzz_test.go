@@ -11,7 +11,7 @@ import (
 
 	"github.com/npte/npte/cli"
 	"github.com/npte/npte/exec"
-	"github.com/npte/npte/registry"
+	"github.com/npte/npte/shell"
 )
 
 // argSep separates the words of one fuzz input; it rarely appears in real
@@ -68,7 +68,7 @@ func FuzzCLI(f *testing.F) {
 			},
 			Euid:    1000,
 			Version: "fuzz",
-			Layout:  registry.Layout{Root: "/nonexistent/npte-fuzz/run", RunNetns: "/nonexistent/npte-fuzz/netns"},
+			Layout:  shell.Layout{Root: "/nonexistent/npte-fuzz/run", RunNetns: "/nonexistent/npte-fuzz/netns"},
 			Owner:   1000,
 			Start:   func(_ context.Context, c exec.Cmd) error { return block(c) },
 			Exec:    func(c exec.Cmd) error { return block(c) },

@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/npte/npte/plan"
-	"github.com/npte/npte/render"
 	"github.com/npte/npte/shape"
+	"github.com/npte/npte/shell"
 	"github.com/npte/npte/validate"
 )
 
@@ -251,7 +251,7 @@ func (c *NetemShowCmd) Run(app *App) error {
 		_, err = fmt.Fprintf(app.Env.Stdout, "%s\n", b)
 		return err
 	}
-	return shape.WriteTable(app.Env.Stdout, shapings, render.CommandLine)
+	return shape.WriteTable(app.Env.Stdout, shapings, shell.CommandLine)
 }
 
 // read runs a read-only plan of netem show and returns its stdout; on a

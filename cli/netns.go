@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 
-	"github.com/npte/npte/plan"
+	"github.com/npte/npte/netns"
 	"github.com/npte/npte/validate"
 )
 
@@ -50,7 +50,7 @@ func (c *NetnsCreateCmd) Run(app *App) error {
 	}
 	dns := c.DNS
 	if dns == nil {
-		dns = plan.DefaultDNS
+		dns = netns.DefaultDNS
 	}
 	var clean []string
 	for _, d := range dns {
@@ -63,7 +63,7 @@ func (c *NetnsCreateCmd) Run(app *App) error {
 		}
 		clean = append(clean, a.String())
 	}
-	return app.Apply(plan.NetnsCreate(c.Name, clean), c.DryRun.DryRun)
+	return app.Apply(netns.Create(c.Name, clean), c.DryRun.DryRun)
 }
 
 // NetnsDestroyCmd is `npte netns destroy NAME`.
@@ -92,7 +92,7 @@ func (c *NetnsDestroyCmd) Run(app *App) error {
 	if err := validate.NetnsName(c.Name); err != nil {
 		return Usage(err)
 	}
-	return app.Apply(plan.NetnsDestroy(c.Name), c.DryRun.DryRun)
+	return app.Apply(netns.Destroy(c.Name), c.DryRun.DryRun)
 }
 
 // NetnsListCmd is `npte netns list`.

@@ -16,6 +16,7 @@ import (
 	"github.com/npte/npte/cli"
 	"github.com/npte/npte/exec"
 	"github.com/npte/npte/registry"
+	"github.com/npte/npte/shell"
 )
 
 // nsInproc is one in-process npte run against a private state layout and a
@@ -35,7 +36,7 @@ func newNsInproc(t *testing.T) *nsInproc {
 	t.Helper()
 	root := t.TempDir()
 	_ = os.Chmod(root, 0o755)
-	layout := registry.Layout{Root: filepath.Join(root, "npte"), RunNetns: filepath.Join(root, "netns")}
+	layout := shell.Layout{Root: filepath.Join(root, "npte"), RunNetns: filepath.Join(root, "netns")}
 	bin := filepath.Join(root, "bin")
 	for _, d := range []string{layout.RunNetns, bin} {
 		if err := os.Mkdir(d, 0o755); err != nil {
@@ -91,7 +92,7 @@ func (p *nsInproc) run(args ...string) int {
 	return cli.Main(p.env)
 }
 
-func (p *nsInproc) layout() registry.Layout { return p.env.Layout }
+func (p *nsInproc) layout() shell.Layout { return p.env.Layout }
 
 // tree is a listing of everything under the private root except the fake
 // programs: what npte could have changed.
@@ -397,7 +398,7 @@ func TestDefaultEnvNoColor(t *testing.T) {
 	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice == 0 && cli.DefaultEnv("x").Color {
 		t.Error("colour on a stderr that is not a terminal")
 	}
-	if env := cli.DefaultEnv("x"); env.Layout != registry.DefaultLayout() || env.Owner != 0 {
+	if env := cli.DefaultEnv("x"); env.Layout != shell.DefaultLayout() || env.Owner != 0 {
 		t.Errorf("DefaultEnv layout %+v owner %d", env.Layout, env.Owner)
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/npte/npte/plan"
+	"github.com/npte/npte/netns"
 	"github.com/npte/npte/validate"
 )
 
@@ -46,7 +46,7 @@ func (c *NetnsConnectCmd) Run(app *App) error {
 	if c.Left == c.Right {
 		return Usagef("cannot connect %s to itself: LEFT and RIGHT must be two different namespaces", c.Left)
 	}
-	return app.Apply(plan.NetnsConnect(c.Left, c.Right), c.DryRun.DryRun)
+	return app.Apply(netns.Connect(c.Left, c.Right), c.DryRun.DryRun)
 }
 
 // NetnsAssignAddrCmd is `npte netns assign-addr NS IFACE CIDR`.
@@ -85,7 +85,7 @@ func (c *NetnsAssignAddrCmd) Run(app *App) error {
 	if err != nil {
 		return Usage(err)
 	}
-	return app.Apply(plan.NetnsAssignAddr(c.Name, c.Iface, p), c.DryRun.DryRun)
+	return app.Apply(netns.AssignAddr(c.Name, c.Iface, p), c.DryRun.DryRun)
 }
 
 // NetnsAddRouteCmd is `npte netns add-route NS DEST VIA [--dev IFACE]`.
@@ -145,7 +145,7 @@ func (c *NetnsAddRouteCmd) Run(app *App) error {
 			return Usage(err)
 		}
 	}
-	return app.Apply(plan.NetnsAddRoute(c.Name, dest, via, c.Dev), c.DryRun.DryRun)
+	return app.Apply(netns.AddRoute(c.Name, dest, via, c.Dev), c.DryRun.DryRun)
 }
 
 func family(a netip.Addr) string {
@@ -174,7 +174,7 @@ file there over /etc); and that inside NS, after that overlay, the user is the u
 host knows and has no group 0 ('ip netns exec NS id -u -- USER', 'id -G'). It releases
 the lock, then becomes (execve)
 
-  ip netns exec NS runuser -u $SUDO_USER -- env -i -- PATH=` + plan.RunPath + `
+  ip netns exec NS runuser -u $SUDO_USER -- env -i -- PATH=` + netns.RunPath + `
       HOME=~ USER=$SUDO_USER LOGNAME=$SUDO_USER [TERM=$TERM] [KEY=VALUE...] CMD [ARG...]
 
 so /etc/netns/NS/resolv.conf applies, the command starts from an empty environment plus
@@ -232,7 +232,7 @@ func (c *NetnsRunCmd) Run(app *App) error {
 	if err != nil {
 		return err
 	}
-	r := plan.Run{
+	r := netns.Run{
 		Netns:    c.Name,
 		User:     u.name,
 		UID:      u.uid,
@@ -266,7 +266,7 @@ func (c *NetnsRunCmd) Run(app *App) error {
 			}
 		}
 	}
-	return app.Apply(plan.NetnsRun(r), c.DryRun.DryRun)
+	return app.Apply(netns.RunPlan(r), c.DryRun.DryRun)
 }
 
 // rawCommand returns the words of the command exactly as they were

@@ -16,7 +16,7 @@ import (
 	"github.com/npte/npte/cli"
 	npteexec "github.com/npte/npte/exec"
 	"github.com/npte/npte/internal/sandbox"
-	"github.com/npte/npte/registry"
+	"github.com/npte/npte/shell"
 	"github.com/npte/npte/tutorial"
 )
 
@@ -34,7 +34,7 @@ type opEnv struct {
 func newOpEnv(t *testing.T, euid int, vars map[string]string, managed []string, tools []string, world func(argv []string) error, args ...string) opEnv {
 	t.Helper()
 	root := t.TempDir()
-	layout := registry.Layout{Root: filepath.Join(root, "npte"), RunNetns: filepath.Join(root, "netns")}
+	layout := shell.Layout{Root: filepath.Join(root, "npte"), RunNetns: filepath.Join(root, "netns")}
 	bin := filepath.Join(root, "bin")
 	for _, d := range []string{layout.NetnsDir(), layout.IntentDir(), layout.RunNetns, bin} {
 		if err := os.MkdirAll(d, 0o755); err != nil {

@@ -18,7 +18,7 @@ import (
 	"github.com/npte/npte/exec"
 	"github.com/npte/npte/internal/fidelity"
 	"github.com/npte/npte/registry"
-	"github.com/npte/npte/render"
+	"github.com/npte/npte/shell"
 )
 
 // TestWiringRefusals feeds each wiring verb bad input and checks the rule
@@ -165,7 +165,7 @@ func TestWiringAccepts(t *testing.T) {
 				// before the group's closing "} 9>>LOCK".
 				lines := strings.Split(strings.TrimSpace(script), "\n")
 				last := strings.TrimSpace(lines[max(0, len(lines)-2)])
-				quoted, _ := render.Argv(strings.Fields(tc.want))
+				quoted, _ := shell.Argv(strings.Fields(tc.want))
 				if code != 0 || !strings.HasSuffix(last, " "+quoted) {
 					t.Errorf("--dry-run: exit %d, last line %q", code, last)
 				}

@@ -1,7 +1,7 @@
 // Package exec runs a plan.Plan live, step by step.
 //
 // Programs are resolved from the allowlist (Tools) in the fixed directories
-// of render.SafePath, never through the caller's PATH, and run with a
+// of shell.SafePath, never through the caller's PATH, and run with a
 // scrubbed environment holding only that PATH. Each command is echoed to
 // stderr as "+ <quoted argv>" before it runs, exactly as the rendered
 // script would run it. The first failure stops the plan with a *StepError
@@ -31,7 +31,7 @@ import (
 
 	"github.com/npte/npte/plan"
 	"github.com/npte/npte/registry"
-	"github.com/npte/npte/render"
+	"github.com/npte/npte/shell"
 )
 
 // Cmd is one resolved program invocation.
@@ -43,16 +43,12 @@ type Cmd struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	// Lock, when not nil, is npte's locked lock file: the child inherits
-	// it as fd 9 (LockFD), as the rendered script's children inherit the
+	// it as fd 9 (shell.LockFD), as the rendered script's children inherit the
 	// script's `exec 9>>LOCK`, so the lock stays held until the child has
 	// exited even when npte itself is killed (SIGKILL, the OOM killer) half
 	// way through the step.
 	Lock *os.File
 }
-
-// LockFD is the descriptor number under which every child run while the
-// lock is held inherits the lock file, the same as the rendered script's.
-const LockFD = 9
 
 // Starter runs a Cmd to completion and returns its error; a non-zero exit
 // is an error with an ExitCode() int method, like *os/exec.ExitError.
@@ -69,7 +65,7 @@ type Runner struct {
 	Stderr   io.Writer // children's stderr, "+ argv" echo and notes
 	Color    bool      // colour the echo (a terminal, and NO_COLOR unset)
 	// Dirs are searched in order for allowlisted programs; nil means the
-	// directories of render.SafePath.
+	// directories of shell.SafePath.
 	Dirs []string
 	// Start runs a command; nil means Start (os/exec, in its own process
 	// group, holding the lock as fd 9 when the plan holds it).
@@ -116,7 +112,7 @@ func (e *StepError) Error() string {
 	if len(e.Done) > 0 {
 		b.WriteString("\nnpte: already done: " + strings.Join(e.Done, "; "))
 		if len(e.Undo) > 0 {
-			b.WriteString("\nnpte: to clean up, run: " + render.CommandLine(append([]string{"npte"}, e.Undo...)))
+			b.WriteString("\nnpte: to clean up, run: " + shell.CommandLine(append([]string{"npte"}, e.Undo...)))
 		}
 	} else if e.Code != ExitUsage {
 		b.WriteString("\nnpte: nothing was changed")
@@ -140,7 +136,7 @@ var ErrNotAllowed = errors.New("not in npte's allowlist")
 var ErrNotFound = errors.New("not installed")
 
 // Env is the whole environment of every child.
-func Env() []string { return []string{"PATH=" + render.SafePath} }
+func Env() []string { return []string{"PATH=" + shell.SafePath} }
 
 // Resolve returns the absolute path of the allowlisted program name.
 func (r *Runner) Resolve(name string) (string, error) {
@@ -153,7 +149,7 @@ func (r *Runner) Resolve(name string) (string, error) {
 	}
 	dirs := r.Dirs
 	if dirs == nil {
-		dirs = strings.Split(render.SafePath, ":")
+		dirs = strings.Split(shell.SafePath, ":")
 	}
 	for _, d := range dirs {
 		p := filepath.Join(d, name)
@@ -171,7 +167,7 @@ func (r *Runner) Resolve(name string) (string, error) {
 
 // Start is the Starter npte uses outside tests: it runs c to completion
 // in a process group of its own, and kills it if ctx ends first. c.Lock,
-// if any, is passed as fd LockFD: the child holds the lock, whatever
+// if any, is passed as fd shell.LockFD: the child holds the lock, whatever
 // happens to npte, until it exits.
 func Start(ctx context.Context, c Cmd) error {
 	cmd := osexec.CommandContext(ctx, c.Path)
@@ -195,8 +191,8 @@ func Start(ctx context.Context, c Cmd) error {
 	if c.Lock != nil {
 		// Entries 3..LockFD-1 are nil: those descriptors are closed in
 		// the child.
-		cmd.ExtraFiles = make([]*os.File, LockFD-2)
-		cmd.ExtraFiles[LockFD-3] = c.Lock
+		cmd.ExtraFiles = make([]*os.File, shell.LockFD-2)
+		cmd.ExtraFiles[shell.LockFD-3] = c.Lock
 	}
 	// A small stdin payload (a heredoc: resolv.conf, an nft ruleset) is
 	// put whole into a pipe before the child starts, rather than copied by
@@ -238,9 +234,9 @@ func filledPipe(r io.Reader) (*os.File, error) {
 func defaultExec(c Cmd) error { return syscall.Exec(c.Path, c.Argv, c.Env) }
 
 func (r *Runner) echo(argv []string, suffix string) {
-	line, err := render.Argv(argv)
+	line, err := shell.Argv(argv)
 	if err != nil {
-		line = render.CommandLine(argv)
+		line = shell.CommandLine(argv)
 	}
 	if r.Color {
 		fmt.Fprintf(r.Stderr, "\x1b[34m+ %s%s\x1b[0m\n", line, suffix)
@@ -550,7 +546,7 @@ func isExit(err error) bool {
 // own description is shown as its quoted argv, as the echo shows it.
 func describe(s plan.Step) string {
 	if c, ok := s.(plan.Command); ok && c.Show == "" {
-		return render.CommandLine(c.Argv)
+		return shell.CommandLine(c.Argv)
 	}
 	return s.Describe()
 }

@@ -16,9 +16,11 @@ import (
 	"time"
 
 	"github.com/npte/npte/exec"
+	"github.com/npte/npte/netns"
 	"github.com/npte/npte/plan"
 	"github.com/npte/npte/registry"
 	"github.com/npte/npte/render"
+	"github.com/npte/npte/shell"
 )
 
 // call is one program run recorded by the fake Starter.
@@ -52,7 +54,7 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	_ = os.Chmod(dir, 0o755)
-	l := registry.Layout{Root: filepath.Join(dir, "npte"), RunNetns: filepath.Join(dir, "netns")}
+	l := shell.Layout{Root: filepath.Join(dir, "npte"), RunNetns: filepath.Join(dir, "netns")}
 	bin := filepath.Join(dir, "bin")
 	for _, d := range []string{l.RunNetns, bin} {
 		if err := os.Mkdir(d, 0o755); err != nil {
@@ -94,7 +96,7 @@ func newHarness(t *testing.T) *harness {
 	return h
 }
 
-func (h *harness) layout() registry.Layout { return h.r.Registry.Layout }
+func (h *harness) layout() shell.Layout { return h.r.Registry.Layout }
 
 // argvs returns the recorded argv, one line each.
 func (h *harness) argvs() string {
@@ -220,7 +222,7 @@ func TestToolsTable(t *testing.T) {
 func TestRunCreate(t *testing.T) {
 	h := newHarness(t)
 	h.r.Color = false
-	p := plan.NetnsCreate("demo", []string{"192.0.2.53"})
+	p := netns.Create("demo", []string{"192.0.2.53"})
 	if err := h.r.Run(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +241,7 @@ func TestRunCreate(t *testing.T) {
 		if !filepath.IsAbs(c.Path) || filepath.Dir(c.Path) != h.bin || filepath.Base(c.Path) != c.Argv[0] {
 			t.Errorf("%v ran from %q, want %s/%s", c.Argv, c.Path, h.bin, c.Argv[0])
 		}
-		if !reflect.DeepEqual(c.Env, []string{"PATH=" + render.SafePath}) {
+		if !reflect.DeepEqual(c.Env, []string{"PATH=" + shell.SafePath}) {
 			t.Errorf("%v ran with env %q", c.Argv, c.Env)
 		}
 	}
@@ -415,7 +417,7 @@ func TestProbe(t *testing.T) {
 func TestStepError(t *testing.T) {
 	h := newHarness(t)
 	h.outcome = failOn("ip -n demo link set dev lo up")
-	err := h.r.Run(context.Background(), plan.NetnsCreate("demo", nil))
+	err := h.r.Run(context.Background(), netns.Create("demo", nil))
 	se := stepError(t, err)
 	if se.Code != exec.ExitFailure {
 		t.Errorf("code %d, want 1", se.Code)
@@ -448,7 +450,7 @@ func TestStepError(t *testing.T) {
 		}
 		return nil
 	}
-	se = stepError(t, h.r.Run(context.Background(), plan.NetnsCreate("demo", nil)))
+	se = stepError(t, h.r.Run(context.Background(), netns.Create("demo", nil)))
 	if msg := se.Error(); !strings.Contains(msg, "npte: already done: record the intent to create demo; ip netns add demo\n") {
 		t.Errorf("a tolerated failure is listed as done:\n%s", msg)
 	}
@@ -457,7 +459,7 @@ func TestStepError(t *testing.T) {
 	h = newHarness(t)
 	h.outcome = func(argv []string) error {
 		switch strings.Join(argv, " ") {
-		case "ip netns del demo", "ip -n demo link delete group " + plan.LinkGroup: // no links: expected failure
+		case "ip netns del demo", "ip -n demo link delete group " + netns.LinkGroup: // no links: expected failure
 			return exitErr(1)
 		}
 		return nil
@@ -467,7 +469,7 @@ func TestStepError(t *testing.T) {
 	}
 	touch(t, h.layout().Marker("demo"))
 	touch(t, h.layout().Netns("demo"))
-	p := plan.NetnsDestroy("demo")
+	p := netns.Destroy("demo")
 	for i, s := range p.Steps { // drop the rm -rf of /etc/netns/demo
 		if c, ok := s.(plan.Command); ok && c.Argv[0] == "rm" {
 			p.Steps = append(p.Steps[:i], p.Steps[i+1:]...)
@@ -485,7 +487,7 @@ func TestStepError(t *testing.T) {
 
 func TestGuardExit2(t *testing.T) {
 	h := newHarness(t)
-	err := h.r.Run(context.Background(), plan.NetnsDestroy("demo"))
+	err := h.r.Run(context.Background(), netns.Destroy("demo"))
 	se := stepError(t, err)
 	var ge *exec.GuardError
 	if se.Code != exec.ExitUsage || !errors.As(err, &ge) {
@@ -499,7 +501,7 @@ func TestGuardExit2(t *testing.T) {
 	}
 	// create on a taken name.
 	touch(t, h.layout().Netns("demo"))
-	se = stepError(t, h.r.Run(context.Background(), plan.NetnsCreate("demo", nil)))
+	se = stepError(t, h.r.Run(context.Background(), netns.Create("demo", nil)))
 	if se.Code != exec.ExitUsage || !strings.Contains(se.Error(), "already exists") || len(h.calls) != 0 {
 		t.Errorf("create on a taken name: %v (code %d), calls %v", se, se.Code, h.calls)
 	}
@@ -508,7 +510,7 @@ func TestGuardExit2(t *testing.T) {
 	if err := os.Symlink(t.TempDir(), h.layout().Root); err != nil {
 		t.Fatal(err)
 	}
-	se = stepError(t, h.r.Run(context.Background(), plan.NetnsCreate("demo", nil)))
+	se = stepError(t, h.r.Run(context.Background(), netns.Create("demo", nil)))
 	if se.Code != exec.ExitUsage || !strings.Contains(se.Error(), "symbolic link") {
 		t.Errorf("symlinked root: %v (code %d)", se, se.Code)
 	}
@@ -534,7 +536,7 @@ func TestBeforeStep(t *testing.T) {
 		}
 		var got []int
 		h.r.BeforeStep = func(i int) { got = append(got, i) }
-		if err := h.r.Run(context.Background(), plan.NetnsDestroy("demo")); err != nil {
+		if err := h.r.Run(context.Background(), netns.Destroy("demo")); err != nil {
 			t.Fatal(err)
 		}
 		if !reflect.DeepEqual(got, c.want) {
@@ -554,7 +556,7 @@ func TestSignal(t *testing.T) {
 				h.r.Signals <- sig
 			}
 		}
-		se := stepError(t, h.r.Run(context.Background(), plan.NetnsCreate("demo", nil)))
+		se := stepError(t, h.r.Run(context.Background(), netns.Create("demo", nil)))
 		if se.Code != code {
 			t.Errorf("%v: code %d, want %d", sig, se.Code, code)
 		}
@@ -582,7 +584,7 @@ func TestSignalWhileWaitingForLock(t *testing.T) {
 	}
 	defer unlock()
 	done := make(chan error, 1)
-	go func() { done <- h.r.Run(context.Background(), plan.NetnsCreate("demo", nil)) }()
+	go func() { done <- h.r.Run(context.Background(), netns.Create("demo", nil)) }()
 	time.Sleep(50 * time.Millisecond)
 	h.r.Signals <- syscall.SIGINT
 	select {
@@ -652,7 +654,7 @@ func touch(t *testing.T, p string) {
 func TestStartChildHoldsLock(t *testing.T) {
 	dir := t.TempDir()
 	_ = os.Chmod(dir, 0o755)
-	l := registry.Layout{Root: filepath.Join(dir, "npte"), RunNetns: filepath.Join(dir, "netns")}
+	l := shell.Layout{Root: filepath.Join(dir, "npte"), RunNetns: filepath.Join(dir, "netns")}
 	reg := registry.New(l, os.Getuid())
 	lock, err := reg.LockFile(context.Background())
 	if err != nil {
@@ -700,7 +702,7 @@ func TestStartChildHoldsLock(t *testing.T) {
 	for _, e := range entries {
 		target, _ := os.Readlink("/proc/" + pid + "/fd/" + e.Name())
 		// Descriptors above 9 may come from whoever started the test.
-		if n, _ := strconv.Atoi(e.Name()); n > 2 && n <= exec.LockFD {
+		if n, _ := strconv.Atoi(e.Name()); n > 2 && n <= shell.LockFD {
 			fds = append(fds, e.Name()+" "+target)
 		}
 	}
@@ -758,8 +760,12 @@ func TestRunPassesLock(t *testing.T) {
 // TestLockFDMatchesScript: live children get the lock on the descriptor
 // the rendered script holds it on.
 func TestLockFDMatchesScript(t *testing.T) {
-	if strconv.Itoa(exec.LockFD) != render.LockFD {
-		t.Errorf("exec.LockFD %d, render.LockFD %s", exec.LockFD, render.LockFD)
+	script, err := render.Script(plan.Plan{Steps: []plan.Step{plan.Lock{}}}, render.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "flock -w 2 " + strconv.Itoa(shell.LockFD) + " "; !strings.Contains(script, want) {
+		t.Errorf("the script does not hold the lock on fd %d (shell.LockFD):\n%s", shell.LockFD, script)
 	}
 }
 

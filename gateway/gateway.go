@@ -6,11 +6,11 @@
 // return a plan.Plan. Everything a gateway leaves on the host carries the
 // namespace's name, so that destroy can find it again from the name alone,
 // and is recorded, before create changes anything, in
-// /run/npte/gateway/NS.BACKEND (registry.Layout.GatewayRecord); destroy
+// /run/npte/gateway/NS.BACKEND (shell.Layout.GatewayRecord); destroy
 // (and netns destroy, lab destroy) remove only what is recorded:
 //
 //   - the veth pair: if-NS on the host, if-host inside NS, both in npte's
-//     link group (plan.LinkGroup); destroy deletes if-NS only while it is
+//     link group (netns.LinkGroup); destroy deletes if-NS only while it is
 //     in that group, so a host interface of that name npte did not make
 //     stays;
 //   - with the nft backend (default), one nftables table "inet npte-gw-NS" on
@@ -32,6 +32,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/npte/npte/netns"
 	"github.com/npte/npte/plan"
 	"github.com/npte/npte/validate"
 )
@@ -52,19 +53,19 @@ const (
 const NSLink = "if-host"
 
 // HostLink is the name of the gateway's interface on the host, if-NS.
-func HostLink(ns string) string { return plan.LinkName(ns) }
+func HostLink(ns string) string { return netns.LinkName(ns) }
 
 // Table is the name of the nftables table of the gateway of ns, on the host
 // and inside ns: npte-gw-NS (in family inet).
-func Table(ns string) string { return plan.GatewayTable(ns) }
+func Table(ns string) string { return netns.GatewayTable(ns) }
 
 // Chain is the name of the iptables chains of the gateway of ns:
 // NPTE-GW-NS (at most 20 bytes; iptables allows 28).
-func Chain(ns string) string { return plan.GatewayChain(ns) }
+func Chain(ns string) string { return netns.GatewayChain(ns) }
 
 // Tag is the comment every firewall rule of the gateway of ns carries:
 // npte:gw:NS.
-func Tag(ns string) string { return plan.GatewayTag(ns) }
+func Tag(ns string) string { return netns.GatewayTag(ns) }
 
 // Config is what `gateway create` is asked for.
 type Config struct {
@@ -264,7 +265,7 @@ func Create(c Config) plan.Plan {
 		plan.RequireNoGatewayRecord{NS: ns},
 	}
 	if c.Subnet6.IsValid() {
-		steps = append(steps, plan.RequireIPv6())
+		steps = append(steps, netns.RequireIPv6())
 	}
 	steps = append(steps, leftoverProbes(c)...)
 	steps = append(steps, overlapChecks(c.Subnet)...)
@@ -274,7 +275,7 @@ func Create(c Config) plan.Plan {
 	steps = append(steps, plan.WriteGatewayRecord{NS: ns, Firewall: string(c.Firewall)})
 	steps = append(steps, hostFirewall(c)...)
 	steps = append(steps,
-		plan.Command{Argv: []string{"ip", "link", "add", "name", host, "group", plan.LinkGroup, "type", "veth", "peer", "name", NSLink, "netns", ns, "group", plan.LinkGroup}},
+		plan.Command{Argv: []string{"ip", "link", "add", "name", host, "group", netns.LinkGroup, "type", "veth", "peer", "name", NSLink, "netns", ns, "group", netns.LinkGroup}},
 		plan.Command{Argv: []string{"ip", "addr", "add", withLen(h4, c.Subnet), "dev", host}},
 	)
 	var h6, n6 netip.Addr
@@ -468,7 +469,7 @@ func iptablesNS(in []string, tool, ns string) []plan.Step {
 // Destroy is `npte gateway destroy NS`: it removes what npte recorded of
 // the gateway of ns, in any state (namespace gone, table gone, half-made).
 // ns must have passed CheckName. Under npte's lock, for the backend
-// recorded at create (plan.GatewayRemoveSteps, full):
+// recorded at create (netns.GatewayRemoveSteps, full):
 //
 //	nft -f - <<'NPTE_EOF' 2>/dev/null || true     (declare, then delete table inet npte-gw-NS)
 //	if test -n "$(ip -o link show dev if-NS group 28272 2>/dev/null)"; then ip link del dev if-NS; fi
@@ -485,7 +486,7 @@ func iptablesNS(in []string, tool, ns string) []plan.Step {
 // does not carry npte's link group, is never deleted.
 func Destroy(ns string) plan.Plan {
 	steps := []plan.Step{plan.Lock{}}
-	steps = append(steps, plan.GatewayRemoveSteps(ns, true)...)
+	steps = append(steps, netns.GatewayRemoveSteps(ns, true)...)
 	steps = append(steps, plan.Note{Text: "net.ipv4.ip_forward (and IPv6 forwarding) are left as they are: other software may rely on them."})
 	return plan.Plan{Argv: []string{"gateway", "destroy", ns}, Steps: steps}
 }

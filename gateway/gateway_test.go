@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/npte/npte/netns"
 	"github.com/npte/npte/plan"
 	"github.com/npte/npte/render"
 	"github.com/npte/npte/validate"
@@ -250,7 +251,7 @@ func TestDestroyLinkOnlyWhenRecorded(t *testing.T) {
 			case plan.IfGatewayRecord:
 				walk(s.Then, s.Firewall != "", grouped)
 			case plan.IfOutput:
-				g := strings.Contains(strings.Join(s.Argv, " "), "group "+plan.LinkGroup)
+				g := strings.Contains(strings.Join(s.Argv, " "), "group "+netns.LinkGroup)
 				walk(s.Then, recorded, g)
 			case plan.IfNetns:
 				walk(s.Then, recorded, grouped)
@@ -265,7 +266,7 @@ func TestDestroyLinkOnlyWhenRecorded(t *testing.T) {
 		}
 	}
 	walk(Destroy("wan").Steps, false, false)
-	walk(plan.NetnsDestroySteps("wan"), false, false)
+	walk(netns.DestroySteps("wan"), false, false)
 	if dels == 0 {
 		t.Error("destroy never deletes the host link")
 	}

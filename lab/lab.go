@@ -15,6 +15,7 @@ package lab
 import (
 	"net/netip"
 
+	"github.com/npte/npte/netns"
 	"github.com/npte/npte/plan"
 	"github.com/npte/npte/shape"
 )
@@ -45,34 +46,34 @@ var (
 // are not held back by TCP small queues in the sender, so the shaping
 // queues really fill as they would on a real bottleneck.
 var (
-	Downlink = plan.LinkName(Client) // router's if-client
-	Uplink   = plan.LinkName(Server) // router's if-server
+	Downlink = netns.LinkName(Client) // router's if-client
+	Uplink   = netns.LinkName(Server) // router's if-server
 )
 
 // Create is `npte lab create`: under one lock, check that none of client,
-// router and server is taken (plan.NetnsCreateGuards, all three before any
+// router and server is taken (netns.CreateGuards, all three before any
 // change, so that a refusal changes nothing), create them
-// (plan.NetnsCreateActions, default resolvers), connect client and
-// server to the router (plan.NetnsConnectSteps), address the four ends
-// (plan.NetnsAssignAddrSteps) and route the leaves through the router
-// (plan.NetnsAddRouteSteps). A failure half-way leaves markers or intent
+// (netns.CreateActions, default resolvers), connect client and
+// server to the router (netns.ConnectSteps), address the four ends
+// (netns.AssignAddrSteps) and route the leaves through the router
+// (netns.AddRouteSteps). A failure half-way leaves markers or intent
 // records on what was made, so `npte lab destroy` cleans it up.
 func Create() plan.Plan {
 	steps := []plan.Step{plan.Lock{}}
 	for _, n := range Names {
-		steps = append(steps, plan.NetnsCreateGuards(n)...)
+		steps = append(steps, netns.CreateGuards(n)...)
 	}
 	for _, n := range Names {
-		steps = append(steps, plan.NetnsCreateActions(n, plan.DefaultDNS)...)
+		steps = append(steps, netns.CreateActions(n, netns.DefaultDNS)...)
 	}
-	steps = append(steps, plan.NetnsConnectSteps(Client, Router)...)
-	steps = append(steps, plan.NetnsConnectSteps(Server, Router)...)
-	steps = append(steps, plan.NetnsAssignAddrSteps(Client, plan.LinkName(Router), ClientAddr)...)
-	steps = append(steps, plan.NetnsAssignAddrSteps(Router, plan.LinkName(Client), RouterClientAddr)...)
-	steps = append(steps, plan.NetnsAssignAddrSteps(Server, plan.LinkName(Router), ServerAddr)...)
-	steps = append(steps, plan.NetnsAssignAddrSteps(Router, plan.LinkName(Server), RouterServerAddr)...)
-	steps = append(steps, plan.NetnsAddRouteSteps(Client, "default", RouterClientAddr.Addr(), "")...)
-	steps = append(steps, plan.NetnsAddRouteSteps(Server, "default", RouterServerAddr.Addr(), "")...)
+	steps = append(steps, netns.ConnectSteps(Client, Router)...)
+	steps = append(steps, netns.ConnectSteps(Server, Router)...)
+	steps = append(steps, netns.AssignAddrSteps(Client, netns.LinkName(Router), ClientAddr)...)
+	steps = append(steps, netns.AssignAddrSteps(Router, netns.LinkName(Client), RouterClientAddr)...)
+	steps = append(steps, netns.AssignAddrSteps(Server, netns.LinkName(Router), ServerAddr)...)
+	steps = append(steps, netns.AssignAddrSteps(Router, netns.LinkName(Server), RouterServerAddr)...)
+	steps = append(steps, netns.AddRouteSteps(Client, "default", RouterClientAddr.Addr(), "")...)
+	steps = append(steps, netns.AddRouteSteps(Server, "default", RouterServerAddr.Addr(), "")...)
 	steps = append(steps, plan.Note{Text: "lab ready: client 172.16.3.2 -> router -> server 172.16.2.2; " +
 		GatewaySubnet.String() + " is reserved for an uplink: npte gateway create router " + GatewaySubnet.String() + " IFACE"})
 	return plan.Plan{Argv: []string{"lab", "create"}, Steps: steps, Undo: []string{"lab", "destroy"}}
@@ -80,16 +81,16 @@ func Create() plan.Plan {
 
 // Destroy is `npte lab destroy`: under one lock, for each of client,
 // server and router that carries npte's marker or intent record
-// (plan.IfOwned), plan.NetnsDestroySteps; a namespace npte did not make is
+// (plan.IfOwned), netns.DestroySteps; a namespace npte did not make is
 // skipped with a message and left alone. It works on a half-built lab and
 // succeeds when there is no lab at all. A gateway that npte recorded for
 // one of them (`npte gateway create router ...`) goes too: its host table
 // or chains, and its host link if it carries npte's link group
-// (plan.GatewayRemoveSteps, part of NetnsDestroySteps).
+// (netns.GatewayRemoveSteps, part of NetnsDestroySteps).
 func Destroy() plan.Plan {
 	steps := []plan.Step{plan.Lock{}}
 	for _, n := range []string{Client, Server, Router} {
-		steps = append(steps, plan.IfOwned{Name: n, Then: plan.NetnsDestroySteps(n)})
+		steps = append(steps, plan.IfOwned{Name: n, Then: netns.DestroySteps(n)})
 	}
 	return plan.Plan{Argv: []string{"lab", "destroy"}, Steps: steps}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/npte/npte/internal/fidelity"
 	"github.com/npte/npte/lab"
+	"github.com/npte/npte/netns"
 	"github.com/npte/npte/plan"
 	"github.com/npte/npte/shape"
 )
@@ -17,19 +18,19 @@ import (
 func TestCreateIsComposed(t *testing.T) {
 	want := []plan.Step{plan.Lock{}}
 	for _, n := range []string{"client", "router", "server"} {
-		want = append(want, plan.NetnsCreateGuards(n)...)
+		want = append(want, netns.CreateGuards(n)...)
 	}
 	for _, n := range []string{"client", "router", "server"} {
-		want = append(want, plan.NetnsCreateActions(n, plan.DefaultDNS)...)
+		want = append(want, netns.CreateActions(n, netns.DefaultDNS)...)
 	}
-	want = append(want, plan.NetnsConnectSteps("client", "router")...)
-	want = append(want, plan.NetnsConnectSteps("server", "router")...)
-	want = append(want, plan.NetnsAssignAddrSteps("client", "if-router", lab.ClientAddr)...)
-	want = append(want, plan.NetnsAssignAddrSteps("router", "if-client", lab.RouterClientAddr)...)
-	want = append(want, plan.NetnsAssignAddrSteps("server", "if-router", lab.ServerAddr)...)
-	want = append(want, plan.NetnsAssignAddrSteps("router", "if-server", lab.RouterServerAddr)...)
-	want = append(want, plan.NetnsAddRouteSteps("client", "default", lab.RouterClientAddr.Addr(), "")...)
-	want = append(want, plan.NetnsAddRouteSteps("server", "default", lab.RouterServerAddr.Addr(), "")...)
+	want = append(want, netns.ConnectSteps("client", "router")...)
+	want = append(want, netns.ConnectSteps("server", "router")...)
+	want = append(want, netns.AssignAddrSteps("client", "if-router", lab.ClientAddr)...)
+	want = append(want, netns.AssignAddrSteps("router", "if-client", lab.RouterClientAddr)...)
+	want = append(want, netns.AssignAddrSteps("server", "if-router", lab.ServerAddr)...)
+	want = append(want, netns.AssignAddrSteps("router", "if-server", lab.RouterServerAddr)...)
+	want = append(want, netns.AddRouteSteps("client", "default", lab.RouterClientAddr.Addr(), "")...)
+	want = append(want, netns.AddRouteSteps("server", "default", lab.RouterServerAddr.Addr(), "")...)
 	p := lab.Create()
 	got := p.Steps
 	if n, ok := got[len(got)-1].(plan.Note); ok && strings.Contains(n.Text, "172.16.1.0/24") {
@@ -86,7 +87,7 @@ func TestOneLock(t *testing.T) {
 func TestDestroy(t *testing.T) {
 	want := []plan.Step{plan.Lock{}}
 	for _, n := range []string{"client", "server", "router"} {
-		want = append(want, plan.IfOwned{Name: n, Then: plan.NetnsDestroySteps(n)})
+		want = append(want, plan.IfOwned{Name: n, Then: netns.DestroySteps(n)})
 	}
 	if got := lab.Destroy().Steps; !reflect.DeepEqual(got, want) {
 		t.Errorf("lab destroy:\n%#v", got)

@@ -3,8 +3,9 @@
 // (package exec). Both read the same Plan, which is what makes a dry-run
 // script say exactly what a live run does.
 //
-// Plan builders (in this package and in shape, lab and gateway) are pure
-// functions from validated arguments to a Plan: no I/O, no globals.
+// This package holds only the step model. Plan builders (in packages
+// netns, shape, lab and gateway) are pure functions from validated
+// arguments to a Plan: no I/O, no globals.
 //
 // Each step type documents the shell it renders to. Paths are written for
 // the default state layout (/run/npte); the renderer substitutes the layout
@@ -147,6 +148,10 @@ type RequireRunAs struct {
 	User  string
 	UID   string
 }
+
+// EtcNetns is where `ip netns exec` looks for per-namespace files
+// (/etc/netns/NAME/resolv.conf is bind-mounted over /etc/resolv.conf).
+const EtcNetns = "/etc/netns"
 
 // EtcNetnsDir is the directory `ip netns exec` mounts over /etc in name.
 func EtcNetnsDir(name string) string { return EtcNetns + "/" + name }

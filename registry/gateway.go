@@ -14,38 +14,20 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+
+	"github.com/npte/npte/shell"
 )
-
-// GatewayFirewalls are the backends a gateway record can name, in the
-// order destroy handles them.
-func GatewayFirewalls() []string { return []string{"nft", "iptables"} }
-
-// GatewayDir is the gateway record directory, ROOT/gateway.
-func (l Layout) GatewayDir() string { return l.Root + "/gateway" }
-
-// GatewayRecord is the record of the gateway of ns made with backend fw:
-// ROOT/gateway/NS.FW.
-func (l Layout) GatewayRecord(ns, fw string) string { return l.GatewayDir() + "/" + ns + "." + fw }
-
-// GatewayRecords are the record paths of ns, one per backend.
-func (l Layout) GatewayRecords(ns string) []string {
-	var out []string
-	for _, fw := range GatewayFirewalls() {
-		out = append(out, l.GatewayRecord(ns, fw))
-	}
-	return out
-}
 
 func checkGateway(ns, fw string) error {
 	if err := checkName(ns); err != nil {
 		return err
 	}
-	for _, f := range GatewayFirewalls() {
+	for _, f := range shell.GatewayFirewalls() {
 		if fw == f {
 			return nil
 		}
 	}
-	return fmt.Errorf("registry: firewall backend %q: must be one of %v", fw, GatewayFirewalls())
+	return fmt.Errorf("registry: firewall backend %q: must be one of %v", fw, shell.GatewayFirewalls())
 }
 
 // gatewayDirSafe returns an error wrapping ErrUnsafe when the record
@@ -83,7 +65,7 @@ func (r *Registry) GatewayRecorded(ns, fw string) (bool, error) {
 	}
 	// Every record path is checked for safety, as the rendered guard does.
 	found := false
-	for _, f := range GatewayFirewalls() {
+	for _, f := range shell.GatewayFirewalls() {
 		ok, err := isRegular(r.Layout.GatewayRecord(ns, f))
 		if err != nil {
 			return false, err

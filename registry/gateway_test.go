@@ -7,12 +7,13 @@ import (
 	"testing"
 
 	"github.com/npte/npte/registry"
+	"github.com/npte/npte/shell"
 )
 
 func TestGatewayRecords(t *testing.T) {
 	root := t.TempDir()
 	_ = os.Chmod(root, 0o755)
-	l := registry.Layout{Root: filepath.Join(root, "npte"), RunNetns: filepath.Join(root, "netns")}
+	l := shell.Layout{Root: filepath.Join(root, "npte"), RunNetns: filepath.Join(root, "netns")}
 	if got := l.GatewayRecord("router", "nft"); got != l.Root+"/gateway/router.nft" {
 		t.Errorf("record path %q", got)
 	}

@@ -19,7 +19,7 @@
 // a lock that others can open is one they can hold. Read-only verbs use
 // LockExisting, which creates nothing.
 //
-// The state root is fixed at build time (DefaultLayout). Tests use another
+// The state root is fixed at build time (shell.DefaultLayout). Tests use another
 // Layout through the value they construct; no flag or environment variable
 // can move it.
 package registry
@@ -38,6 +38,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/npte/npte/shell"
 	"github.com/npte/npte/validate"
 )
 
@@ -49,39 +50,9 @@ var ErrNotManaged = errors.New("not managed by npte")
 // a directory where one is expected, or not owned by the expected user.
 var ErrUnsafe = errors.New("unsafe npte state path")
 
-// Layout names the paths npte keeps state in.
-type Layout struct {
-	// Root is npte's state directory, /run/npte (a tmpfs: it is empty
-	// after a reboot, as are the kernel namespaces it describes).
-	Root string
-	// RunNetns is where iproute2 keeps named namespaces, /run/netns.
-	RunNetns string
-}
-
-// DefaultLayout is the layout npte uses on a real system.
-func DefaultLayout() Layout { return Layout{Root: "/run/npte", RunNetns: "/run/netns"} }
-
-// NetnsDir is the marker directory, ROOT/netns.
-func (l Layout) NetnsDir() string { return l.Root + "/netns" }
-
-// IntentDir is the intent record directory, ROOT/intent.
-func (l Layout) IntentDir() string { return l.Root + "/intent" }
-
-// LockPath is the global lock file, ROOT/lock.
-func (l Layout) LockPath() string { return l.Root + "/lock" }
-
-// Marker is the marker path of name.
-func (l Layout) Marker(name string) string { return l.NetnsDir() + "/" + name }
-
-// Intent is the intent record path of name.
-func (l Layout) Intent(name string) string { return l.IntentDir() + "/" + name }
-
-// Netns is the kernel namespace path of name, /run/netns/NAME.
-func (l Layout) Netns(name string) string { return l.RunNetns + "/" + name }
-
 // Registry reads and writes npte's state under a Layout.
 type Registry struct {
-	Layout Layout
+	Layout shell.Layout
 	// Owner is the uid that must own the state directories (0 on a real
 	// system; tests running without root use their own uid).
 	Owner int
@@ -91,7 +62,7 @@ type Registry struct {
 }
 
 // New returns a Registry for layout whose directories must belong to owner.
-func New(layout Layout, owner int) *Registry { return &Registry{Layout: layout, Owner: owner} }
+func New(layout shell.Layout, owner int) *Registry { return &Registry{Layout: layout, Owner: owner} }
 
 func checkName(name string) error {
 	if err := validate.NetnsName(name); err != nil {
@@ -262,7 +233,7 @@ func (r *Registry) acquire(ctx context.Context, create bool) (*os.File, error) {
 	case st.Mode&syscall.S_IFMT != syscall.S_IFREG:
 		err = fmt.Errorf("%w: the lock %s is not a regular file", ErrUnsafe, path)
 	case int(st.Uid) != r.Owner:
-		err = fmt.Errorf("%w: the lock %s is owned by uid %d, not %s; remove it when no npte runs", ErrUnsafe, path, st.Uid, OwnerName(r.Owner))
+		err = fmt.Errorf("%w: the lock %s is owned by uid %d, not %s; remove it when no npte runs", ErrUnsafe, path, st.Uid, shell.OwnerName(r.Owner))
 	case st.Mode&0o7777 != LockMode:
 		err = fmt.Errorf("%w: the lock %s has mode %04o, not %04o (other users may hold it open); remove it when no npte runs", ErrUnsafe, path, st.Mode&0o7777, LockMode)
 	}
@@ -300,14 +271,6 @@ func (r *Registry) acquire(ctx context.Context, create bool) (*os.File, error) {
 		}
 	}
 	return os.NewFile(uintptr(fd), r.Layout.LockPath()), nil
-}
-
-// OwnerName names a uid in messages: "root" for 0, else "uid N".
-func OwnerName(uid int) string {
-	if uid == 0 {
-		return "root"
-	}
-	return fmt.Sprintf("uid %d", uid)
 }
 
 // holders describes the processes that hold a flock on the file dev:ino,

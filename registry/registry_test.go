@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/npte/npte/registry"
+	"github.com/npte/npte/shell"
 )
 
 // newReg returns a Registry over a fresh layout in a temporary directory,
@@ -25,7 +26,7 @@ func newReg(t *testing.T) *registry.Registry {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	l := registry.Layout{Root: filepath.Join(dir, "npte"), RunNetns: filepath.Join(dir, "netns")}
+	l := shell.Layout{Root: filepath.Join(dir, "npte"), RunNetns: filepath.Join(dir, "netns")}
 	if err := os.Mkdir(l.RunNetns, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +58,7 @@ func symlink(t *testing.T, target, p string) {
 }
 
 func TestDefaultLayout(t *testing.T) {
-	l := registry.DefaultLayout()
+	l := shell.DefaultLayout()
 	for got, want := range map[string]string{
 		l.Root:            "/run/npte",
 		l.NetnsDir():      "/run/npte/netns",

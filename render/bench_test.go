@@ -5,6 +5,7 @@ import (
 
 	"github.com/npte/npte/bench"
 	"github.com/npte/npte/lab"
+	"github.com/npte/npte/netns"
 	"github.com/npte/npte/plan"
 	"github.com/npte/npte/render"
 )
@@ -20,7 +21,7 @@ var benchCases = []struct {
 	name  string
 	build func() []plan.Plan
 }{
-	{"netns-create", func() []plan.Plan { return []plan.Plan{plan.NetnsCreate("ns1", plan.DefaultDNS)} }},
+	{"netns-create", func() []plan.Plan { return []plan.Plan{netns.Create("ns1", netns.DefaultDNS)} }},
 	{"lab-create", func() []plan.Plan { return []plan.Plan{lab.Create()} }},
 	{"chain-100", func() []plan.Plan { return []plan.Plan{bench.Chain(100)} }},
 	{"chain-100-per-op", func() []plan.Plan { return bench.OpPlans(100) }},

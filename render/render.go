@@ -1,135 +1,32 @@
 // Package render turns a plan.Plan into a POSIX sh script.
 //
 // Script is a pure function: the same Plan and Options give the same bytes.
-// Every word is quoted with mvdan.cc/sh/v3/syntax.Quote; bytes that Quote
-// refuses in POSIX mode but that sh carries fine inside single quotes
-// (newline, tab, other control characters, invalid UTF-8) are emitted raw
-// inside single quotes. NUL cannot be carried by a script nor by execve and
-// is an error.
+// Every word is quoted with shell.Word (mvdan.cc/sh/v3/syntax.Quote); NUL
+// cannot be carried by a script nor by execve and is an error. render
+// imports plan and shell only: exec, the live interpreter, is a sibling.
 package render
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
-	"mvdan.cc/sh/v3/syntax"
-
 	"github.com/npte/npte/plan"
-	"github.com/npte/npte/registry"
+	"github.com/npte/npte/shell"
 )
-
-// SafePath is the PATH a rendered script sets for itself, and the one the
-// live executor searches: hostile PATH entries never choose a program.
-const SafePath = "/usr/sbin:/usr/bin:/sbin:/bin"
-
-// LockFD is the file descriptor a script holds the npte lock on.
-const LockFD = "9"
 
 // Options say how to render.
 type Options struct {
 	// Layout gives the state paths; the zero value means the default.
-	Layout registry.Layout
+	Layout shell.Layout
 	// Version is npte's version, named in the header.
 	Version string
 	// Owner is the uid that must run the script and own npte's state
 	// (0, root, on a real system; the zero value). Tests that run scripts
 	// without root give their own uid, as with registry.Registry's Owner.
 	Owner int
-}
-
-// ErrNUL is returned for a word that contains a NUL byte.
-var ErrNUL = errors.New("contains a NUL byte, which no command line can carry")
-
-// Word quotes one argv word for POSIX sh.
-func Word(s string) (string, error) {
-	if plainWord(s) {
-		return s, nil
-	}
-	q, err := syntax.Quote(s, syntax.LangPOSIX)
-	if err == nil {
-		return q, nil
-	}
-	if strings.IndexByte(s, 0) >= 0 {
-		return "", fmt.Errorf("%q %w", s, ErrNUL)
-	}
-	// Split into runs of printable and non-printable runes. Printable runs
-	// go through syntax.Quote; the others are literal inside single quotes,
-	// where sh takes every byte but ' as it is.
-	var b strings.Builder
-	for len(s) > 0 {
-		i := 0
-		printable := isPrint(s)
-		for i < len(s) {
-			_, size := utf8.DecodeRuneInString(s[i:])
-			if isPrint(s[i:]) != printable {
-				break
-			}
-			i += size
-		}
-		run := s[:i]
-		s = s[i:]
-		if printable {
-			q, err := syntax.Quote(run, syntax.LangPOSIX)
-			if err != nil {
-				return "", err
-			}
-			b.WriteString(q)
-		} else {
-			b.WriteString("'" + run + "'")
-		}
-	}
-	return b.String(), nil
-}
-
-// plainWord reports whether s is a word that syntax.Quote returns
-// unchanged, decided without decoding runes: non-empty, only ASCII letters,
-// digits and _ . / , : @ % + -, and not a shell keyword. Most words of a
-// plan (program names, options, names, paths, addresses) are, and this
-// fast path is the renderer's hottest loop.
-func plainWord(s string) bool {
-	if s == "" {
-		return false
-	}
-	letters := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case '0' <= c && c <= '9', c == '_', c == '.', c == '/', c == ',', c == ':', c == '@', c == '%', c == '+', c == '-':
-			letters = false
-		default:
-			return false
-		}
-	}
-	return !letters || !syntax.IsKeyword(s)
-}
-
-// isPrint reports whether the first rune of s is one that syntax.Quote
-// accepts in POSIX mode: printable, and not utf8.RuneError (which Quote
-// refuses even when it is a literal U+FFFD rather than an invalid byte).
-func isPrint(s string) bool {
-	r, _ := utf8.DecodeRuneInString(s)
-	return r != utf8.RuneError && unicode.IsPrint(r)
-}
-
-// Argv quotes and joins an argv.
-func Argv(argv []string) (string, error) {
-	var b strings.Builder
-	for i, a := range argv {
-		q, err := Word(a)
-		if err != nil {
-			return "", err
-		}
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(q)
-	}
-	return b.String(), nil
 }
 
 // Comment renders text as one comment line that no input can break out of:
@@ -146,44 +43,29 @@ func Comment(text string) string {
 	return "# " + b.String()
 }
 
-// CommandLine renders an npte command line for display in comments and
-// messages: each word quoted with syntax.Quote in Bash mode, which escapes
-// control characters instead of failing, so the result is one line.
-func CommandLine(argv []string) string {
-	words := make([]string, len(argv))
-	for i, a := range argv {
-		q, err := syntax.Quote(a, syntax.LangBash)
-		if err != nil {
-			q = strconv.Quote(a)
-		}
-		words[i] = q
-	}
-	return strings.Join(words, " ")
-}
-
 // Script renders p as a POSIX sh script.
 func Script(p plan.Plan, o Options) (string, error) {
-	if o.Layout == (registry.Layout{}) {
-		o.Layout = registry.DefaultLayout()
+	if o.Layout == (shell.Layout{}) {
+		o.Layout = shell.DefaultLayout()
 	}
 	r := &renderer{o: o}
 	r.b.Grow(512 + 128*plan.Count(p.Steps)) // about the size of a script
 	r.line("#!/bin/sh")
-	r.line(Comment("Generated by npte " + o.Version + ": " + CommandLine(append([]string{"npte"}, p.Argv...))))
+	r.line(Comment("Generated by npte " + o.Version + ": " + shell.CommandLine(append([]string{"npte"}, p.Argv...))))
 	r.line("# Review it, then run it as root: sudo sh FILE, or pipe it into sudo sh.")
 	r.line("# Exit 2: refused by a guard, nothing changed; exit 1: a step failed.")
 	if p.Undo != nil {
-		r.line(Comment("After a failed step, clean up with: " + CommandLine(append([]string{"npte"}, p.Undo...))))
+		r.line(Comment("After a failed step, clean up with: " + shell.CommandLine(append([]string{"npte"}, p.Undo...))))
 	}
 	r.line("set -eu")
-	r.line("PATH=" + SafePath)
+	r.line("PATH=" + shell.SafePath)
 	r.line("export PATH")
 	r.line("umask 022")
 	// Refuse at once, in one line, to run as another user than the one
 	// npte's state belongs to: otherwise the first write fails with a raw
 	// "Permission denied" from some program.
 	r.write(`if test "$(id -u)" != `, strconv.Itoa(o.Owner))
-	r.guardEnd("", "this script changes the kernel and npte's state: run it as ", registry.OwnerName(o.Owner), " (sudo sh FILE)")
+	r.guardEnd("", "this script changes the kernel and npte's state: run it as ", shell.OwnerName(o.Owner), " (sudo sh FILE)")
 	if err := r.steps(p.Steps, ""); err != nil {
 		return "", err
 	}
@@ -210,7 +92,7 @@ func (r *renderer) write(parts ...string) {
 
 // word writes one quoted word.
 func (r *renderer) word(s string) error {
-	q, err := Word(s)
+	q, err := shell.Word(s)
 	if err != nil {
 		return err
 	}
@@ -218,7 +100,7 @@ func (r *renderer) word(s string) error {
 	return nil
 }
 
-// argv writes a quoted argv (see Argv).
+// argv writes a quoted argv (see shell.Argv).
 func (r *renderer) argv(argv []string) error {
 	for i, a := range argv {
 		if i > 0 {
@@ -250,7 +132,7 @@ func (r *renderer) guardEnd(indent string, msg ...string) {
 	r.line(indent, "fi")
 }
 
-// message writes Word("npte: " + concatenation of msg). When every byte
+// message writes shell.Word("npte: " + concatenation of msg). When every byte
 // is printable ASCII and none is a single quote, that is the text in
 // single quotes (it contains a space, so Quote quotes it), and it is
 // written without building the string first.
@@ -269,7 +151,7 @@ func (r *renderer) message(msg ...string) {
 		r.write("'")
 		return
 	}
-	q, _ := Word("npte: " + strings.Join(msg, ""))
+	q, _ := shell.Word("npte: " + strings.Join(msg, ""))
 	r.write(q)
 }
 
@@ -352,7 +234,7 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 		case plan.Lock:
 			return r.lock(steps[i+1:], indent)
 		case plan.Unlock:
-			r.line(indent, "exec ", LockFD, ">&-")
+			r.line(indent, "exec ", strconv.Itoa(shell.LockFD), ">&-")
 		case plan.RequireManaged:
 			m := l.Marker(s.Name)
 			r.write(indent, "if ")
@@ -412,7 +294,7 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 				r.line()
 			case s.Stdin != "":
 				if strings.IndexByte(s.Stdin, 0) >= 0 {
-					return fmt.Errorf("stdin of %q %w", s.Describe(), ErrNUL)
+					return fmt.Errorf("stdin of %q %w", s.Describe(), shell.ErrNUL)
 				}
 				term := terminator(s.Stdin)
 				if s.Tolerant {
@@ -460,7 +342,7 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 				return err
 			}
 			r.line(indent, "else")
-			q, _ := Word("npte: " + s.Name + ": not managed by npte, skipped")
+			q, _ := shell.Word("npte: " + s.Name + ": not managed by npte, skipped")
 			r.line(indent, "\techo ", q, " >&2")
 			r.line(indent, "fi")
 		case plan.IfNetns:
@@ -524,7 +406,7 @@ func (r *renderer) lock(rest []plan.Step, indent string) error {
 		r.write(" ")
 	}
 	r.write(`-prune \( ! -user `, owner, ` -o -type d \( -perm -020 -o -perm -002 \) -o -type f ! -perm 0600 \) 2>/dev/null)"`)
-	r.guardEnd(indent, l.Root, ", a directory below it or its lock is not owned by ", registry.OwnerName(r.o.Owner),
+	r.guardEnd(indent, l.Root, ", a directory below it or its lock is not owned by ", shell.OwnerName(r.o.Owner),
 		", or is writable by group or others, or the lock has a mode other than 0600; refusing to use it (remove a bad lock when no npte runs)")
 	r.write(indent, "install -d -m 0755 ")
 	r.path(l.Root)
@@ -538,17 +420,18 @@ func (r *renderer) lock(rest []plan.Step, indent string) error {
 	r.line(indent, "umask 077")
 	r.line(indent, "{")
 	in := indent + "\t"
+	lockFD := strconv.Itoa(shell.LockFD)
 	r.line(in, "umask 022")
-	r.write(in, "flock -w 2 ", LockFD, " || { printf 'npte: waiting for the lock %s (held by pid %s)\\n' ")
+	r.write(in, "flock -w 2 ", lockFD, " || { printf 'npte: waiting for the lock %s (held by pid %s)\\n' ")
 	r.path(l.LockPath())
 	// /proc/locks names a file by device (hex major:minor) and inode:
 	// stat(1) reads both through the descriptor the group opened (stat
 	// inherits it), and awk decodes st_dev as glibc's major(3)/minor(3).
-	r.line(` "$(awk -v d="$(stat -L -c '%d %i' /proc/self/fd/`, LockFD, `)" `, lockAwk, ` /proc/locks)" >&2; flock `, LockFD, " || exit 1; }")
+	r.line(` "$(awk -v d="$(stat -L -c '%d %i' /proc/self/fd/`, lockFD, `)" `, lockAwk, ` /proc/locks)" >&2; flock `, lockFD, " || exit 1; }")
 	if err := r.steps(rest, in); err != nil {
 		return err
 	}
-	r.write(indent, "} ", LockFD, ">>")
+	r.write(indent, "} ", lockFD, ">>")
 	r.path(l.LockPath())
 	r.line()
 	return nil

@@ -24,6 +24,7 @@ import (
 	"github.com/npte/npte/plan"
 	"github.com/npte/npte/registry"
 	"github.com/npte/npte/render"
+	"github.com/npte/npte/shell"
 )
 
 // words is the table of awkward argv words shared by the quoting tests and
@@ -64,7 +65,7 @@ var wantQuoted = map[string]string{
 
 func TestWordPinned(t *testing.T) {
 	for in, want := range wantQuoted {
-		got, err := render.Word(in)
+		got, err := shell.Word(in)
 		if err != nil || got != want {
 			t.Errorf("Word(%q) = %q, %v; want %q", in, got, err, want)
 		}
@@ -126,10 +127,10 @@ func equalWords(a, b []string) bool {
 
 func checkRoundTrip(t *testing.T, argv []string) {
 	t.Helper()
-	line, err := render.Argv(argv)
+	line, err := shell.Argv(argv)
 	for _, w := range argv {
 		if strings.IndexByte(w, 0) >= 0 {
-			if !errors.Is(err, render.ErrNUL) {
+			if !errors.Is(err, shell.ErrNUL) {
 				t.Fatalf("Argv(%q) = %q, %v; want an error wrapping ErrNUL", argv, line, err)
 			}
 			return
@@ -181,19 +182,19 @@ func TestWordRoundTrip(t *testing.T) {
 
 func TestWordNUL(t *testing.T) {
 	for _, w := range []string{"\x00", "a\x00", "\x00b", "it's\x00\n"} {
-		if q, err := render.Word(w); !errors.Is(err, render.ErrNUL) {
+		if q, err := shell.Word(w); !errors.Is(err, shell.ErrNUL) {
 			t.Errorf("Word(%q) = %q, %v; want ErrNUL", w, q, err)
 		}
-		if q, err := render.Argv([]string{"ip", w}); !errors.Is(err, render.ErrNUL) {
+		if q, err := shell.Argv([]string{"ip", w}); !errors.Is(err, shell.ErrNUL) {
 			t.Errorf("Argv(ip, %q) = %q, %v; want ErrNUL", w, q, err)
 		}
 	}
 	p := plan.Plan{Steps: []plan.Step{plan.Command{Argv: []string{"ip", "a\x00"}}}}
-	if _, err := render.Script(p, render.Options{}); !errors.Is(err, render.ErrNUL) {
+	if _, err := render.Script(p, render.Options{}); !errors.Is(err, shell.ErrNUL) {
 		t.Errorf("Script with a NUL in an argv: %v, want ErrNUL", err)
 	}
 	p = plan.Plan{Steps: []plan.Step{plan.Command{Argv: []string{"cat"}, Stdin: "a\x00b\n"}}}
-	if _, err := render.Script(p, render.Options{}); !errors.Is(err, render.ErrNUL) {
+	if _, err := render.Script(p, render.Options{}); !errors.Is(err, shell.ErrNUL) {
 		t.Errorf("Script with a NUL in a heredoc: %v, want ErrNUL", err)
 	}
 }
@@ -230,7 +231,7 @@ func needDash(t *testing.T) string {
 // TestArgvDash runs the rendered words through a real POSIX shell.
 func TestArgvDash(t *testing.T) {
 	dash := needDash(t)
-	line, err := render.Argv(words)
+	line, err := shell.Argv(words)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +256,7 @@ func TestArgvInterp(t *testing.T) {
 			valid = append(valid, w)
 		}
 	}
-	line, err := render.Argv(append([]string{"ip"}, valid...))
+	line, err := shell.Argv(append([]string{"ip"}, valid...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +303,7 @@ func TestComment(t *testing.T) {
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "?") == s }
 
 func TestCommandLine(t *testing.T) {
-	got := render.CommandLine([]string{"npte", "netns", "create", "a\nb", "x y", "a\x00"})
+	got := shell.CommandLine([]string{"npte", "netns", "create", "a\nb", "x y", "a\x00"})
 	if strings.ContainsAny(got, "\n\x00") {
 		t.Errorf("CommandLine = %q, not one line", got)
 	}
@@ -430,13 +431,13 @@ func interpStdin(t *testing.T, script string) string {
 
 // layout returns a state layout under a fresh directory whose path holds
 // a space and a quote, so that every path must be quoted.
-func layout(t *testing.T) registry.Layout {
+func layout(t *testing.T) shell.Layout {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "state dir's")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	l := registry.Layout{Root: filepath.Join(dir, "npte"), RunNetns: filepath.Join(dir, "netns")}
+	l := shell.Layout{Root: filepath.Join(dir, "npte"), RunNetns: filepath.Join(dir, "netns")}
 	if err := os.Mkdir(l.RunNetns, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -482,7 +483,7 @@ func TestScriptHeader(t *testing.T) {
 	if !strings.HasPrefix(s, want) {
 		t.Errorf("header:\n%s\nwant prefix:\n%s", s[:200], want)
 	}
-	for _, l := range []string{"set -eu", "PATH=" + render.SafePath, "export PATH", `if test "$(id -u)" != 0; then`,
+	for _, l := range []string{"set -eu", "PATH=" + shell.SafePath, "export PATH", `if test "$(id -u)" != 0; then`,
 		"umask 077", "{", "\tumask 022", "\texec 9>&-", "} 9>>/run/npte/lock"} {
 		if !strings.Contains(s, "\n"+l+"\n") {
 			t.Errorf("script lacks the line %q", l)
@@ -578,29 +579,29 @@ func TestScriptGuardsDash(t *testing.T) {
 	dash := needDash(t)
 	for _, c := range []struct {
 		name  string
-		setup func(l registry.Layout)
+		setup func(l shell.Layout)
 		guard plan.Step
 		msg   string
 	}{
-		{"absent/marker", func(l registry.Layout) { touch(t, l.Marker("alpha")) }, plan.RequireAbsent{Name: "alpha"}, "alpha: already exists"},
-		{"absent/intent", func(l registry.Layout) { touch(t, l.Intent("alpha")) }, plan.RequireAbsent{Name: "alpha"}, "alpha: already exists"},
-		{"absent/netns", func(l registry.Layout) { touch(t, l.Netns("alpha")) }, plan.RequireAbsent{Name: "alpha"}, "alpha: already exists"},
-		{"absent/dangling", func(l registry.Layout) { symlink(t, "/nonexistent", l.Marker("alpha")) }, plan.RequireAbsent{Name: "alpha"}, "alpha: already exists"},
+		{"absent/marker", func(l shell.Layout) { touch(t, l.Marker("alpha")) }, plan.RequireAbsent{Name: "alpha"}, "alpha: already exists"},
+		{"absent/intent", func(l shell.Layout) { touch(t, l.Intent("alpha")) }, plan.RequireAbsent{Name: "alpha"}, "alpha: already exists"},
+		{"absent/netns", func(l shell.Layout) { touch(t, l.Netns("alpha")) }, plan.RequireAbsent{Name: "alpha"}, "alpha: already exists"},
+		{"absent/dangling", func(l shell.Layout) { symlink(t, "/nonexistent", l.Marker("alpha")) }, plan.RequireAbsent{Name: "alpha"}, "alpha: already exists"},
 		{"managed/missing", nil, plan.RequireManaged{Name: "alpha"}, "alpha: not managed by npte"},
-		{"managed/symlink", func(l registry.Layout) {
+		{"managed/symlink", func(l shell.Layout) {
 			touch(t, l.Root+"/target")
 			symlink(t, l.Root+"/target", l.Marker("alpha"))
 		}, plan.RequireManaged{Name: "alpha"}, "alpha: not managed by npte"},
-		{"managed/dir", func(l registry.Layout) { mkdir(t, l.Marker("alpha")) }, plan.RequireManaged{Name: "alpha"}, "alpha: not managed by npte"},
+		{"managed/dir", func(l shell.Layout) { mkdir(t, l.Marker("alpha")) }, plan.RequireManaged{Name: "alpha"}, "alpha: not managed by npte"},
 		{"owned/missing", nil, plan.RequireOwned{Name: "alpha"}, "alpha: not managed by npte"},
-		{"owned/symlink-intent", func(l registry.Layout) {
+		{"owned/symlink-intent", func(l shell.Layout) {
 			touch(t, l.Root+"/target")
 			symlink(t, l.Root+"/target", l.Intent("alpha"))
 		}, plan.RequireOwned{Name: "alpha"}, "is not a regular file"},
-		{"nosymlink", func(l registry.Layout) { symlink(t, "/", l.Root+"/link") }, nil, "symbolic link"},
+		{"nosymlink", func(l shell.Layout) { symlink(t, "/", l.Root+"/link") }, nil, "symbolic link"},
 		{"probe/success", nil, plan.Probe{Argv: []string{"false"}, WantSuccess: true, Message: "false failed"}, "false failed"},
 		{"probe/failure", nil, plan.Probe{Argv: []string{"true"}, Message: "true succeeded"}, "true succeeded"},
-		{"lock/symlink-root", func(l registry.Layout) {
+		{"lock/symlink-root", func(l shell.Layout) {
 			if err := os.Remove(l.IntentDir()); err != nil {
 				t.Fatal(err)
 			}
@@ -608,24 +609,24 @@ func TestScriptGuardsDash(t *testing.T) {
 		}, plan.Lock{}, "symbolic link"},
 		// Broken state paths (issue 10 item 10): refused before anything
 		// is created or opened; a FIFO lock must not hang the script.
-		{"lock/root-file", func(l registry.Layout) { rmAll(t, l.Root); touch(t, l.Root) }, plan.Lock{}, "not a directory"},
-		{"lock/netns-file", func(l registry.Layout) { rmAll(t, l.NetnsDir()); touch(t, l.NetnsDir()) }, plan.Lock{}, "not a directory"},
-		{"lock/lock-dir", func(l registry.Layout) { mkdir(t, l.LockPath()) }, plan.Lock{}, "not a regular file"},
-		{"lock/lock-fifo", func(l registry.Layout) {
+		{"lock/root-file", func(l shell.Layout) { rmAll(t, l.Root); touch(t, l.Root) }, plan.Lock{}, "not a directory"},
+		{"lock/netns-file", func(l shell.Layout) { rmAll(t, l.NetnsDir()); touch(t, l.NetnsDir()) }, plan.Lock{}, "not a directory"},
+		{"lock/lock-dir", func(l shell.Layout) { mkdir(t, l.LockPath()) }, plan.Lock{}, "not a regular file"},
+		{"lock/lock-fifo", func(l shell.Layout) {
 			if err := syscall.Mkfifo(l.LockPath(), 0o600); err != nil {
 				t.Fatal(err)
 			}
 		}, plan.Lock{}, "not a regular file"},
 		// Owners and modes (items 3 and 18): the lock must be 0600 and the
 		// owner's; a directory must be the owner's.
-		{"lock/lock-0644", func(l registry.Layout) { touch(t, l.LockPath()) }, plan.Lock{}, "mode other than 0600"},
-		{"lock/lock-foreign", func(l registry.Layout) {
+		{"lock/lock-0644", func(l shell.Layout) { touch(t, l.LockPath()) }, plan.Lock{}, "mode other than 0600"},
+		{"lock/lock-foreign", func(l shell.Layout) {
 			touch(t, l.LockPath())
 			chmodOwn(t, l.LockPath(), 0o600, 4242)
 		}, plan.Lock{}, "not owned by"},
-		{"lock/dir-foreign", func(l registry.Layout) { chmodOwn(t, l.IntentDir(), 0o755, 4242) }, plan.Lock{}, "not owned by"},
-		{"lock/dir-writable", func(l registry.Layout) { chmodOwn(t, l.NetnsDir(), 0o775, os.Getuid()) }, plan.Lock{}, "writable by group"},
-		{"absent/runnetns-file", func(l registry.Layout) { rmAll(t, l.RunNetns); touch(t, l.RunNetns) }, plan.RequireAbsent{Name: "alpha"}, "is not a directory"},
+		{"lock/dir-foreign", func(l shell.Layout) { chmodOwn(t, l.IntentDir(), 0o755, 4242) }, plan.Lock{}, "not owned by"},
+		{"lock/dir-writable", func(l shell.Layout) { chmodOwn(t, l.NetnsDir(), 0o775, os.Getuid()) }, plan.Lock{}, "writable by group"},
+		{"absent/runnetns-file", func(l shell.Layout) { rmAll(t, l.RunNetns); touch(t, l.RunNetns) }, plan.RequireAbsent{Name: "alpha"}, "is not a directory"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			l := layout(t)
@@ -806,7 +807,7 @@ func TestShellcheck(t *testing.T) {
 func BenchmarkArgv(b *testing.B) {
 	argv := []string{"ip", "netns", "exec", "demo", "sysctl", "-q", "-w", "net.ipv4.tcp_rmem=4096 131072 33554432", "it's #1"}
 	for b.Loop() {
-		if _, err := render.Argv(argv); err != nil {
+		if _, err := shell.Argv(argv); err != nil {
 			b.Fatal(err)
 		}
 	}

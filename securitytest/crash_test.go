@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/npte/npte/internal/sandbox"
-	"github.com/npte/npte/plan"
+	"github.com/npte/npte/netns"
 )
 
 // killEach runs args with NPTE_TEST_KILL_AT=1, 2, ... until a run
@@ -92,7 +92,7 @@ func TestCrashNetnsCreate(t *testing.T) {
 	}
 	makeState(t) // /run/npte and its lock file
 	baseline := fullState(t)
-	addAt := stepIndex(t, plan.NetnsCreate("kx", plan.DefaultDNS), "ip netns add kx")
+	addAt := stepIndex(t, netns.Create("kx", netns.DefaultDNS), "ip netns add kx")
 	sawOrphan := false
 	n := killEach(t, []string{"netns", "create", "kx"}, baseline, nil, func(t *testing.T, n int) {
 		if n > addAt && exists("/run/netns/kx") && !exists("/run/npte/netns/kx") {
@@ -175,7 +175,7 @@ func TestSignalDuringStep(t *testing.T) {
 	}
 	makeState(t)
 	baseline := fullState(t)
-	p := plan.NetnsCreate("sx", plan.DefaultDNS)
+	p := netns.Create("sx", netns.DefaultDNS)
 	steps := flatten(p.Steps)
 	addAt := stepIndex(t, p, "ip netns add sx")
 	for _, tc := range []struct {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/npte/npte/internal/sandbox"
-	"github.com/npte/npte/render"
+	"github.com/npte/npte/shell"
 )
 
 // The held-child tests kill npte with SIGKILL while one of its children
@@ -40,7 +40,7 @@ func testDirs() []string {
 	if d == "" {
 		return nil
 	}
-	return append([]string{d}, strings.Split(render.SafePath, ":")...)
+	return append([]string{d}, strings.Split(shell.SafePath, ":")...)
 }
 
 // heldPrograms are the programs that get a blocking wrapper.
@@ -57,7 +57,7 @@ func holdWrappers(t *testing.T) string {
 	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 	for _, name := range heldPrograms {
 		real := ""
-		for _, dir := range strings.Split(render.SafePath, ":") {
+		for _, dir := range strings.Split(shell.SafePath, ":") {
 			if fi, err := os.Stat(filepath.Join(dir, name)); err == nil && fi.Mode().IsRegular() {
 				real = filepath.Join(dir, name)
 				break

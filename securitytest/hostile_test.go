@@ -22,8 +22,8 @@ import (
 	"github.com/npte/npte/gateway"
 	"github.com/npte/npte/internal/sandbox"
 	"github.com/npte/npte/lab"
-	"github.com/npte/npte/registry"
 	"github.com/npte/npte/shape"
+	"github.com/npte/npte/shell"
 	"github.com/npte/npte/tutorial"
 	"github.com/npte/npte/validate"
 )
@@ -318,7 +318,7 @@ func inProcess(args []string, envName, envValue string) (code int, stdout, stder
 		},
 		Euid:    0,
 		Version: "test",
-		Layout:  registry.DefaultLayout(),
+		Layout:  shell.DefaultLayout(),
 		Owner:   0,
 		Start: func(_ context.Context, c exec.Cmd) error {
 			record(c)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/npte/npte/internal/sandbox"
 	"github.com/npte/npte/registry"
+	"github.com/npte/npte/shell"
 )
 
 // nobody is the unprivileged uid the tests act as (setpriv, no groups).
@@ -81,7 +82,7 @@ func runShell(ctx context.Context, t *testing.T, argv []string, script string) r
 func makeState(t testing.TB) {
 	t.Helper()
 	mustBeSandboxed(t)
-	unlock, err := registry.New(registry.DefaultLayout(), 0).Lock(context.Background())
+	unlock, err := registry.New(shell.DefaultLayout(), 0).Lock(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

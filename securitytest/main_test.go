@@ -39,6 +39,7 @@ import (
 	"github.com/npte/npte/internal/sandbox"
 	"github.com/npte/npte/plan"
 	"github.com/npte/npte/registry"
+	"github.com/npte/npte/shell"
 )
 
 func TestMain(m *testing.M) {
@@ -161,7 +162,7 @@ func holdLock(t testing.TB) (release func()) {
 	mustBeSandboxed(t)
 	// flock(1) would create a missing lock with mode 0644, which npte
 	// refuses: let npte's registry make the state directories and lock.
-	unlock, err := registry.New(registry.DefaultLayout(), 0).Lock(context.Background())
+	unlock, err := registry.New(shell.DefaultLayout(), 0).Lock(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,8 +19,7 @@ import (
 	"github.com/npte/npte/cli"
 	npteexec "github.com/npte/npte/exec"
 	"github.com/npte/npte/internal/sandbox"
-	"github.com/npte/npte/registry"
-	"github.com/npte/npte/render"
+	"github.com/npte/npte/shell"
 )
 
 // hostileEnv is an environment that would hijack a careless privileged
@@ -79,7 +78,7 @@ func wrapTools(t *testing.T) {
 	mkdir(t, "/run/wrap", 0o755)
 	done := map[string]bool{}
 	for _, tool := range npteexec.Tools() {
-		for _, dir := range strings.Split(render.SafePath, ":") {
+		for _, dir := range strings.Split(shell.SafePath, ":") {
 			p := filepath.Join(dir, tool.Name)
 			real, err := filepath.EvalSymlinks(p)
 			if err != nil {
@@ -188,8 +187,8 @@ func TestHostileEnvironmentLive(t *testing.T) {
 			// ip netns exec itself adds PWD for the program it runs
 			// (sysctl); npte gives ip nothing but PATH.
 			e = strings.TrimSuffix(e, " PWD="+mustGetwd(t))
-			if e != "PATH="+render.SafePath {
-				t.Errorf("%s ran with environment %q, want only PATH=%s", prog, e, render.SafePath)
+			if e != "PATH="+shell.SafePath {
+				t.Errorf("%s ran with environment %q, want only PATH=%s", prog, e, shell.SafePath)
 			}
 		}
 	}
@@ -197,7 +196,7 @@ func TestHostileEnvironmentLive(t *testing.T) {
 	if n == 0 {
 		t.Fatal("no program run was recorded; the wrappers are not in place")
 	}
-	t.Logf("%d program runs under a hostile PATH/LD_PRELOAD/IFS/ENV, all from the fixed PATH with environment exactly PATH=%s: %s", n, render.SafePath, strings.Join(progs, ", "))
+	t.Logf("%d program runs under a hostile PATH/LD_PRELOAD/IFS/ENV, all from the fixed PATH with environment exactly PATH=%s: %s", n, shell.SafePath, strings.Join(progs, ", "))
 }
 
 // TestHostileEnvironmentScript runs rendered scripts under dash and
@@ -241,12 +240,12 @@ func TestHostileEnvironmentScript(t *testing.T) {
 	}
 	for prog, envs := range traces(t) {
 		for _, e := range envs {
-			if !strings.Contains(" "+e+" ", " PATH="+render.SafePath+" ") {
-				t.Errorf("%s ran from a script with PATH other than %s: %q", prog, render.SafePath, e)
+			if !strings.Contains(" "+e+" ", " PATH="+shell.SafePath+" ") {
+				t.Errorf("%s ran from a script with PATH other than %s: %q", prog, shell.SafePath, e)
 			}
 		}
 	}
-	t.Logf("%d rendered scripts run by dash and busybox sh under a hostile environment: no fake tool ran, every program saw PATH=%s", ran, render.SafePath)
+	t.Logf("%d rendered scripts run by dash and busybox sh under a hostile environment: no fake tool ran, every program saw PATH=%s", ran, shell.SafePath)
 }
 
 // TestScriptsSetTheirOwnPath checks every golden script: the header sets
@@ -266,7 +265,7 @@ func TestScriptsSetTheirOwnPath(t *testing.T) {
 		for sc.Scan() {
 			l := sc.Text()
 			switch {
-			case l == "PATH="+render.SafePath:
+			case l == "PATH="+shell.SafePath:
 				sawPath = true
 			case l == "export PATH":
 				sawExport = sawPath
@@ -282,10 +281,10 @@ func TestScriptsSetTheirOwnPath(t *testing.T) {
 		}
 		fh.Close()
 		if !sawExport {
-			t.Errorf("%s: no PATH=%s / export PATH in the header", f, render.SafePath)
+			t.Errorf("%s: no PATH=%s / export PATH in the header", f, shell.SafePath)
 		}
 	}
-	t.Logf("%d golden scripts set and export PATH=%s before any command", len(files), render.SafePath)
+	t.Logf("%d golden scripts set and export PATH=%s before any command", len(files), shell.SafePath)
 }
 
 // TestDefaultEnvIgnoresEnvironment: cli.DefaultEnv takes the state layout
@@ -297,7 +296,7 @@ func TestDefaultEnvIgnoresEnvironment(t *testing.T) {
 			t.Setenv(k, v)
 		}
 	}
-	if got := cli.DefaultEnv("x").Layout; got != registry.DefaultLayout() || got.Root != "/run/npte" || got.LockPath() != "/run/npte/lock" {
+	if got := cli.DefaultEnv("x").Layout; got != shell.DefaultLayout() || got.Root != "/run/npte" || got.LockPath() != "/run/npte/lock" {
 		t.Fatalf("the environment moved the layout: %+v", got)
 	}
 }

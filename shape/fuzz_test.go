@@ -7,8 +7,8 @@ import (
 	"testing"
 	"unicode"
 
-	"github.com/npte/npte/render"
 	"github.com/npte/npte/shape"
+	"github.com/npte/npte/shell"
 	"github.com/npte/npte/validate"
 )
 
@@ -43,7 +43,7 @@ func checkWords(t *testing.T, in string, words []string) {
 				t.Fatalf("%q: accepted, but word %q has %U", in, w, r)
 			}
 		}
-		if q, err := render.Word(w); err != nil || q != w && q != "'"+w+"'" {
+		if q, err := shell.Word(w); err != nil || q != w && q != "'"+w+"'" {
 			t.Fatalf("%q: accepted, but word %q needs quoting: %s %v", in, w, q, err)
 		}
 	}

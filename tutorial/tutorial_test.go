@@ -13,7 +13,7 @@ import (
 
 	"github.com/npte/npte/cli"
 	"github.com/npte/npte/exec"
-	"github.com/npte/npte/registry"
+	"github.com/npte/npte/shell"
 	"github.com/npte/npte/tutorial"
 )
 
@@ -62,7 +62,7 @@ func TestCommandsExtraction(t *testing.T) {
 // never run, an unprivileged caller named alice who also is $SUDO_USER.
 func env(t *testing.T, args []string) (cli.Env, *bytes.Buffer, *bytes.Buffer) {
 	root := t.TempDir()
-	layout := registry.Layout{Root: filepath.Join(root, "npte"), RunNetns: filepath.Join(root, "netns")}
+	layout := shell.Layout{Root: filepath.Join(root, "npte"), RunNetns: filepath.Join(root, "netns")}
 	bin := filepath.Join(root, "bin")
 	for _, d := range []string{layout.NetnsDir(), layout.IntentDir(), layout.RunNetns, bin} {
 		if err := os.MkdirAll(d, 0o755); err != nil {

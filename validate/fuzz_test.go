@@ -10,7 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/npte/npte/render"
+	"github.com/npte/npte/shell"
 	"github.com/npte/npte/validate"
 )
 
@@ -65,7 +65,7 @@ func seed(f *testing.F) {
 // never read as a keyword.
 func plainWord(t *testing.T, s string) {
 	t.Helper()
-	if q, err := render.Word(s); err != nil || q != s && q != "'"+s+"'" {
+	if q, err := shell.Word(s); err != nil || q != s && q != "'"+s+"'" {
 		t.Fatalf("%q is valid but needs quoting in sh: %q %v", s, q, err)
 	}
 }
@@ -215,7 +215,7 @@ func FuzzEnvAssignment(f *testing.F) {
 			t.Fatalf("accepted %q as %q=%q", s, k, v)
 		}
 		// Whatever the value, the word renders and never reads as an option.
-		if _, err := render.Word(s); err != nil {
+		if _, err := shell.Word(s); err != nil {
 			t.Fatalf("accepted %q, which cannot be rendered: %v", s, err)
 		}
 		if strings.HasPrefix(s, "-") {
@@ -240,7 +240,7 @@ func FuzzAbsPath(f *testing.F) {
 				t.Fatalf("accepted %q with control character %U", s, r)
 			}
 		}
-		if _, err := render.Word(s); err != nil {
+		if _, err := shell.Word(s); err != nil {
 			t.Fatalf("accepted %q, which cannot be rendered: %v", s, err)
 		}
 	})

@@ -24,6 +24,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -35,8 +36,7 @@ import (
 	"github.com/npte/npte/cli"
 	"github.com/npte/npte/exec"
 	"github.com/npte/npte/plan"
-	"github.com/npte/npte/registry"
-	"github.com/npte/npte/render"
+	"github.com/npte/npte/shell"
 )
 
 // Event is one program run: its argv, what it read on stdin, and whether
@@ -50,7 +50,7 @@ type Event struct {
 
 // String renders an event for diffs.
 func (e Event) String() string {
-	s := render.CommandLine(e.Argv)
+	s := shell.CommandLine(e.Argv)
 	if e.Stdin != "" {
 		s += " <<< " + fmt.Sprintf("%q", e.Stdin)
 	}
@@ -121,10 +121,10 @@ func (s Setup) output(argv []string) string {
 // allowlisted tool, under t.TempDir; managed names get a marker. Tests
 // that run cli.Main live without root point cli.Env's Layout, Owner
 // (os.Getuid()) and Dirs at them.
-func StateRoot(t *testing.T, managed ...string) (layout registry.Layout, bin string) {
+func StateRoot(t *testing.T, managed ...string) (layout shell.Layout, bin string) {
 	t.Helper()
 	root := t.TempDir()
-	layout = registry.Layout{Root: filepath.Join(root, "npte"), RunNetns: filepath.Join(root, "netns")}
+	layout = shell.Layout{Root: filepath.Join(root, "npte"), RunNetns: filepath.Join(root, "netns")}
 	bin = filepath.Join(root, "bin")
 	for _, d := range []string{layout.Root, layout.NetnsDir(), layout.IntentDir(), layout.RunNetns, bin} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -194,7 +194,7 @@ func (s Setup) env(t *testing.T, args []string) (cli.Env, *bytes.Buffer, *bytes.
 	return env, &stdout, &stderr
 }
 
-func snapshot(l registry.Layout) string {
+func snapshot(l shell.Layout) string {
 	var out []string
 	for _, d := range []string{l.NetnsDir(), l.IntentDir(), l.GatewayDir()} {
 		entries, _ := os.ReadDir(d)
@@ -291,7 +291,7 @@ func Script(t *testing.T, s Setup, w World, args ...string) (Result, string) {
 			kept := st.Redirs[:0]
 			closes := false
 			for _, r := range st.Redirs {
-				if r.N == nil || r.N.Value != render.LockFD {
+				if r.N == nil || r.N.Value != strconv.Itoa(shell.LockFD) {
 					kept = append(kept, r)
 				} else if r.Op == syntax.DplOut && r.Word.Lit() == "-" {
 					closes = true
@@ -347,7 +347,7 @@ func within(path, dir string) bool {
 // (install -d, flock, find, umask) and marker removals are applied to the
 // private state instead of being recorded; `id -u` prints this process's
 // uid, the owner of the private state.
-func RunScript(t *testing.T, file *syntax.File, l registry.Layout, w World) Result {
+func RunScript(t *testing.T, file *syntax.File, l shell.Layout, w World) Result {
 	t.Helper()
 	return runScript(t, file, l, w, func([]string) string { return "" })
 }
@@ -356,7 +356,7 @@ func RunScript(t *testing.T, file *syntax.File, l registry.Layout, w World) Resu
 // prints on stdout. The one real program it runs is find on /etc/netns
 // with read-only primaries only (readOnlyFind): the /etc/netns guards'
 // view of the directory, which the live side reads with Lstat.
-func runScript(t *testing.T, file *syntax.File, l registry.Layout, w World, output func([]string) string) Result {
+func runScript(t *testing.T, file *syntax.File, l shell.Layout, w World, output func([]string) string) Result {
 	t.Helper()
 	stateDir, err := filepath.EvalSymlinks(filepath.Dir(l.Root))
 	if err != nil {
@@ -424,7 +424,7 @@ func runScript(t *testing.T, file *syntax.File, l registry.Layout, w World, outp
 	var out, errb bytes.Buffer
 	runner, err := interp.New(
 		interp.StdIO(strings.NewReader(""), &out, &errb),
-		interp.Env(expand.ListEnviron("PATH="+render.SafePath)),
+		interp.Env(expand.ListEnviron("PATH="+shell.SafePath)),
 		interp.ExecHandlers(handler),
 		interp.OpenHandler(openHandler(stateDir)),
 		// interp lacks umask and set -C. The umask only affects modes, and
@@ -483,7 +483,7 @@ func badState(p string) bool {
 func DryRun(t *testing.T, s Setup, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	env, out, errb := s.env(t, args)
-	env.Layout = registry.DefaultLayout()
+	env.Layout = shell.DefaultLayout()
 	env.Owner = 0
 	code = cli.Main(env)
 	return out.String(), errb.String(), code

@@ -1,11 +1,11 @@
-package plan_test
+package netns_test
 
 import (
 	"testing"
 
 	"github.com/npte/npte/bench"
 	"github.com/npte/npte/lab"
-	"github.com/npte/npte/plan"
+	"github.com/npte/npte/netns"
 )
 
 // sink keeps the compiler from optimising the builders away.
@@ -22,7 +22,7 @@ func BenchmarkBuild(b *testing.B) {
 		name  string
 		build func() int
 	}{
-		{"netns-create", func() int { return len(plan.NetnsCreate("ns1", plan.DefaultDNS).Steps) }},
+		{"netns-create", func() int { return len(netns.Create("ns1", netns.DefaultDNS).Steps) }},
 		{"lab-create", func() int { return len(lab.Create().Steps) }},
 		{"chain-100", func() int { return len(bench.Chain(100).Steps) }},
 		{"chain-100-per-op", func() int {

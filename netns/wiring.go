@@ -1,6 +1,10 @@
-package plan
+package netns
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"github.com/npte/npte/plan"
+)
 
 // LinkGroup is the interface group (ip link ... group N) of every veth end
 // npte creates between namespaces. destroy deletes the group before the
@@ -14,7 +18,7 @@ const LinkGroup = "28272"
 // peer: "if-PEER". With validated names it fits in 15 bytes.
 func LinkName(peer string) string { return "if-" + peer }
 
-// NetnsConnectSteps links two managed namespaces (the caller holds the
+// ConnectSteps links two managed namespaces (the caller holds the
 // lock): refuse unless both are managed and neither end exists yet, then
 // create the veth pair with each end born in its namespace, in one
 // command (nothing ever appears on the host side, even if it fails), and
@@ -27,30 +31,30 @@ func LinkName(peer string) string { return "if-" + peer }
 //	ip link add name if-RIGHT netns LEFT group 28272 type veth peer name if-LEFT netns RIGHT group 28272
 //	ip -n LEFT link set dev if-RIGHT up
 //	ip -n RIGHT link set dev if-LEFT up
-func NetnsConnectSteps(left, right string) []Step {
+func ConnectSteps(left, right string) []plan.Step {
 	l, r := LinkName(right), LinkName(left)
-	return []Step{
-		RequireManaged{Name: left},
-		RequireManaged{Name: right},
-		Probe{Argv: []string{"ip", "-n", left, "link", "show", "dev", l}, Message: left + " already has an interface " + l + " (are " + left + " and " + right + " already connected?)"},
-		Probe{Argv: []string{"ip", "-n", right, "link", "show", "dev", r}, Message: right + " already has an interface " + r + " (are " + left + " and " + right + " already connected?)"},
-		Command{Argv: []string{"ip", "link", "add", "name", l, "netns", left, "group", LinkGroup, "type", "veth", "peer", "name", r, "netns", right, "group", LinkGroup}},
-		Command{Argv: []string{"ip", "-n", left, "link", "set", "dev", l, "up"}},
-		Command{Argv: []string{"ip", "-n", right, "link", "set", "dev", r, "up"}},
+	return []plan.Step{
+		plan.RequireManaged{Name: left},
+		plan.RequireManaged{Name: right},
+		plan.Probe{Argv: []string{"ip", "-n", left, "link", "show", "dev", l}, Message: left + " already has an interface " + l + " (are " + left + " and " + right + " already connected?)"},
+		plan.Probe{Argv: []string{"ip", "-n", right, "link", "show", "dev", r}, Message: right + " already has an interface " + r + " (are " + left + " and " + right + " already connected?)"},
+		plan.Command{Argv: []string{"ip", "link", "add", "name", l, "netns", left, "group", LinkGroup, "type", "veth", "peer", "name", r, "netns", right, "group", LinkGroup}},
+		plan.Command{Argv: []string{"ip", "-n", left, "link", "set", "dev", l, "up"}},
+		plan.Command{Argv: []string{"ip", "-n", right, "link", "set", "dev", r, "up"}},
 	}
 }
 
-// NetnsConnect is `npte netns connect LEFT RIGHT`: the lock, then
-// NetnsConnectSteps. It has no Undo: if a step after the veth pair's
+// Connect is `npte netns connect LEFT RIGHT`: the lock, then
+// ConnectSteps. It has no Undo: if a step after the veth pair's
 // creation fails, `npte netns destroy` of either side removes the pair.
-func NetnsConnect(left, right string) Plan {
-	return Plan{
+func Connect(left, right string) plan.Plan {
+	return plan.Plan{
 		Argv:  []string{"netns", "connect", left, right},
-		Steps: append([]Step{Lock{}}, NetnsConnectSteps(left, right)...),
+		Steps: append([]plan.Step{plan.Lock{}}, ConnectSteps(left, right)...),
 	}
 }
 
-// NetnsAssignAddrSteps adds address cidr to iface in managed namespace ns
+// AssignAddrSteps adds address cidr to iface in managed namespace ns
 // (the caller holds the lock). It uses `ip addr replace`, so assigning the
 // same address twice is not an error. IPv6 addresses skip duplicate address
 // detection (nodad): lab links have no duplicates, and DAD would leave the
@@ -62,30 +66,30 @@ func NetnsConnect(left, right string) Plan {
 //	if ! ip -n NS link show dev IFACE >/dev/null 2>&1; then echo ... >&2; exit 2; fi
 //	[if ! sysctl -n net.ipv6.conf.all.forwarding ...; then ... exit 2; fi]   (IPv6: RequireIPv6)
 //	ip -n NS addr replace CIDR dev IFACE [nodad]
-func NetnsAssignAddrSteps(ns, iface string, cidr netip.Prefix) []Step {
+func AssignAddrSteps(ns, iface string, cidr netip.Prefix) []plan.Step {
 	argv := []string{"ip", "-n", ns, "addr", "replace", cidr.String(), "dev", iface}
 	if cidr.Addr().Is6() {
 		argv = append(argv, "nodad")
 	}
-	steps := []Step{
-		RequireManaged{Name: ns},
-		Probe{Argv: []string{"ip", "-n", ns, "link", "show", "dev", iface}, WantSuccess: true, Message: ns + " has no interface " + iface},
+	steps := []plan.Step{
+		plan.RequireManaged{Name: ns},
+		plan.Probe{Argv: []string{"ip", "-n", ns, "link", "show", "dev", iface}, WantSuccess: true, Message: ns + " has no interface " + iface},
 	}
 	if cidr.Addr().Is6() {
 		steps = append(steps, RequireIPv6())
 	}
-	return append(steps, Command{Argv: argv})
+	return append(steps, plan.Command{Argv: argv})
 }
 
-// NetnsAssignAddr is `npte netns assign-addr NS IFACE CIDR`.
-func NetnsAssignAddr(ns, iface string, cidr netip.Prefix) Plan {
-	return Plan{
+// AssignAddr is `npte netns assign-addr NS IFACE CIDR`.
+func AssignAddr(ns, iface string, cidr netip.Prefix) plan.Plan {
+	return plan.Plan{
 		Argv:  []string{"netns", "assign-addr", ns, iface, cidr.String()},
-		Steps: append([]Step{Lock{}}, NetnsAssignAddrSteps(ns, iface, cidr)...),
+		Steps: append([]plan.Step{plan.Lock{}}, AssignAddrSteps(ns, iface, cidr)...),
 	}
 }
 
-// NetnsAddRouteSteps adds a route to dest ("default" or a prefix) via
+// AddRouteSteps adds a route to dest ("default" or a prefix) via
 // the address via in managed namespace ns, optionally through dev (the
 // caller holds the lock and checked that dest and via are of one family).
 // It uses `ip route replace`, so adding the same route twice is not an
@@ -99,31 +103,31 @@ func NetnsAssignAddr(ns, iface string, cidr netip.Prefix) Plan {
 //	[if ! ip -n NS link show dev DEV >/dev/null 2>&1; then echo ... >&2; exit 2; fi]
 //	[if ! sysctl -n net.ipv6.conf.all.forwarding ...; then ... exit 2; fi]   (IPv6: RequireIPv6)
 //	ip -n NS [-6] route replace DEST via VIA [dev DEV]
-func NetnsAddRouteSteps(ns, dest string, via netip.Addr, dev string) []Step {
+func AddRouteSteps(ns, dest string, via netip.Addr, dev string) []plan.Step {
 	argv := []string{"ip", "-n", ns}
 	if via.Is6() {
 		argv = append(argv, "-6")
 	}
 	argv = append(argv, "route", "replace", dest, "via", via.String())
-	steps := []Step{RequireManaged{Name: ns}}
+	steps := []plan.Step{plan.RequireManaged{Name: ns}}
 	if dev != "" {
 		argv = append(argv, "dev", dev)
-		steps = append(steps, Probe{Argv: []string{"ip", "-n", ns, "link", "show", "dev", dev}, WantSuccess: true, Message: ns + " has no interface " + dev})
+		steps = append(steps, plan.Probe{Argv: []string{"ip", "-n", ns, "link", "show", "dev", dev}, WantSuccess: true, Message: ns + " has no interface " + dev})
 	}
 	if via.Is6() {
 		steps = append(steps, RequireIPv6())
 	}
-	return append(steps, Command{Argv: argv})
+	return append(steps, plan.Command{Argv: argv})
 }
 
-// NetnsAddRoute is `npte netns add-route NS DEST VIA [--dev IFACE]`.
-func NetnsAddRoute(ns, dest string, via netip.Addr, dev string) Plan {
+// AddRoute is `npte netns add-route NS DEST VIA [--dev IFACE]`.
+func AddRoute(ns, dest string, via netip.Addr, dev string) plan.Plan {
 	argv := []string{"netns", "add-route"}
 	if dev != "" {
 		argv = append(argv, "--dev", dev)
 	}
-	return Plan{
+	return plan.Plan{
 		Argv:  append(argv, ns, dest, via.String()),
-		Steps: append([]Step{Lock{}}, NetnsAddRouteSteps(ns, dest, via, dev)...),
+		Steps: append([]plan.Step{plan.Lock{}}, AddRouteSteps(ns, dest, via, dev)...),
 	}
 }

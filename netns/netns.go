@@ -1,13 +1,11 @@
-package plan
+package netns
 
 import (
 	"slices"
 	"strings"
-)
 
-// EtcNetns is where `ip netns exec` looks for per-namespace files
-// (/etc/netns/NAME/resolv.conf is bind-mounted over /etc/resolv.conf).
-const EtcNetns = "/etc/netns"
+	"github.com/npte/npte/plan"
+)
 
 // DefaultDNS are the resolvers written to a new namespace's resolv.conf
 // when the user names none (as the original npte did).
@@ -24,13 +22,13 @@ var Sysctls = []string{
 	"net.ipv4.ip_forward=1",
 }
 
-// NetnsCreate is `npte netns create NAME`: it takes the lock, then runs
-// NetnsCreateSteps. name must have passed validate.NetnsName and every
+// Create is `npte netns create NAME`: it takes the lock, then runs
+// CreateSteps. name must have passed validate.NetnsName and every
 // entry of dns validate.IPAddr.
-func NetnsCreate(name string, dns []string) Plan {
-	steps := []Step{Lock{}}
-	steps = append(steps, NetnsCreateSteps(name, dns)...)
-	return Plan{
+func Create(name string, dns []string) plan.Plan {
+	steps := []plan.Step{plan.Lock{}}
+	steps = append(steps, CreateSteps(name, dns)...)
+	return plan.Plan{
 		Argv:  append([]string{"netns", "create"}, append(dnsFlags(dns), name)...),
 		Steps: steps,
 		Undo:  []string{"netns", "destroy", name},
@@ -51,42 +49,42 @@ func dnsFlags(dns []string) []string {
 	return out
 }
 
-// NetnsCreateSteps creates namespace name without taking the lock (the
-// caller holds it): NetnsCreateGuards, then NetnsCreateActions.
-func NetnsCreateSteps(name string, dns []string) []Step {
-	return append(NetnsCreateGuards(name), NetnsCreateActions(name, dns)...)
+// CreateSteps creates namespace name without taking the lock (the
+// caller holds it): CreateGuards, then CreateActions.
+func CreateSteps(name string, dns []string) []plan.Step {
+	return append(CreateGuards(name), CreateActions(name, dns)...)
 }
 
-// NetnsCreateGuards refuses (exit 2, before any change) a name that is
+// CreateGuards refuses (exit 2, before any change) a name that is
 // taken, an /etc/netns that is not a root-only directory, and an
 // /etc/netns/NAME that exists at all (npte never made it: the name has no
 // marker nor intent record). A plan that creates several namespaces puts
 // the guards of all of them before the first action, so that a refusal
 // still means nothing changed.
-func NetnsCreateGuards(name string) []Step {
-	return []Step{
-		RequireAbsent{Name: name},
-		RequireEtcNetnsAbsent{Name: name},
+func CreateGuards(name string) []plan.Step {
+	return []plan.Step{
+		plan.RequireAbsent{Name: name},
+		plan.RequireEtcNetnsAbsent{Name: name},
 	}
 }
 
-// NetnsCreateActions creates namespace name, whose guards passed: record
+// CreateActions creates namespace name, whose guards passed: record
 // the intent, load tcp_bbr (tolerated: kernels without modules), add the
 // namespace, bring up lo, set Sysctls, set IPv6ForwardingSysctl (tolerated:
 // kernels without IPv6), write /etc/netns/NAME/resolv.conf,
 // write the marker last, drop the intent record.
-func NetnsCreateActions(name string, dns []string) []Step {
-	etc := EtcNetns + "/" + name
+func CreateActions(name string, dns []string) []plan.Step {
+	etc := plan.EtcNetns + "/" + name
 	sysctl := make([]string, 0, 7+len(Sysctls))
 	sysctl = append(sysctl, "ip", "netns", "exec", name, "sysctl", "-q", "-w")
-	steps := make([]Step, 0, 9) // sized once: a lab or a long chain builds many
+	steps := make([]plan.Step, 0, 9) // sized once: a lab or a long chain builds many
 	steps = append(steps,
-		WriteIntent{Name: name},
-		Command{Argv: []string{"modprobe", "-q", "tcp_bbr"}, Tolerant: true, Show: "load tcp_bbr so that BBR can be chosen inside namespaces"},
-		Command{Argv: []string{"ip", "netns", "add", name}},
-		Command{Argv: []string{"ip", "-n", name, "link", "set", "dev", "lo", "up"}},
-		Command{Argv: append(sysctl, Sysctls...)},
-		Command{Argv: append(sysctl[:len(sysctl):len(sysctl)], IPv6ForwardingSysctl), Tolerant: true,
+		plan.WriteIntent{Name: name},
+		plan.Command{Argv: []string{"modprobe", "-q", "tcp_bbr"}, Tolerant: true, Show: "load tcp_bbr so that BBR can be chosen inside namespaces"},
+		plan.Command{Argv: []string{"ip", "netns", "add", name}},
+		plan.Command{Argv: []string{"ip", "-n", name, "link", "set", "dev", "lo", "up"}},
+		plan.Command{Argv: append(sysctl, Sysctls...)},
+		plan.Command{Argv: append(sysctl[:len(sysctl):len(sysctl)], IPv6ForwardingSysctl), Tolerant: true,
 			Show: "enable IPv6 forwarding in " + name + ", if the kernel has IPv6"},
 	)
 	if len(dns) > 0 {
@@ -94,23 +92,23 @@ func NetnsCreateActions(name string, dns []string) []Step {
 		for _, d := range dns {
 			conf.WriteString("nameserver " + d + "\n")
 		}
-		steps = append(steps, Command{
+		steps = append(steps, plan.Command{
 			Argv:  []string{"install", "-D", "-m", "0644", "/dev/stdin", etc + "/resolv.conf"},
 			Stdin: conf.String(),
 		})
 	}
-	return append(steps, WriteMarker{Name: name}, RemoveIntent{Name: name})
+	return append(steps, plan.WriteMarker{Name: name}, plan.RemoveIntent{Name: name})
 }
 
-// NetnsDestroy is `npte netns destroy NAME`: lock, then NetnsDestroySteps.
-func NetnsDestroy(name string) Plan {
-	return Plan{
+// Destroy is `npte netns destroy NAME`: lock, then DestroySteps.
+func Destroy(name string) plan.Plan {
+	return plan.Plan{
 		Argv:  []string{"netns", "destroy", name},
-		Steps: append([]Step{Lock{}, RequireOwned{Name: name}}, NetnsDestroySteps(name)...),
+		Steps: append([]plan.Step{plan.Lock{}, plan.RequireOwned{Name: name}}, DestroySteps(name)...),
 	}
 }
 
-// NetnsDestroySteps destroys a namespace that npte made (the caller holds
+// DestroySteps destroys a namespace that npte made (the caller holds
 // the lock and checked ownership): after the guards, remove the host state
 // of its gateway if npte recorded one (GatewayRemoveSteps); remove
 // /etc/netns/NAME; if the kernel
@@ -128,17 +126,17 @@ func NetnsDestroy(name string) Plan {
 //		ip netns del NAME
 //	fi
 //	rm -f -- MARKER; rm -f -- INTENT
-func NetnsDestroySteps(name string) []Step {
-	steps := []Step{RequireNoSymlink{Paths: []string{EtcNetns}}}
+func DestroySteps(name string) []plan.Step {
+	steps := []plan.Step{plan.RequireNoSymlink{Paths: []string{plan.EtcNetns}}}
 	// Its guard comes first, so a refusal still means nothing changed.
 	steps = append(steps, GatewayRemoveSteps(name, false)...)
 	return append(steps,
-		Command{Argv: []string{"rm", "-rf", "--", EtcNetns + "/" + name}},
-		IfNetns{Name: name, Then: []Step{
-			Command{Argv: []string{"ip", "-n", name, "link", "delete", "group", LinkGroup}, Tolerant: true, Show: "delete the links npte made in " + name + ", if any"},
-			Command{Argv: []string{"ip", "netns", "del", name}},
+		plan.Command{Argv: []string{"rm", "-rf", "--", plan.EtcNetns + "/" + name}},
+		plan.IfNetns{Name: name, Then: []plan.Step{
+			plan.Command{Argv: []string{"ip", "-n", name, "link", "delete", "group", LinkGroup}, Tolerant: true, Show: "delete the links npte made in " + name + ", if any"},
+			plan.Command{Argv: []string{"ip", "netns", "del", name}},
 		}},
-		RemoveMarker{Name: name},
-		RemoveIntent{Name: name},
+		plan.RemoveMarker{Name: name},
+		plan.RemoveIntent{Name: name},
 	)
 }

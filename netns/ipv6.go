@@ -1,4 +1,6 @@
-package plan
+package netns
+
+import "github.com/npte/npte/plan"
 
 // NoIPv6 is the one line npte prints (after "npte: ") when an IPv6
 // address, route or subnet is asked of a kernel without IPv6 (booted with
@@ -13,8 +15,8 @@ const NoIPv6 = "this kernel has no IPv6: see npte doctor"
 //
 //	if ! sysctl -n net.ipv6.conf.all.forwarding >/dev/null 2>&1; then
 //		echo 'npte: this kernel has no IPv6: see npte doctor' >&2; exit 2; fi
-func RequireIPv6() Step {
-	return Probe{Argv: []string{"sysctl", "-n", "net.ipv6.conf.all.forwarding"}, WantSuccess: true, Message: NoIPv6}
+func RequireIPv6() plan.Step {
+	return plan.Probe{Argv: []string{"sysctl", "-n", "net.ipv6.conf.all.forwarding"}, WantSuccess: true, Message: NoIPv6}
 }
 
 // IPv6ForwardingSysctl is the one sysctl of a new namespace that exists

@@ -1,15 +1,16 @@
-package plan_test
+package netns_test
 
 import (
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/npte/npte/netns"
 	"github.com/npte/npte/plan"
 )
 
-func TestNetnsRunSteps(t *testing.T) {
-	p := plan.NetnsRun(plan.Run{Netns: "client", User: "alice", UID: "1000", Home: "/home/alice", Command: []string{"id", "-u"}})
+func TestRunSteps(t *testing.T) {
+	p := netns.RunPlan(netns.Run{Netns: "client", User: "alice", UID: "1000", Home: "/home/alice", Command: []string{"id", "-u"}})
 	if len(p.Steps) != 6 {
 		t.Fatalf("steps: %#v", p.Steps)
 	}
@@ -50,32 +51,32 @@ func TestNetnsRunSteps(t *testing.T) {
 	}
 }
 
-func TestNetnsCreateGuardsEtcNetns(t *testing.T) {
-	g := plan.NetnsCreateGuards("demo")
+func TestCreateGuardsEtcNetns(t *testing.T) {
+	g := netns.CreateGuards("demo")
 	want := []plan.Step{plan.RequireAbsent{Name: "demo"}, plan.RequireEtcNetnsAbsent{Name: "demo"}}
 	if !reflect.DeepEqual(g, want) {
-		t.Fatalf("NetnsCreateGuards = %#v, want %#v", g, want)
+		t.Fatalf("CreateGuards = %#v, want %#v", g, want)
 	}
 }
 
-func TestNetnsRunArgv(t *testing.T) {
-	env := []string{"env", "-i", "--", "PATH=" + plan.RunPath}
+func TestRunArgv(t *testing.T) {
+	env := []string{"env", "-i", "--", "PATH=" + netns.RunPath}
 	for _, tc := range []struct {
 		name string
-		run  plan.Run
+		run  netns.Run
 		argv string // the npte command line
 		want []string
 	}{
 		{
 			name: "plain",
-			run:  plan.Run{Netns: "client", User: "alice", Home: "/home/alice", Command: []string{"id", "-u"}},
+			run:  netns.Run{Netns: "client", User: "alice", Home: "/home/alice", Command: []string{"id", "-u"}},
 			argv: "netns run client -- id -u",
 			want: cat([]string{"ip", "netns", "exec", "client", "runuser", "-u", "alice", "--"}, env,
 				[]string{"HOME=/home/alice", "USER=alice", "LOGNAME=alice", "id", "-u"}),
 		},
 		{
 			name: "term and env pairs in order, after the minimal environment",
-			run: plan.Run{Netns: "client", User: "bob", Home: "/srv/bob", Term: "xterm-256color",
+			run: netns.Run{Netns: "client", User: "bob", Home: "/srv/bob", Term: "xterm-256color",
 				Env: []string{"A=B=C", "PATH=/opt/bin", "EMPTY="}, Command: []string{"printenv"}},
 			argv: "netns run -e A=B=C -e PATH=/opt/bin -e EMPTY= client -- printenv",
 			want: cat([]string{"ip", "netns", "exec", "client", "runuser", "-u", "bob", "--"}, env,
@@ -83,29 +84,29 @@ func TestNetnsRunArgv(t *testing.T) {
 		},
 		{
 			name: "a root login names the user with --user",
-			run:  plan.Run{Netns: "client", User: "alice", UserFlag: true, Home: "/home/alice", Command: []string{"id"}},
+			run:  netns.Run{Netns: "client", User: "alice", UserFlag: true, Home: "/home/alice", Command: []string{"id"}},
 			argv: "netns run --user alice client -- id",
 			want: cat([]string{"ip", "netns", "exec", "client", "runuser", "-u", "alice", "--"}, env,
 				[]string{"HOME=/home/alice", "USER=alice", "LOGNAME=alice", "id"}),
 		},
 		{
 			name: "sandbox",
-			run:  plan.Run{Netns: "server", User: "alice", Home: "/home/alice", Sandbox: true, Dir: "/home/alice/lab", Command: []string{"touch", "x"}},
+			run:  netns.Run{Netns: "server", User: "alice", Home: "/home/alice", Sandbox: true, Dir: "/home/alice/lab", Command: []string{"touch", "x"}},
 			argv: "netns run --sandbox server -- touch x",
 			want: cat([]string{"ip", "netns", "exec", "server", "runuser", "-u", "alice", "--"},
-				plan.BwrapArgv("/home/alice/lab"), env,
+				netns.BwrapArgv("/home/alice/lab"), env,
 				[]string{"HOME=/home/alice", "USER=alice", "LOGNAME=alice", "touch", "x"}),
 		},
 		{
 			name: "the command keeps its own options and odd words",
-			run:  plan.Run{Netns: "client", User: "alice", Home: "/home/alice", Command: []string{"-dash", "--", "a b", "$(x)", "#", "line\nbreak", ""}},
+			run:  netns.Run{Netns: "client", User: "alice", Home: "/home/alice", Command: []string{"-dash", "--", "a b", "$(x)", "#", "line\nbreak", ""}},
 			argv: "netns run client -- -dash -- a b $(x) # line\nbreak ",
 			want: cat([]string{"ip", "netns", "exec", "client", "runuser", "-u", "alice", "--"}, env,
 				[]string{"HOME=/home/alice", "USER=alice", "LOGNAME=alice", "-dash", "--", "a b", "$(x)", "#", "line\nbreak", ""}),
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := plan.NetnsRun(tc.run)
+			p := netns.RunPlan(tc.run)
 			if got := strings.Join(p.Argv, " "); got != tc.argv {
 				t.Errorf("Argv = %q, want %q", got, tc.argv)
 			}
@@ -125,15 +126,15 @@ func TestNetnsRunArgv(t *testing.T) {
 }
 
 func TestBwrapArgv(t *testing.T) {
-	got := strings.Join(plan.BwrapArgv("/w"), " ")
+	got := strings.Join(netns.BwrapArgv("/w"), " ")
 	want := "bwrap --ro-bind / / --tmpfs /tmp --proc /proc --dev /dev --bind /w /w --chdir /w --share-net --unshare-pid --unshare-ipc --unshare-uts --die-with-parent --"
 	if got != want {
 		t.Errorf("BwrapArgv = %q\nwant %q", got, want)
 	}
 }
 
-func TestNetnsRunDescribeStaysOneLine(t *testing.T) {
-	p := plan.NetnsRun(plan.Run{Netns: "a", User: "u", Home: "/", Command: []string{"x\ny"}})
+func TestRunDescribeStaysOneLine(t *testing.T) {
+	p := netns.RunPlan(netns.Run{Netns: "a", User: "u", Home: "/", Command: []string{"x\ny"}})
 	if d := p.Steps[len(p.Steps)-1].Describe(); strings.ContainsAny(d, "\n\r") {
 		t.Errorf("Describe = %q", d)
 	}
@@ -147,9 +148,9 @@ func cat(parts ...[]string) []string {
 	return out
 }
 
-func BenchmarkNetnsRun(b *testing.B) {
-	r := plan.Run{Netns: "client", User: "alice", Home: "/home/alice", Term: "xterm", Env: []string{"A=1", "B=2"}, Sandbox: true, Dir: "/home/alice", Command: []string{"iperf3", "-c", "172.16.2.2"}}
+func BenchmarkRunPlan(b *testing.B) {
+	r := netns.Run{Netns: "client", User: "alice", Home: "/home/alice", Term: "xterm", Env: []string{"A=1", "B=2"}, Sandbox: true, Dir: "/home/alice", Command: []string{"iperf3", "-c", "172.16.2.2"}}
 	for b.Loop() {
-		_ = plan.NetnsRun(r)
+		_ = netns.RunPlan(r)
 	}
 }

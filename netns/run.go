@@ -1,9 +1,11 @@
-package plan
+package netns
 
 import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/npte/npte/plan"
 )
 
 // RunPath is the PATH the user's command starts with under `netns run`:
@@ -69,7 +71,7 @@ func BwrapArgv(dir string) []string {
 	}
 }
 
-// NetnsRunArgv is the command line `netns run` hands off to:
+// RunArgv is the command line `netns run` hands off to:
 //
 //	ip netns exec NS runuser -u USER -- [BWRAP... --] env -i -- PATH=RUNPATH HOME=HOME USER=USER LOGNAME=USER [TERM=TERM] [K=V...] CMD [ARG...]
 //
@@ -78,7 +80,7 @@ func BwrapArgv(dir string) []string {
 // login); env -i starts the command from an empty environment. The "--"
 // after -i only ends env's options: GNU env takes the words that follow,
 // up to the first one without "=", as assignments, and runs the rest.
-func NetnsRunArgv(r Run) []string {
+func RunArgv(r Run) []string {
 	argv := []string{"ip", "netns", "exec", r.Netns, "runuser", "-u", r.User, "--"}
 	if r.Sandbox {
 		argv = append(argv, BwrapArgv(r.Dir)...)
@@ -92,11 +94,11 @@ func NetnsRunArgv(r Run) []string {
 	return append(argv, r.Command...)
 }
 
-// NetnsRun is `npte netns run [--user NAME] [-e K=V]... [--sandbox] NS --
+// RunPlan is `npte netns run [--user NAME] [-e K=V]... [--sandbox] NS --
 // CMD [ARG...]`: under the lock, check the ownership, that /etc/netns/NS
 // holds only npte's resolv.conf (ip netns exec mounts it over /etc), and
 // that the user is, inside that overlay, the uid the host knows and has no
-// group 0; release the lock, then hand off (execve) to NetnsRunArgv, so
+// group 0; release the lock, then hand off (execve) to RunArgv, so
 // that the command's exit status, signals and terminal pass through and a
 // long-running command blocks no other npte.
 //
@@ -109,7 +111,7 @@ func NetnsRunArgv(r Run) []string {
 //		exec 9>&-                                 (Unlock)
 //		exec ip netns exec NS runuser -u USER -- ... CMD ARG...
 //	} 9>>/run/npte/lock
-func NetnsRun(r Run) Plan {
+func RunPlan(r Run) plan.Plan {
 	argv := []string{"netns", "run"}
 	if r.UserFlag {
 		argv = append(argv, "--user", r.User)
@@ -122,16 +124,16 @@ func NetnsRun(r Run) Plan {
 	}
 	argv = append(argv, r.Netns, "--")
 	argv = append(argv, r.Command...)
-	return Plan{
+	return plan.Plan{
 		Argv: argv,
-		Steps: []Step{
-			Lock{},
-			RequireManaged{Name: r.Netns},
-			RequireEtcNetnsClean{Name: r.Netns},
-			RequireRunAs{Netns: r.Netns, User: r.User, UID: r.UID},
-			Unlock{},
-			Command{
-				Argv:    NetnsRunArgv(r),
+		Steps: []plan.Step{
+			plan.Lock{},
+			plan.RequireManaged{Name: r.Netns},
+			plan.RequireEtcNetnsClean{Name: r.Netns},
+			plan.RequireRunAs{Netns: r.Netns, User: r.User, UID: r.UID},
+			plan.Unlock{},
+			plan.Command{
+				Argv:    RunArgv(r),
 				Handoff: true,
 				Show:    "run " + printable(r.Command[0]) + " in " + r.Netns + " as " + r.User,
 			},

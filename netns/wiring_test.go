@@ -1,4 +1,4 @@
-package plan_test
+package netns_test
 
 import (
 	"net/netip"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/npte/npte/netns"
 	"github.com/npte/npte/plan"
 	"github.com/npte/npte/validate"
 )
@@ -23,7 +24,7 @@ func commands(steps []plan.Step) []string {
 
 func TestLinkName(t *testing.T) {
 	for _, n := range []string{"a", "client", "abcdefghijkl"} {
-		l := plan.LinkName(n)
+		l := netns.LinkName(n)
 		if l != "if-"+n {
 			t.Errorf("LinkName(%q) = %q", n, l)
 		}
@@ -33,8 +34,8 @@ func TestLinkName(t *testing.T) {
 	}
 }
 
-func TestNetnsConnect(t *testing.T) {
-	p := plan.NetnsConnect("client", "router")
+func TestConnect(t *testing.T) {
+	p := netns.Connect("client", "router")
 	if want := []string{"netns", "connect", "client", "router"}; !reflect.DeepEqual(p.Argv, want) {
 		t.Errorf("Argv = %q, want %q", p.Argv, want)
 	}
@@ -63,7 +64,7 @@ func TestNetnsConnect(t *testing.T) {
 	}
 }
 
-func TestNetnsAssignAddr(t *testing.T) {
+func TestAssignAddr(t *testing.T) {
 	for _, tc := range []struct {
 		cidr string
 		want string
@@ -75,10 +76,10 @@ func TestNetnsAssignAddr(t *testing.T) {
 		{"2001:DB8::1/128", "ip -n client addr replace 2001:db8::1/128 dev if-router nodad"},
 	} {
 		t.Run(tc.cidr, func(t *testing.T) {
-			p := plan.NetnsAssignAddr("client", "if-router", netip.MustParsePrefix(tc.cidr))
+			p := netns.AssignAddr("client", "if-router", netip.MustParsePrefix(tc.cidr))
 			if netip.MustParsePrefix(tc.cidr).Addr().Is6() {
 				// IPv6: the kernel-has-IPv6 guard comes before the change.
-				if len(p.Steps) != 5 || !reflect.DeepEqual(p.Steps[3], plan.RequireIPv6()) {
+				if len(p.Steps) != 5 || !reflect.DeepEqual(p.Steps[3], netns.RequireIPv6()) {
 					t.Fatalf("want Lock, RequireManaged, Probe, RequireIPv6, Command; got %#v", p.Steps)
 				}
 				p.Steps = append(p.Steps[:3:3], p.Steps[4])
@@ -106,7 +107,7 @@ func TestNetnsAssignAddr(t *testing.T) {
 	}
 }
 
-func TestNetnsAddRoute(t *testing.T) {
+func TestAddRoute(t *testing.T) {
 	for _, tc := range []struct {
 		dest, via, dev string
 		argv           string
@@ -120,7 +121,7 @@ func TestNetnsAddRoute(t *testing.T) {
 		{"10.9.0.0/16", "172.16.3.1", "if-router", "netns add-route --dev if-router client 10.9.0.0/16 172.16.3.1", "ip -n client route replace 10.9.0.0/16 via 172.16.3.1 dev if-router", true},
 	} {
 		t.Run(tc.argv, func(t *testing.T) {
-			p := plan.NetnsAddRoute("client", tc.dest, netip.MustParseAddr(tc.via), tc.dev)
+			p := netns.AddRoute("client", tc.dest, netip.MustParseAddr(tc.via), tc.dev)
 			if got := strings.Join(p.Argv, " "); got != tc.argv {
 				t.Errorf("Argv = %q, want %q", got, tc.argv)
 			}
@@ -129,7 +130,7 @@ func TestNetnsAddRoute(t *testing.T) {
 			}
 			probes, v6 := 0, 0
 			for _, s := range p.Steps {
-				if pr, ok := s.(plan.Probe); ok && pr.Message == plan.NoIPv6 {
+				if pr, ok := s.(plan.Probe); ok && pr.Message == netns.NoIPv6 {
 					v6++
 				} else if ok {
 					probes++
@@ -151,9 +152,9 @@ func TestNetnsAddRoute(t *testing.T) {
 // The *Steps variants take no lock, so that composite plans hold one.
 func TestWiringStepsTakeNoLock(t *testing.T) {
 	for name, steps := range map[string][]plan.Step{
-		"connect":     plan.NetnsConnectSteps("a", "b"),
-		"assign-addr": plan.NetnsAssignAddrSteps("a", "if-b", netip.MustParsePrefix("10.0.0.1/24")),
-		"add-route":   plan.NetnsAddRouteSteps("a", "default", netip.MustParseAddr("10.0.0.2"), "if-b"),
+		"connect":     netns.ConnectSteps("a", "b"),
+		"assign-addr": netns.AssignAddrSteps("a", "if-b", netip.MustParsePrefix("10.0.0.1/24")),
+		"add-route":   netns.AddRouteSteps("a", "default", netip.MustParseAddr("10.0.0.2"), "if-b"),
 	} {
 		for _, s := range steps {
 			switch s.(type) {
@@ -164,8 +165,8 @@ func TestWiringStepsTakeNoLock(t *testing.T) {
 	}
 }
 
-func BenchmarkNetnsConnect(b *testing.B) {
+func BenchmarkConnect(b *testing.B) {
 	for b.Loop() {
-		_ = plan.NetnsConnect("client", "router")
+		_ = netns.Connect("client", "router")
 	}
 }
