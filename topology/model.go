@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/npte/npte/gateway"
-	"github.com/npte/npte/plan"
+	"github.com/npte/npte/netns"
 	"github.com/npte/npte/shape"
 	"github.com/npte/npte/validate"
 )
@@ -149,7 +149,7 @@ func resolve(f *File, src *source) (*Lab, error) {
 		if n.Host != "" && n.Host != "local" {
 			r.fail(fmt.Sprintf("node %s: host %q: multi-host labs are not supported yet (only local)", name, n.Host), "nodes", name, "host")
 		}
-		dns := plan.DefaultDNS
+		dns := netns.DefaultDNS
 		if n.DNS != nil {
 			dns = nil
 			for i, d := range n.DNS {
@@ -243,7 +243,7 @@ func (r *resolver) links(f *File, l *Lab, nodes map[string]bool) {
 		if kind != KindVeth {
 			r.fail(fmt.Sprintf("link %d: kind %q: only veth links exist today", i+1, lk.Kind), "links", i, "kind")
 		}
-		ls := LinkSpec{Kind: kind, A: End{Node: a, Iface: plan.LinkName(b)}, B: End{Node: b, Iface: plan.LinkName(a)}}
+		ls := LinkSpec{Kind: kind, A: End{Node: a, Iface: netns.LinkName(b)}, B: End{Node: b, Iface: netns.LinkName(a)}}
 		for _, n := range sortedKeys(lk.Ifaces) {
 			v := lk.Ifaces[n]
 			if err := validate.IfaceName(v); err != nil {
