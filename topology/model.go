@@ -36,7 +36,8 @@ type Lab struct {
 	// Routes are sorted by node, then family, then destination.
 	Routes []RouteSpec  `json:"routes"`
 	Uplink *UplinkSpec  `json:"uplink,omitempty"`
-	specs  []shapeUsage // validated shapings, for the kernel guard
+	// specs are the validated shapings by "NODE IFACE" (not recorded).
+	specs map[string]shape.Spec
 }
 
 // NodeSpec is a resolved node.
@@ -81,11 +82,6 @@ type UplinkSpec struct {
 	Subnet   netip.Prefix `json:"subnet"`
 	Subnet6  netip.Prefix `json:"subnet6,omitzero"`
 	Firewall string       `json:"firewall"`
-}
-
-type shapeUsage struct {
-	node, iface string
-	spec        shape.Spec
 }
 
 // Load reads, parses and resolves the lab file at path.
@@ -318,7 +314,10 @@ func (r *resolver) links(f *File, l *Lab, nodes map[string]bool) {
 				continue
 			}
 			end.Shape = sh.String()
-			l.specs = append(l.specs, shapeUsage{end.Node, end.Iface, spec})
+			if l.specs == nil {
+				l.specs = map[string]shape.Spec{}
+			}
+			l.specs[end.Node+" "+end.Iface] = spec
 		}
 		l.Links = append(l.Links, ls)
 	}
