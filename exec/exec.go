@@ -415,6 +415,10 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 			if stop != nil {
 				return stop
 			}
+		case plan.RequireLabRecord:
+			if e := r.labRecord(s); e != nil {
+				return st.fail(s, e, ExitUsage)
+			}
 		case plan.Note:
 			fmt.Fprintf(r.Stderr, "npte: %s\n", s.Text)
 		default:

@@ -358,6 +358,10 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 			if err := r.gatewayStep(s, indent); err != nil {
 				return err
 			}
+		case plan.RequireLabRecord:
+			if err := r.labRecord(indent, s); err != nil {
+				return err
+			}
 		case plan.Note:
 			for _, t := range strings.Split(s.Text, "\n") {
 				r.line(indent, Comment(t))

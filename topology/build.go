@@ -72,10 +72,9 @@ func Apply(l, old *Lab, root string, argv []string) plan.Plan {
 	steps := []plan.Step{plan.Lock{}}
 	steps = append(steps, plan.RequireNoSymlink{Paths: []string{LabsDir(root), dir, dir + "/" + RecordFile, dir + "/" + DigestFile, dir + "/" + PreviousFile}})
 	if old == nil {
-		steps = append(steps, plan.Probe{Argv: []string{"test", "-e", dir}, Message: "lab " + l.Name + " already exists (" + dir + "): npte lab plan FILE shows what apply changes"})
+		steps = append(steps, plan.RequireLabRecord{Name: l.Name})
 	} else {
-		steps = append(steps, plan.Probe{Argv: []string{"grep", "-qxF", old.Digest(), dir + "/" + DigestFile}, WantSuccess: true,
-			Message: "the record of lab " + l.Name + " changed since this plan was made (another apply?); plan again"})
+		steps = append(steps, plan.RequireLabRecord{Name: l.Name, Digest: old.Digest()})
 	}
 	has := func(op, kind string) map[string]Change {
 		m := map[string]Change{}

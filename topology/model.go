@@ -34,8 +34,8 @@ type Lab struct {
 	// Links are in file order.
 	Links []LinkSpec `json:"links"`
 	// Routes are sorted by node, then family, then destination.
-	Routes []RouteSpec  `json:"routes"`
-	Uplink *UplinkSpec  `json:"uplink,omitempty"`
+	Routes []RouteSpec `json:"routes"`
+	Uplink *UplinkSpec `json:"uplink,omitempty"`
 	// specs are the validated shapings by "NODE IFACE" (not recorded).
 	specs map[string]shape.Spec
 }
