@@ -63,6 +63,8 @@ type Link struct {
 	Addresses map[string]Addrs `yaml:"addresses,omitempty" doc:"explicit addresses (CIDR) per endpoint node, one or a list; they override the pool for their family"`
 	// Shape shapes each direction, keyed "A->B" (egress of A's end).
 	Shape map[string]*Shape `yaml:"shape,omitempty" doc:"shaping per direction, keyed A->B (egress of A's interface toward B)"`
+	// short is set when the file wrote the link as [A, B].
+	short bool
 }
 
 // Addrs is one address or a list of addresses (CIDR).

@@ -221,7 +221,11 @@ func (r *resolver) links(f *File, l *Lab, nodes map[string]bool) {
 		ok := true
 		for j, n := range lk.Endpoints {
 			if !nodes[n] {
-				r.fail(fmt.Sprintf("link %d: unknown node %q (not under nodes:)", i+1, n), "links", i, "endpoints", j)
+				if lk.short {
+					r.fail(fmt.Sprintf("link %d: unknown node %q (not under nodes:)", i+1, n), "links", i, j)
+				} else {
+					r.fail(fmt.Sprintf("link %d: unknown node %q (not under nodes:)", i+1, n), "links", i, "endpoints", j)
+				}
 				ok = false
 			}
 		}

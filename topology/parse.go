@@ -173,7 +173,7 @@ func (l *Link) UnmarshalYAML(n ast.Node) error {
 		if err := yaml.NodeToValue(n, &eps, yaml.DisallowUnknownField()); err != nil {
 			return err
 		}
-		*l = Link{Endpoints: eps}
+		*l = Link{Endpoints: eps, short: true}
 		return nil
 	}
 	if n.Type() != ast.MappingType {

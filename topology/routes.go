@@ -229,8 +229,9 @@ func (r *resolver) routes(f *File, l *Lab) {
 	}
 	// Cycles: follow the next hops toward each static destination from
 	// every node.
+	looped := map[string]bool{}
 	for _, k := range staticOrder {
-		for s := 0; s < n; s++ {
+		for s := 0; s < n && !looped[k.to]; s++ {
 			onPath := map[int]bool{}
 			path := []string{}
 			x := s
@@ -249,7 +250,7 @@ func (r *resolver) routes(f *File, l *Lab) {
 			if x >= 0 {
 				path = append(path, g.names[x])
 				r.fail(fmt.Sprintf("static route %d: routes to %s loop: %s", staticPath[k]+1, k.to, strings.Join(path, " -> ")), "static", staticPath[k])
-				break
+				looped[k.to] = true
 			}
 		}
 	}
