@@ -6,11 +6,15 @@ import (
 )
 
 // ChainFile returns a lab file of n nodes in a row (n0 - n1 - ...), with
-// the pool 10.0.0.0/8 so that it holds up to 65536 links: the benchmark's
-// and the scale tests' lab.
+// an IPv4 pool in 10.0.0.0/8 just wide enough for its links (at most
+// 65536): the benchmark's and the scale tests' lab.
 func ChainFile(n int) []byte {
 	var b strings.Builder
-	fmt.Fprintf(&b, "name: chain%d\naddressing: {ipv4: 10.0.0.0/8}\nnodes:\n", n)
+	bits := 24
+	for bits > 8 && 1<<(24-bits) < n-1 {
+		bits--
+	}
+	fmt.Fprintf(&b, "name: chain%d\naddressing: {ipv4: 10.0.0.0/%d}\nnodes:\n", n, bits)
 	for i := 0; i < n; i++ {
 		fmt.Fprintf(&b, "  n%d: {}\n", i)
 	}

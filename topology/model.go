@@ -458,8 +458,22 @@ func (r *resolver) allocate(l *Lab) {
 			if famAddr(lk.A.Addrs, v6).IsValid() {
 				continue
 			}
-			for next.IsValid() && fam.pool.Contains(next.Addr()) && overlapsAny(next, taken) {
-				next = nextPrefix(next)
+			for next.IsValid() && fam.pool.Contains(next.Addr()) {
+				q, ok := overlapping(next, taken)
+				if !ok {
+					break
+				}
+				// Skip past the whole of q at once (q may be far wider).
+				if q.Bits() < next.Bits() {
+					after := nextPrefix(q.Masked())
+					if !after.IsValid() {
+						next = netip.Prefix{}
+						break
+					}
+					next = netip.PrefixFrom(after.Addr(), fam.bits)
+				} else {
+					next = nextPrefix(next)
+				}
 			}
 			if !next.IsValid() || !fam.pool.Contains(next.Addr()) {
 				r.fail(fmt.Sprintf("the pool %s has no /%d left for link %d (%s-%s): give a wider pool under addressing:", fam.pool, fam.bits, i+1, lk.A.Node, lk.B.Node), "addressing")
@@ -485,13 +499,13 @@ func sortPrefixes(ps []netip.Prefix) {
 	sort.Slice(ps, func(i, j int) bool { return prefixLess(ps[i], ps[j]) })
 }
 
-func overlapsAny(p netip.Prefix, ps []netip.Prefix) bool {
+func overlapping(p netip.Prefix, ps []netip.Prefix) (netip.Prefix, bool) {
 	for _, q := range ps {
 		if p.Overlaps(q) {
-			return true
+			return q, true
 		}
 	}
-	return false
+	return netip.Prefix{}, false
 }
 
 // nextPrefix is the prefix of the same length right after p, or an

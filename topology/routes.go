@@ -80,11 +80,6 @@ type dest struct {
 	at []int
 }
 
-type routeItem struct {
-	p     netip.Prefix
-	label int // neighbour index, or -1 when attached
-}
-
 func (r *resolver) routes(f *File, l *Lab) {
 	g := newGraph(l)
 	auto := f.Routes != "none"
@@ -103,6 +98,10 @@ func (r *resolver) routes(f *File, l *Lab) {
 		}
 	}
 	sort.Slice(dests, func(i, j int) bool { return prefixLess(dests[i].p, dests[j].p) })
+	destKeys := make([]string, len(dests))
+	for i, d := range dests {
+		destKeys[i] = d.p.String()
+	}
 
 	// Explicit routes, checked.
 	type skey struct {
@@ -157,40 +156,76 @@ func (r *resolver) routes(f *File, l *Lab) {
 
 	n := len(g.names)
 	dist, hop, queue := make([]int, n), make([]int, n), make([]int, 0, n)
+	// What each destination needs, computed once.
+	type dinfo struct {
+		a, b   int // endpoints; b is -1 for the uplink's subnet
+		v6     bool
+		inPool bool
+		lo, hi netip.Addr
+	}
+	infos := make([]dinfo, len(dests))
+	for i, d := range dests {
+		in := dinfo{a: d.at[0], b: -1, v6: d.p.Addr().Is6(), lo: d.p.Masked().Addr(), hi: lastAddr(d.p)}
+		if len(d.at) > 1 {
+			in.b = d.at[1]
+		}
+		pool := l.IPv4Pool
+		if in.v6 {
+			pool = l.IPv6Pool
+		}
+		in.inPool = pool.IsValid() && pool.Contains(d.p.Addr()) && d.p.Bits() >= pool.Bits()
+		infos[i] = in
+	}
+	var runs4, runs6 []run // reused from node to node
 	for s := 0; s < n; s++ {
-		var v4, v6 []routeItem
-		if auto || len(staticDest) > 0 {
-			g.bfs(s, dist, hop, queue)
+		runs4, runs6 = runs4[:0], runs6[:0]
+		if !auto && len(staticDest) == 0 {
+			break
 		}
-		label := func(d dest) int {
-			best := -1
-			for _, a := range d.at {
-				if a == s {
-					return -1
+		g.bfs(s, dist, hop, queue)
+		for di := range infos {
+			d := &infos[di]
+			// The label: -1 attached, -2 unreachable, else the neighbour
+			// the shortest path to the nearer endpoint starts with.
+			lb := -2
+			if d.a == s || d.b == s {
+				lb = -1
+			} else {
+				best := -1
+				if dist[d.a] >= 0 {
+					best = d.a
 				}
-				if dist[a] >= 0 && (best < 0 || dist[a] < dist[best] || dist[a] == dist[best] && a < best) {
-					best = a
+				if d.b >= 0 && dist[d.b] >= 0 && (best < 0 || dist[d.b] < dist[best] || dist[d.b] == dist[best] && d.b < best) {
+					best = d.b
+				}
+				if best >= 0 {
+					lb = hop[best]
 				}
 			}
-			if best < 0 {
-				return -2 // unreachable
+			if len(staticDest) > 0 && staticDest[destKeys[di]] {
+				if lb >= 0 {
+					autoHop[skey{s, destKeys[di]}] = lb
+				}
+				if _, ok := statics[skey{s, destKeys[di]}]; ok {
+					lb = -1 // a static route replaces the automatic one
+				}
 			}
-			return hop[best]
-		}
-		for _, d := range dests {
-			lb := label(d)
-			if staticDest[d.p.String()] && lb >= 0 {
-				autoHop[skey{s, d.p.String()}] = lb
-			}
-			if !auto || lb == -2 {
+			if !auto || lb < 0 {
 				continue
 			}
-			it := routeItem{d.p, lb}
-			if d.p.Addr().Is6() {
-				v6 = append(v6, it)
-			} else {
-				v4 = append(v4, it)
+			if !d.inPool {
+				r.addRoute(l, g, s, lb, destKeys[di], d.v6, false)
+				continue
 			}
+			runs := &runs4
+			if d.v6 {
+				runs = &runs6
+			}
+			if k := len(*runs); k > 0 && (*runs)[k-1].label == lb {
+				(*runs)[k-1].hi = d.hi
+				continue
+			}
+			*runs = append(*runs, run{d.lo, d.hi, lb})
 		}
 		if up >= 0 && s != up && dist[up] >= 0 {
 			autoHop[skey{s, "default"}] = hop[up]
@@ -201,19 +236,8 @@ func (r *resolver) routes(f *File, l *Lab) {
 				}
 			}
 		}
-		// Static routes to a link subnet replace its automatic label.
-		for i := range v4 {
-			if _, ok := statics[skey{s, v4[i].p.String()}]; ok {
-				v4[i].label = -1 // emitted as a static route below
-			}
-		}
-		for i := range v6 {
-			if _, ok := statics[skey{s, v6[i].p.String()}]; ok {
-				v6[i].label = -1
-			}
-		}
-		r.cover(l, g, s, l.IPv4Pool, v4)
-		r.cover(l, g, s, l.IPv6Pool, v6)
+		r.coverRuns(l, g, s, l.IPv4Pool, runs4)
+		r.coverRuns(l, g, s, l.IPv6Pool, runs6)
 	}
 	for _, k := range staticOrder {
 		if k.to == "default" {
@@ -305,61 +329,65 @@ func (r *resolver) addRoute(l *Lab, g *graph, s, v int, to string, v6, static bo
 	l.Routes = append(l.Routes, RouteSpec{Node: g.names[s], To: to, Via: via.Addr(), Dev: mine.Iface, Static: static})
 }
 
-// cover adds the routes of node s for the destinations items (sorted),
-// aggregated inside the pool: a prefix of the pool whose destinations all
-// go through one neighbour (or are attached to s) becomes one route.
-// Destinations outside the pool get a route each.
-func (r *resolver) cover(l *Lab, g *graph, s int, pool netip.Prefix, items []routeItem) {
-	var in []routeItem
-	for _, it := range items {
-		if pool.IsValid() && pool.Contains(it.p.Addr()) && it.p.Bits() >= pool.Bits() {
-			in = append(in, it)
-		} else if it.label >= 0 {
-			r.addRoute(l, g, s, it.label, it.p.String(), it.p.Addr().Is6(), false)
-		}
-	}
-	if len(in) > 0 {
-		r.coverIn(l, g, s, pool, in)
-	}
+// run is a range of addresses (inclusive) whose destinations all go
+// through one neighbour.
+type run struct {
+	lo, hi netip.Addr
+	label  int
 }
 
-func (r *resolver) coverIn(l *Lab, g *graph, s int, p netip.Prefix, items []routeItem) {
-	label, mixed := -1, false
-	minBits := 128
-	for _, it := range items {
-		if it.p.Bits() < minBits {
-			minBits = it.p.Bits()
-		}
-		if it.label < 0 {
-			continue
-		}
-		if label >= 0 && it.label != label {
-			mixed = true
-		}
-		label = it.label
-	}
-	if label < 0 {
+// coverRuns adds the routes of node s for runs (sorted, inside p): p
+// itself when all its runs go through one neighbour, else each half of p
+// in turn. Attached subnets are not in runs: the kernel's connected
+// routes are more specific than any aggregate. Subnets do not overlap,
+// so runs do not either.
+func (r *resolver) coverRuns(l *Lab, g *graph, s int, p netip.Prefix, runs []run) {
+	if len(runs) == 0 {
 		return
+	}
+	mixed := false
+	for _, x := range runs[1:] {
+		mixed = mixed || x.label != runs[0].label
 	}
 	if !mixed {
-		r.addRoute(l, g, s, label, p.String(), p.Addr().Is6(), false)
+		r.addRoute(l, g, s, runs[0].label, p.String(), p.Addr().Is6(), false)
 		return
 	}
-	if p.Bits() >= minBits {
-		for _, it := range items {
-			if it.label >= 0 {
-				r.addRoute(l, g, s, it.label, it.p.String(), it.p.Addr().Is6(), false)
-			}
-		}
-		return
+	if p.Bits() >= p.Addr().BitLen() {
+		return // cannot happen: one address has one neighbour
 	}
 	lo := netip.PrefixFrom(p.Addr(), p.Bits()+1)
 	hi := nextPrefix(lo)
-	split := sort.Search(len(items), func(i int) bool { return !lo.Contains(items[i].p.Addr()) })
-	if split > 0 {
-		r.coverIn(l, g, s, lo, items[:split])
+	loEnd := lastAddr(lo)
+	var left, right []run
+	for _, x := range runs {
+		switch {
+		case x.hi.Compare(loEnd) <= 0:
+			left = append(left, x)
+		case x.lo.Compare(loEnd) > 0:
+			right = append(right, x)
+		default: // crosses the middle
+			left = append(left, run{x.lo, loEnd, x.label})
+			right = append(right, run{hi.Addr(), x.hi, x.label})
+		}
 	}
-	if split < len(items) && hi.IsValid() {
-		r.coverIn(l, g, s, hi, items[split:])
+	r.coverRuns(l, g, s, lo, left)
+	r.coverRuns(l, g, s, hi, right)
+}
+
+// lastAddr is the last address of p.
+func lastAddr(p netip.Prefix) netip.Addr {
+	a := p.Masked().Addr().As16()
+	bits := p.Bits()
+	if p.Addr().Is4() {
+		bits += 96
 	}
+	for i := bits; i < 128; i++ {
+		a[i/8] |= 1 << (7 - i%8)
+	}
+	out := netip.AddrFrom16(a)
+	if p.Addr().Is4() {
+		out = out.Unmap()
+	}
+	return out
 }

@@ -237,7 +237,7 @@ func TestSimulateExamples(t *testing.T) {
 		}
 		simulate(t, l)
 	}
-	simulate(t, chain(t, 60))
+	simulate(t, chain(t, 25))
 }
 
 func chain(t testing.TB, n int) *Lab {
