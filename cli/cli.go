@@ -24,6 +24,7 @@ import (
 	"github.com/npte/npte/registry"
 	"github.com/npte/npte/render"
 	"github.com/npte/npte/shell"
+	"github.com/npte/npte/validate"
 )
 
 // Env is everything npte takes from the outside world. main builds it from
@@ -377,6 +378,13 @@ func Main(env Env) (code int) {
 		return 1
 	}
 	kctx, err := parser.Parse(args)
+	var ve *validate.Error
+	if errors.As(err, &ve) {
+		// A typed value refused by its own UnmarshalText (a netem knob):
+		// the same one line as a refusal in Run.
+		fmt.Fprintf(env.Stderr, "npte: %s\n", oneLine(ve.Error()))
+		return exec.ExitUsage
+	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "npte: %s (see '%s --help')\n", oneLine(err.Error()), helpPath(err))
 		return exec.ExitUsage

@@ -23,21 +23,19 @@ type NetemCmd struct {
 // NetemApplyCmd is `npte netem apply [KNOBS] NS IFACE`.
 type NetemApplyCmd struct {
 	DryRun
-	Delay        *string `placeholder:"'TIME [JITTER [CORR%]]'" help:"Delay, e.g. 25ms or '10ms 2ms 25%' (us, ms, s)."`
-	Distribution *string `placeholder:"DIST" help:"Jitter distribution: uniform, normal, pareto, paretonormal (needs a jitter; default normal, always spelled out)."`
-	Loss         *string `placeholder:"LOSS" help:"Loss: 'PCT [CORR]', 'state P13 [P31 [P32 [P23 [P14]]]]' or 'gemodel P [R [1-H [1-K]]]', then optionally 'ecn'."`
-	Duplicate    *string `placeholder:"'PCT [CORR]'" help:"Duplicate packets, e.g. 1%."`
-	Corrupt      *string `placeholder:"'PCT [CORR]'" help:"Corrupt packets (one bit flipped), e.g. 0.1%."`
-	Reorder      *string `placeholder:"'PCT [CORR] [gap N]'" help:"Send this share of packets without the delay (needs --delay)."`
-	Rate         *string `placeholder:"'RATE [OVERHEAD [CELL [CELLOVERHEAD]]]'" help:"Rate cap, e.g. 20mbit (bit, kbit, mbit, gbit, tbit). Alone: a root tbf; with impairments: netem's rate."`
-	Slot         *string `placeholder:"SLOT" help:"Slotted delivery: 'MIN [MAX]' or 'distribution D DELAY JITTER', then 'packets N', 'bytes N'."`
-	Limit        *string `placeholder:"PACKETS" help:"netem's queue length in packets (default 1000, raised by npte when a rate times the delay needs more)."`
-	Child        *string `placeholder:"KIND" help:"Child qdisc under netem: cake, tbf or fq_codel."`
-	ChildRate    *string `name:"child-rate" placeholder:"RATE" help:"The child's rate: cake's bandwidth, tbf's cap (required for tbf)."`
-	Direction    string  `default:"egress" placeholder:"DIR" help:"egress (leaving IFACE), ingress (arriving on IFACE, through an ifb device) or both."`
-	Netns        string  `arg:"" predictor:"netns" name:"ns" help:"A managed namespace."`
-	Iface        string  `arg:"" name:"iface" help:"An interface inside it."`
+	Knobs     knobFlags `embed:""`
+	Direction string    `default:"egress" placeholder:"DIR" help:"egress (leaving IFACE), ingress (arriving on IFACE, through an ifb device) or both."`
+	Netns     string    `arg:"" predictor:"netns" name:"ns" help:"A managed namespace."`
+	Iface     string    `arg:"" name:"iface" help:"An interface inside it."`
 }
+
+// knobFlags are the shaping flags of netem apply: the fields of
+// shape.Spec, the one list of knobs (names, placeholders and help come
+// from its tags; each value is decoded and checked by its type's
+// UnmarshalText). It is a defined type, without Spec's methods, so that
+// kong does not call Spec.Validate while parsing: Run checks NS and IFACE
+// first, then the knobs together, with its one-line refusals.
+type knobFlags shape.Spec
 
 // Help is the long help of netem apply.
 func (c *NetemApplyCmd) Help() string {
@@ -88,12 +86,6 @@ percentage above 100, a distribution without jitter, --reorder without --delay, 
 together with --child, a namespace npte did not make, a missing IFACE.`
 }
 
-func (c *NetemApplyCmd) options() shape.Options {
-	return shape.Options{Delay: c.Delay, Distribution: c.Distribution, Loss: c.Loss, Duplicate: c.Duplicate,
-		Corrupt: c.Corrupt, Reorder: c.Reorder, Rate: c.Rate, Slot: c.Slot, Limit: c.Limit,
-		Child: c.Child, ChildRate: c.ChildRate}
-}
-
 func validateTarget(ns, iface string) error {
 	if err := validate.NetnsName(ns); err != nil {
 		return Usage(err)
@@ -113,8 +105,8 @@ func (c *NetemApplyCmd) Run(app *App) error {
 	if err != nil {
 		return Usage(err)
 	}
-	spec, err := shape.Parse(c.options())
-	if err != nil {
+	spec := shape.Spec(c.Knobs)
+	if err := spec.Validate(); err != nil {
 		return Usage(err)
 	}
 	p := shape.Apply(c.Netns, c.Iface, dir, spec)

@@ -253,38 +253,10 @@ func TestLiveTcAcceptsTrees(t *testing.T) {
 		{"--child", "cake"},
 	}
 	for _, p := range lab.Profiles() {
-		specs = append(specs, p.Down, p.Up)
+		specs = append(specs, p.Down.Args(), p.Up.Args())
 	}
 	for _, args := range specs {
-		var o shape.Options
-		for i := 0; i < len(args); i += 2 {
-			v := args[i+1]
-			switch args[i] {
-			case "--delay":
-				o.Delay = &v
-			case "--distribution":
-				o.Distribution = &v
-			case "--loss":
-				o.Loss = &v
-			case "--duplicate":
-				o.Duplicate = &v
-			case "--corrupt":
-				o.Corrupt = &v
-			case "--reorder":
-				o.Reorder = &v
-			case "--rate":
-				o.Rate = &v
-			case "--slot":
-				o.Slot = &v
-			case "--limit":
-				o.Limit = &v
-			case "--child":
-				o.Child = &v
-			case "--child-rate":
-				o.ChildRate = &v
-			}
-		}
-		s, err := shape.Parse(o)
+		s, err := shape.ParseArgs(args)
 		if err != nil {
 			t.Fatalf("%q: %v", args, err)
 		}

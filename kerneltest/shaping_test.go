@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -250,9 +251,11 @@ func TestUMLShaping(t *testing.T) {
 			downGot := showArgs(t, "if-client", "egress")
 			upGot := showArgs(t, "if-server", "egress")
 			verdict := "ok"
-			if !sameFlags(downGot, p.Down) || !sameFlags(upGot, p.Up) {
+			// Read back as the same knobs (netem show writes a random
+			// loss without the word "random").
+			if !sameSpec(downGot, p.Down) || !sameSpec(upGot, p.Up) {
 				verdict = "FAIL"
-				t.Errorf("profile %s read back down %q up %q, applied down %q up %q", p.Name, downGot, upGot, p.Down, p.Up)
+				t.Errorf("profile %s read back down %q up %q, applied down %q up %q", p.Name, downGot, upGot, p.Down.Args(), p.Up.Args())
 			}
 			down, up, err := p.Specs()
 			if err != nil {
@@ -311,6 +314,12 @@ func indexOf(a []string, s string) int {
 		}
 	}
 	return -1
+}
+
+// sameSpec reports whether netem show's flags read back as spec.
+func sameSpec(got []string, spec shape.Spec) bool {
+	s, err := shape.ParseArgs(got)
+	return err == nil && spec.Validate() == nil && reflect.DeepEqual(s, spec)
 }
 
 // sameFlags compares two flag lists (--flag value pairs) in any order.

@@ -117,7 +117,11 @@ func Netem(p *Profile) (plan.Plan, error) {
 		return plan.Plan{}, err
 	}
 	steps = append(steps, shape.KernelGuard(shape.Egress, down, up)...)
-	steps = append(steps, plan.Note{Text: "profile " + p.Name + ": " + p.Description + " (source: " + p.Source + ")"})
+	src := p.Source
+	if p.URL != "" {
+		src += ", " + p.URL
+	}
+	steps = append(steps, plan.Note{Text: "profile " + p.Name + ": " + p.Description + " (source: " + src + ")"})
 	steps = append(steps, shape.ClearSteps(Router, Downlink, shape.Ingress)...)
 	steps = append(steps, shape.ShapeSteps(Router, Downlink, shape.Egress, down)...)
 	steps = append(steps, shape.ClearSteps(Router, Uplink, shape.Ingress)...)

@@ -82,10 +82,10 @@ func TestShapingTbfDifferential(t *testing.T) {
 		if err != nil || len(got) != 1 {
 			t.Fatalf("%s: read back %v %+v", r, err, got)
 		}
-		s, _ := shape.Parse(r.TcOptions())
+		s, _ := shape.ParseArgs(r.TcArgs())
 		want := strings.Join(s.Args(), " ")
 		if r.Knob == "tbf-child-rate" {
-			want = "--rate " + s.ChildRate
+			want = "--rate " + s.ChildRate.Word
 		}
 		if !got[0].Shaped || strings.Join(got[0].Args, " ") != want {
 			t.Errorf("%s: the kernel holds %s, read back as %+v, want %s (shaped)", r, out, got[0], want)

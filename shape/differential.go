@@ -127,38 +127,23 @@ var Narrowings = []string{
 	"write rates in bit",
 }
 
-// TcOptions returns the netem apply options of a case.
-func (c TcCase) TcOptions() Options {
+// TcArgs returns the netem apply flags of a case: the knob's value and
+// what the knob needs beside it.
+func (c TcCase) TcArgs() []string {
 	v := c.Value
-	ten, tbf, cake := "10ms", "tbf", "cake"
 	switch c.Knob {
-	case "delay":
-		return Options{Delay: &v}
 	case "distribution":
-		j := "10ms 2ms"
-		return Options{Delay: &j, Distribution: &v}
-	case "loss":
-		return Options{Loss: &v}
-	case "duplicate":
-		return Options{Duplicate: &v}
-	case "corrupt":
-		return Options{Corrupt: &v}
+		return []string{"--delay", "10ms 2ms", "--distribution", v}
 	case "reorder":
-		return Options{Delay: &ten, Reorder: &v}
-	case "slot":
-		return Options{Slot: &v}
-	case "limit":
-		return Options{Limit: &v}
+		return []string{"--delay", "10ms", "--reorder", v}
 	case "netem-rate":
-		return Options{Delay: &ten, Rate: &v}
-	case "rate":
-		return Options{Rate: &v}
+		return []string{"--delay", "10ms", "--rate", v}
 	case "tbf-child-rate":
-		return Options{Delay: &ten, Child: &tbf, ChildRate: &v}
+		return []string{"--delay", "10ms", "--child", "tbf", "--child-rate", v}
 	case "cake-child-rate":
-		return Options{Delay: &ten, Child: &cake, ChildRate: &v}
+		return []string{"--delay", "10ms", "--child", "cake", "--child-rate", v}
 	}
-	return Options{}
+	return []string{"--" + c.Knob, v}
 }
 
 // rawArgv is where the words of a value npte refuses would go: the same
@@ -204,7 +189,7 @@ func CheckTc(cases []TcCase, tcAccepts func(words []string) bool) []TcResult {
 	out := make([]TcResult, 0, len(cases))
 	for _, c := range cases {
 		r := TcResult{TcCase: c}
-		s, err := Parse(c.TcOptions())
+		s, err := ParseArgs(c.TcArgs())
 		if err != nil {
 			r.NpteErr = err
 			r.Argv = c.rawArgv()

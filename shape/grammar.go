@@ -46,7 +46,8 @@ func whole(re string) lazyRE {
 
 func opt(re string) string { return `(?:` + spA + re + `)?` }
 
-// Grammars, one per knob (see the Knob doc comments for the prose form).
+// Grammars, one per knob (the prose form of each is its Parse function's
+// doc comment and its rule constant).
 var (
 	delayRE     = whole(timeA + `(?:` + spA + timeA + opt(pctA) + `)?` + opt(`distribution`+spA+distA))
 	percentRE   = whole(pctA + opt(pctA))

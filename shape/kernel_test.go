@@ -11,14 +11,14 @@ import (
 func TestFqCodelChild(t *testing.T) {
 	child, delay := "fq_codel", "5ms"
 	for _, c := range []struct {
-		o         Options
+		o         []string
 		root, kid []string
 		args      []string
 	}{
-		{Options{Child: &child}, []string{"fq_codel"}, nil, []string{"--child", "fq_codel"}},
-		{Options{Delay: &delay, Child: &child}, []string{"netem", "delay", "5ms"}, []string{"fq_codel"}, []string{"--delay", "5ms", "--child", "fq_codel"}},
+		{[]string{"--child", child}, []string{"fq_codel"}, nil, []string{"--child", "fq_codel"}},
+		{[]string{"--delay", delay, "--child", child}, []string{"netem", "delay", "5ms"}, []string{"fq_codel"}, []string{"--delay", "5ms", "--child", "fq_codel"}},
 	} {
-		s, err := Parse(c.o)
+		s, err := ParseArgs(c.o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -60,16 +60,16 @@ func TestKernelGuard(t *testing.T) {
 	cake, rate, delay := "cake", "10mbit", "20ms"
 	for _, c := range []struct {
 		dir  Direction
-		o    Options
+		o    []string
 		want []string // features probed, in order
 	}{
-		{Egress, Options{Delay: &delay}, []string{"netem"}},
-		{Egress, Options{Rate: &rate}, []string{"tbf"}},
-		{Egress, Options{Delay: &delay, Child: &cake}, []string{"netem", "cake"}},
-		{Ingress, Options{Child: &cake}, []string{"ingress", "ifb", "cake"}},
-		{Both, Options{Delay: &delay, Rate: &rate}, []string{"ingress", "ifb", "netem"}},
+		{Egress, []string{"--delay", delay}, []string{"netem"}},
+		{Egress, []string{"--rate", rate}, []string{"tbf"}},
+		{Egress, []string{"--delay", delay, "--child", cake}, []string{"netem", "cake"}},
+		{Ingress, []string{"--child", cake}, []string{"ingress", "ifb", "cake"}},
+		{Both, []string{"--delay", delay, "--rate", rate}, []string{"ingress", "ifb", "netem"}},
 	} {
-		s, err := Parse(c.o)
+		s, err := ParseArgs(c.o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +96,7 @@ func TestKernelGuard(t *testing.T) {
 		}
 	}
 	// netem apply puts the guard before the first change.
-	s, _ := Parse(Options{Child: &cake})
+	s, _ := ParseArgs([]string{"--child", cake})
 	steps := Apply("ns", "e", Egress, s).Steps
 	for i, st := range steps {
 		if c, ok := st.(plan.Command); ok {

@@ -26,11 +26,9 @@ package shape
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/npte/npte/plan"
 	"github.com/npte/npte/validate"
@@ -64,184 +62,13 @@ func (d Direction) ingress() bool { return d == Ingress || d == Both }
 // bufferbloat against.
 var Children = []string{"cake", "tbf", "fq_codel"}
 
-// Options are the raw knob values of `netem apply` (nil: flag not given).
-type Options struct {
-	Delay, Distribution, Loss, Duplicate, Corrupt, Reorder, Rate, Slot, Limit *string
-	Child, ChildRate                                                          *string
-}
-
-// Spec is a validated shaping request.
-type Spec struct {
-	Delay        *Delay
-	Distribution string // "" when no jitter
-	Loss         []string
-	Duplicate    []string
-	Corrupt      []string
-	Reorder      []string
-	Rate         *Rate
-	Slot         []string
-	Limit        uint64 // 0: netem's default (1000), possibly raised (see Tree)
-	Child        string // "", "cake", "tbf" or "fq_codel"
-	ChildRate    string // a RATE word, or ""
-	childBps     float64
-}
-
 // DefaultLimit is netem's queue length when none is given (packets).
 const DefaultLimit = 1000
-
-// Parse validates every knob and their combination. Errors are
-// *validate.Error: one line naming the value and the rule.
-func Parse(o Options) (Spec, error) {
-	var s Spec
-	var err error
-	if o.Delay != nil {
-		d, err := ParseDelay(*o.Delay)
-		if err != nil {
-			return Spec{}, err
-		}
-		s.Delay = &d
-		s.Distribution = d.Distribution
-	}
-	if o.Distribution != nil {
-		dist, err := ParseDistribution(*o.Distribution)
-		if err != nil {
-			return Spec{}, err
-		}
-		switch {
-		case s.Delay == nil || len(s.Delay.Words) < 2:
-			return Spec{}, &validate.Error{Kind: "--distribution value", Value: dist, Rule: "needs a jitter: give --delay 'TIME JITTER' (a distribution of no jitter is nothing)"}
-		case s.Distribution != "" && s.Distribution != dist:
-			return Spec{}, &validate.Error{Kind: "--distribution value", Value: dist, Rule: "contradicts the distribution " + s.Distribution + " given in --delay; give it once"}
-		}
-		s.Distribution = dist
-	}
-	if s.Delay != nil && len(s.Delay.Words) >= 2 && s.Distribution == "" {
-		// tc-netem(8) documents Normal as the default; npte makes that
-		// true by always spelling the distribution out.
-		s.Distribution = "normal"
-	}
-	if o.Loss != nil {
-		if s.Loss, err = ParseLoss(*o.Loss); err != nil {
-			return Spec{}, err
-		}
-	}
-	if o.Duplicate != nil {
-		if s.Duplicate, err = ParsePercent("--duplicate", *o.Duplicate); err != nil {
-			return Spec{}, err
-		}
-	}
-	if o.Corrupt != nil {
-		if s.Corrupt, err = ParsePercent("--corrupt", *o.Corrupt); err != nil {
-			return Spec{}, err
-		}
-	}
-	if o.Reorder != nil {
-		if s.Reorder, err = ParseReorder(*o.Reorder); err != nil {
-			return Spec{}, err
-		}
-		if s.Delay == nil {
-			return Spec{}, &validate.Error{Kind: "--reorder value", Value: *o.Reorder, Rule: "needs --delay: netem reorders by sending some packets without the delay"}
-		}
-	}
-	if o.Rate != nil {
-		r, err := ParseRate(*o.Rate)
-		if err != nil {
-			return Spec{}, err
-		}
-		s.Rate = &r
-	}
-	if o.Slot != nil {
-		if s.Slot, err = ParseSlot(*o.Slot); err != nil {
-			return Spec{}, err
-		}
-	}
-	if o.Limit != nil {
-		if s.Limit, err = ParseLimit(*o.Limit); err != nil {
-			return Spec{}, err
-		}
-	}
-	if o.Child != nil {
-		ok := false
-		for _, c := range Children {
-			ok = ok || *o.Child == c
-		}
-		if !ok {
-			return Spec{}, &validate.Error{Kind: "--child value", Value: *o.Child, Rule: "must be cake, tbf or fq_codel"}
-		}
-		s.Child = *o.Child
-	}
-	if o.ChildRate != nil {
-		if s.Child == "" {
-			return Spec{}, &validate.Error{Kind: "--child-rate value", Value: *o.ChildRate, Rule: "needs --child cake or --child tbf"}
-		}
-		if s.Child == "fq_codel" {
-			return Spec{}, &validate.Error{Kind: "--child-rate value", Value: *o.ChildRate, Rule: "fq_codel has no rate: give the cap with --child cake or --child tbf"}
-		}
-		if s.childBps, s.ChildRate, err = ParsePlainRate("--child-rate", *o.ChildRate); err != nil {
-			return Spec{}, err
-		}
-	}
-	if s.Child == "tbf" && s.ChildRate == "" {
-		return Spec{}, &validate.Error{Kind: "--child value", Value: "tbf", Rule: "needs --child-rate RATE (the cap tbf enforces)"}
-	}
-	if s.Child != "" && s.Rate != nil {
-		return Spec{}, &validate.Error{Kind: "--rate value", Value: *o.Rate, Rule: "cannot be combined with --child: a rate inside netem keeps the backlog in netem's queue and starves the child of it; give the cap to the child with --child-rate"}
-	}
-	if s.Rate != nil && !s.netem() && s.Child == "" {
-		if err := TbfRateOK("--rate", *o.Rate, s.Rate.BitsPerSecond); err != nil {
-			return Spec{}, err
-		}
-	}
-	if s.Child == "tbf" {
-		if err := TbfRateOK("--child-rate", *o.ChildRate, s.childBps); err != nil {
-			return Spec{}, err
-		}
-	}
-	if !s.netem() && s.Rate == nil && s.Child == "" {
-		return Spec{}, errors.New("netem apply needs at least one of --delay, --loss, --duplicate, --corrupt, --reorder, --rate, --slot, --limit, --child (to remove shaping, use netem clear)")
-	}
-	return s, nil
-}
 
 // netem reports whether the request needs a netem qdisc.
 func (s Spec) netem() bool {
 	return s.Delay != nil || s.Loss != nil || s.Duplicate != nil || s.Corrupt != nil ||
 		s.Reorder != nil || s.Slot != nil || s.Limit != 0 || s.Rate != nil && s.Rate.Overheads
-}
-
-// Args renders s as canonical `netem apply` flags (the limit as given by
-// the user, not as raised by Tree).
-func (s Spec) Args() []string {
-	var a []string
-	add := func(flag string, w []string) {
-		if w != nil {
-			a = append(a, flag, strings.Join(w, " "))
-		}
-	}
-	if s.Delay != nil {
-		add("--delay", s.Delay.Words)
-		if s.Distribution != "" {
-			a = append(a, "--distribution", s.Distribution)
-		}
-	}
-	add("--loss", s.Loss)
-	add("--duplicate", s.Duplicate)
-	add("--corrupt", s.Corrupt)
-	add("--reorder", s.Reorder)
-	if s.Rate != nil {
-		add("--rate", s.Rate.Words)
-	}
-	add("--slot", s.Slot)
-	if s.Limit != 0 {
-		a = append(a, "--limit", strconv.FormatUint(s.Limit, 10))
-	}
-	if s.Child != "" {
-		a = append(a, "--child", s.Child)
-		if s.ChildRate != "" {
-			a = append(a, "--child-rate", s.ChildRate)
-		}
-	}
-	return a
 }
 
 // Tree is the qdisc tree for one device: the words after
@@ -324,15 +151,18 @@ func RaisedLimit(bps, delay float64) (limit uint64, bdp float64) {
 	return uint64(math.Ceil(2*bdp/100)) * 100, bdp
 }
 
-// Tree decides the qdisc tree for s.
+// Tree decides the qdisc tree for s, which must be validated.
 func (s Spec) Tree() Tree {
 	var t Tree
 	switch {
 	case s.netem():
 		w := []string{"netem"}
-		limit := s.Limit
+		limit := uint64(s.Limit)
 		if s.Delay != nil && limit == 0 {
-			bps := s.childBps
+			bps := 0.0
+			if s.ChildRate != nil {
+				bps = s.ChildRate.BitsPerSecond
+			}
 			if s.Rate != nil {
 				bps = s.Rate.BitsPerSecond
 			}
@@ -355,7 +185,7 @@ func (s Spec) Tree() Tree {
 			case "uniform":
 				t.Notes = append(t.Notes, "distribution uniform: tc ships no table for it; with no distribution word the kernel spreads the jitter uniformly, so none is rendered")
 			default:
-				w = append(w, "distribution", s.Distribution)
+				w = append(w, "distribution", string(s.Distribution))
 			}
 			if len(s.Delay.Words) >= 2 && s.Rate == nil {
 				t.Warnings = append(t.Warnings, "warning: jitter without --rate: netem delays each packet independently, so packets will be reordered (add --rate to keep them in order)")
@@ -392,12 +222,12 @@ func (s Spec) Tree() Tree {
 func (s Spec) childWords() []string {
 	switch s.Child {
 	case "cake":
-		if s.ChildRate != "" {
-			return []string{"cake", "bandwidth", s.ChildRate}
+		if s.ChildRate != nil {
+			return []string{"cake", "bandwidth", s.ChildRate.Word}
 		}
 		return []string{"cake"}
 	case "tbf":
-		return tbfWords(s.ChildRate, s.childBps)
+		return tbfWords(s.ChildRate.Word, s.ChildRate.BitsPerSecond)
 	case "fq_codel":
 		return []string{"fq_codel"}
 	}

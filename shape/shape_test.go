@@ -19,57 +19,56 @@ func sp(s string) *string { return &s }
 func TestTree(t *testing.T) {
 	cases := []struct {
 		name     string
-		o        Options
+		o        []string
 		root     string
 		child    string
 		notes    []string
 		warnings []string
 	}{
-		{name: "rate alone is a root tbf", o: Options{Rate: sp("20mbit")},
+		{name: "rate alone is a root tbf", o: []string{"--rate", "20mbit"},
 			root: "tbf rate 20mbit burst 25000 latency 50ms"},
-		{name: "tbf burst floor", o: Options{Rate: sp("1mbit")},
+		{name: "tbf burst floor", o: []string{"--rate", "1mbit"},
 			root: "tbf rate 1mbit burst 16384 latency 50ms"},
-		{name: "rate with overheads needs netem", o: Options{Rate: sp("10mbit 20 53 -5")},
+		{name: "rate with overheads needs netem", o: []string{"--rate", "10mbit 20 53 -5"},
 			root: "netem rate 10mbit 20 53 -5"},
-		{name: "delay", o: Options{Delay: sp("10ms")}, root: "netem delay 10ms"},
-		{name: "jitter spells out normal", o: Options{Delay: sp("10ms 2ms")},
+		{name: "delay", o: []string{"--delay", "10ms"}, root: "netem delay 10ms"},
+		{name: "jitter spells out normal", o: []string{"--delay", "10ms 2ms"},
 			root:     "netem delay 10ms 2ms distribution normal",
 			warnings: []string{"packets will be reordered"}},
-		{name: "jitter with rate keeps order", o: Options{Delay: sp("10ms 2ms 25%"), Distribution: sp("pareto"), Rate: sp("10mbit")},
+		{name: "jitter with rate keeps order", o: []string{"--delay", "10ms 2ms 25%", "--distribution", "pareto", "--rate", "10mbit"},
 			root: "netem delay 10ms 2ms 25% distribution pareto rate 10mbit"},
-		{name: "distribution in the delay value", o: Options{Delay: sp("10ms 2ms distribution paretonormal"), Rate: sp("1mbit")},
+		{name: "distribution in the delay value", o: []string{"--delay", "10ms 2ms distribution paretonormal", "--rate", "1mbit"},
 			root: "netem delay 10ms 2ms distribution paretonormal rate 1mbit"},
-		{name: "uniform is the kernel default", o: Options{Delay: sp("10ms 2ms"), Distribution: sp("uniform"), Rate: sp("1mbit")},
+		{name: "uniform is the kernel default", o: []string{"--delay", "10ms 2ms", "--distribution", "uniform", "--rate", "1mbit"},
 			root: "netem delay 10ms 2ms rate 1mbit", notes: []string{"distribution uniform"}},
 		{name: "every netem knob in canonical order",
-			o: Options{Slot: sp("5ms 10ms"), Rate: sp("10mbit"), Reorder: sp("25% 50% gap 5"), Corrupt: sp("0.1%"),
-				Duplicate: sp("1%"), Loss: sp("gemodel 1% 10% 70% 0.1%"), Delay: sp("100ms"), Limit: sp("5000")},
+			o:    []string{"--slot", "5ms 10ms", "--rate", "10mbit", "--reorder", "25% 50% gap 5", "--corrupt", "0.1%", "--duplicate", "1%", "--loss", "gemodel 1% 10% 70% 0.1%", "--delay", "100ms", "--limit", "5000"},
 			root: "netem limit 5000 delay 100ms loss gemodel 1% 10% 70% 0.1% duplicate 1% corrupt 0.1% reorder 25% 50% gap 5 rate 10mbit slot 5ms 10ms"},
-		{name: "limit raised to twice the BDP", o: Options{Delay: sp("100ms"), Rate: sp("1gbit")},
+		{name: "limit raised to twice the BDP", o: []string{"--delay", "100ms", "--rate", "1gbit"},
 			root: "netem limit 16700 delay 100ms rate 1gbit", notes: []string{"limit raised to 16700 packets", "8334 packets"}},
-		{name: "BDP counts the jitter", o: Options{Delay: sp("50ms 50ms"), Rate: sp("1gbit")},
+		{name: "BDP counts the jitter", o: []string{"--delay", "50ms 50ms", "--rate", "1gbit"},
 			root: "netem limit 16700 delay 50ms 50ms distribution normal rate 1gbit", notes: []string{"limit raised"}},
-		{name: "user limit wins", o: Options{Delay: sp("100ms"), Rate: sp("1gbit"), Limit: sp("1000")},
+		{name: "user limit wins", o: []string{"--delay", "100ms", "--rate", "1gbit", "--limit", "1000"},
 			root: "netem limit 1000 delay 100ms rate 1gbit"},
-		{name: "BDP below the default", o: Options{Delay: sp("25ms"), Rate: sp("30mbit")},
+		{name: "BDP below the default", o: []string{"--delay", "25ms", "--rate", "30mbit"},
 			root: "netem delay 25ms rate 30mbit"},
-		{name: "BDP just at half the default", o: Options{Delay: sp("100ms"), Rate: sp("60mbit")},
+		{name: "BDP just at half the default", o: []string{"--delay", "100ms", "--rate", "60mbit"},
 			root: "netem delay 100ms rate 60mbit"},
-		{name: "cake child", o: Options{Delay: sp("25ms"), Child: sp("cake"), ChildRate: sp("30mbit")},
+		{name: "cake child", o: []string{"--delay", "25ms", "--child", "cake", "--child-rate", "30mbit"},
 			root: "netem delay 25ms", child: "cake bandwidth 30mbit"},
-		{name: "cake child without bandwidth", o: Options{Loss: sp("1%"), Child: sp("cake")},
+		{name: "cake child without bandwidth", o: []string{"--loss", "1%", "--child", "cake"},
 			root: "netem loss random 1%", child: "cake"},
-		{name: "tbf child", o: Options{Delay: sp("25ms"), Child: sp("tbf"), ChildRate: sp("20mbit")},
+		{name: "tbf child", o: []string{"--delay", "25ms", "--child", "tbf", "--child-rate", "20mbit"},
 			root: "netem delay 25ms", child: "tbf rate 20mbit burst 25000 latency 50ms"},
-		{name: "child rate raises the limit too", o: Options{Delay: sp("200ms"), Child: sp("cake"), ChildRate: sp("1gbit")},
+		{name: "child rate raises the limit too", o: []string{"--delay", "200ms", "--child", "cake", "--child-rate", "1gbit"},
 			root: "netem limit 33400 delay 200ms", child: "cake bandwidth 1gbit", notes: []string{"limit raised"}},
-		{name: "child alone is the root", o: Options{Child: sp("cake"), ChildRate: sp("10mbit")},
+		{name: "child alone is the root", o: []string{"--child", "cake", "--child-rate", "10mbit"},
 			root: "cake bandwidth 10mbit"},
-		{name: "limit alone", o: Options{Limit: sp("50")}, root: "netem limit 50"},
+		{name: "limit alone", o: []string{"--limit", "50"}, root: "netem limit 50"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s, err := Parse(c.o)
+			s, err := ParseArgs(c.o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -94,7 +93,7 @@ func TestTree(t *testing.T) {
 			match("notes", tr.Notes, c.notes)
 			match("warnings", tr.Warnings, c.warnings)
 			// Args round-trip through the same parser.
-			back, err := Parse(optionsFromArgs(t, s.Args()))
+			back, err := ParseArgs(s.Args())
 			if err != nil {
 				t.Fatalf("Args %q do not parse back: %v", s.Args(), err)
 			}
@@ -105,53 +104,36 @@ func TestTree(t *testing.T) {
 	}
 }
 
-func optionsFromArgs(t *testing.T, args []string) Options {
-	t.Helper()
-	var o Options
-	m := map[string]**string{"--delay": &o.Delay, "--distribution": &o.Distribution, "--loss": &o.Loss,
-		"--duplicate": &o.Duplicate, "--corrupt": &o.Corrupt, "--reorder": &o.Reorder, "--rate": &o.Rate,
-		"--slot": &o.Slot, "--limit": &o.Limit, "--child": &o.Child, "--child-rate": &o.ChildRate}
-	for i := 0; i+1 < len(args); i += 2 {
-		f, ok := m[args[i]]
-		if !ok {
-			t.Fatalf("unknown flag %q", args[i])
-		}
-		v := args[i+1]
-		*f = &v
-	}
-	return o
-}
-
 func TestParseRefusals(t *testing.T) {
 	cases := []struct {
-		o    Options
+		o    []string
 		rule string
 	}{
-		{Options{}, "needs at least one of"},
-		{Options{Distribution: sp("normal")}, "needs a jitter"},
-		{Options{Delay: sp("10ms"), Distribution: sp("normal")}, "needs a jitter"},
-		{Options{Delay: sp("10ms 2ms distribution pareto"), Distribution: sp("normal")}, "give it once"},
-		{Options{Delay: sp("10ms 2ms"), Distribution: sp("custom")}, "must be one of"},
-		{Options{Reorder: sp("25%")}, "needs --delay"},
-		{Options{Delay: sp("10ms"), Rate: sp("10mbit"), Child: sp("cake")}, "cannot be combined with --child"},
-		{Options{ChildRate: sp("10mbit")}, "needs --child"},
-		{Options{Child: sp("tbf")}, "needs --child-rate"},
-		{Options{Child: sp("fq_codel"), ChildRate: sp("10mbit")}, "fq_codel has no rate"},
-		{Options{Child: sp("pfifo")}, "must be cake, tbf or fq_codel"},
-		{Options{Child: sp("cake;reboot")}, "must be cake, tbf or fq_codel"},
-		{Options{Child: sp("cake"), ChildRate: sp("30mbit 20")}, "must be one RATE"},
-		{Options{Loss: sp("101%")}, "above 100%"},
-		{Options{Limit: sp("0")}, "from 1 to"},
+		{[]string(nil), "needs at least one of"},
+		{[]string{"--distribution", "normal"}, "needs a jitter"},
+		{[]string{"--delay", "10ms", "--distribution", "normal"}, "needs a jitter"},
+		{[]string{"--delay", "10ms 2ms distribution pareto", "--distribution", "normal"}, "give it once"},
+		{[]string{"--delay", "10ms 2ms", "--distribution", "custom"}, "must be one of"},
+		{[]string{"--reorder", "25%"}, "needs --delay"},
+		{[]string{"--delay", "10ms", "--rate", "10mbit", "--child", "cake"}, "cannot be combined with --child"},
+		{[]string{"--child-rate", "10mbit"}, "needs --child"},
+		{[]string{"--child", "tbf"}, "needs --child-rate"},
+		{[]string{"--child", "fq_codel", "--child-rate", "10mbit"}, "fq_codel has no rate"},
+		{[]string{"--child", "pfifo"}, "must be cake, tbf or fq_codel"},
+		{[]string{"--child", "cake;reboot"}, "must be cake, tbf or fq_codel"},
+		{[]string{"--child", "cake", "--child-rate", "30mbit 20"}, "must be one RATE"},
+		{[]string{"--loss", "101%"}, "above 100%"},
+		{[]string{"--limit", "0"}, "from 1 to"},
 	}
 	for _, c := range cases {
-		_, err := Parse(c.o)
+		_, err := ParseArgs(c.o)
 		var ve *validate.Error
 		if err == nil || !strings.Contains(err.Error(), c.rule) {
-			t.Errorf("Parse(%+v) = %v, want an error with %q", c.o, err, c.rule)
-		} else if c.o != (Options{}) && !asValidate(err, &ve) {
+			t.Errorf("ParseArgs(%+v) = %v, want an error with %q", c.o, err, c.rule)
+		} else if len(c.o) != 0 && !asValidate(err, &ve) {
 			// Every refusal of a value names it (*validate.Error); only
 			// "no knob at all" has no value to name.
-			t.Errorf("Parse(%+v): %T is not a *validate.Error", c.o, err)
+			t.Errorf("ParseArgs(%+v): %T is not a *validate.Error", c.o, err)
 		}
 	}
 }
@@ -212,7 +194,7 @@ func argvs(steps []plan.Step) []string {
 }
 
 func TestShapeSteps(t *testing.T) {
-	s, err := Parse(Options{Delay: sp("25ms"), Child: sp("cake"), ChildRate: sp("30mbit")})
+	s, err := ParseArgs([]string{"--delay", "25ms", "--child", "cake", "--child-rate", "30mbit"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +229,7 @@ func TestShapeSteps(t *testing.T) {
 }
 
 func TestApplyPlan(t *testing.T) {
-	s, _ := Parse(Options{Rate: sp("20mbit")})
+	s, _ := ParseArgs([]string{"--rate", "20mbit"})
 	p := Apply("demo", "if-b", Ingress, s)
 	if got := strings.Join(p.Argv, " "); got != "netem apply --direction ingress --rate 20mbit demo if-b" {
 		t.Errorf("argv %q", got)
@@ -380,7 +362,7 @@ func TestReadBackRoundTrip(t *testing.T) {
 		if len(args) > 1 && args[0] == "--direction" {
 			dir, args = Direction(args[1]), args[2:]
 		}
-		in, err := Parse(OptionsFromArgs(args))
+		in, err := ParseArgs((args))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -404,7 +386,7 @@ func TestReadBackRoundTrip(t *testing.T) {
 			if strings.Contains(strings.Join(sh.Args, " "), "?") {
 				continue // the slot distribution: noted, not read back
 			}
-			back, err := Parse(OptionsFromArgs(sh.Args))
+			back, err := ParseArgs((sh.Args))
 			if err != nil {
 				t.Errorf("%s: read back %q does not parse: %v", name, sh.Args, err)
 				continue

@@ -311,7 +311,7 @@ func readTree(qs []qdisc, ifb bool) (Shaping, error) {
 // same limit.
 func withLimit(args []string, limit uint64) []string {
 	want := uint64(DefaultLimit)
-	if s, err := Parse(OptionsFromArgs(args)); err == nil {
+	if s, err := ParseArgs(args); err == nil {
 		for _, w := range pairs(s.Tree().Root) {
 			if w[0] == "limit" {
 				want, _ = strconv.ParseUint(w[1], 10, 64)
@@ -326,25 +326,6 @@ func withLimit(args []string, limit uint64) []string {
 		args = append(args, "--limit", strconv.FormatUint(limit, 10))
 	}
 	return args
-}
-
-// OptionsFromArgs is the inverse of Spec.Args: `netem apply` flags (each
-// followed by its value) as Options. Unknown flags are ignored.
-func OptionsFromArgs(args []string) Options {
-	var o Options
-	ptr := map[string]**string{
-		"--delay": &o.Delay, "--distribution": &o.Distribution, "--loss": &o.Loss,
-		"--duplicate": &o.Duplicate, "--corrupt": &o.Corrupt, "--reorder": &o.Reorder,
-		"--rate": &o.Rate, "--slot": &o.Slot, "--limit": &o.Limit,
-		"--child": &o.Child, "--child-rate": &o.ChildRate,
-	}
-	for i := 0; i+1 < len(args); i += 2 {
-		if p, ok := ptr[args[i]]; ok {
-			v := args[i+1]
-			*p = &v
-		}
-	}
-	return o
 }
 
 func pairs(w []string) [][2]string {
@@ -657,4 +638,17 @@ func WriteTable(w io.Writer, shapings []Shaping, quote func([]string) string) er
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Netns, s.Iface, s.Direction, s.Qdisc, knobs)
 	}
 	return tw.Flush()
+}
+
+// Spec is the shaping read back as knobs: ParseArgs of Args, validated,
+// to compare with the Spec that was applied (a lab's record). It fails
+// for a tree that is not npte's, and for one that holds what no flag
+// rebuilds (a slot distribution, read back as "?"). The delay
+// distribution is not reported by the kernel: a jitter reads back with
+// the default, normal.
+func (sh Shaping) Spec() (Spec, error) {
+	if !sh.Shaped {
+		return Spec{}, fmt.Errorf("%s %s of %s is not npte's shaping (%s): %s", sh.Direction, sh.Iface, sh.Netns, sh.State, sh.Note)
+	}
+	return ParseArgs(sh.Args)
 }

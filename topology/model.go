@@ -312,7 +312,7 @@ func (r *resolver) links(f *File, l *Lab, nodes map[string]bool) {
 				r.fail(fmt.Sprintf("link %d: shape %s: no knobs given", i+1, dir), "links", i, "shape", dir)
 				continue
 			}
-			spec, err := sh.Spec()
+			spec, err := sh.Validated()
 			if err != nil {
 				r.fail(fmt.Sprintf("link %d: shape %s: %v", i+1, dir, err), "links", i, "shape", dir)
 				continue

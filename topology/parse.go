@@ -96,6 +96,10 @@ func parse(name string, data []byte) (f *File, src *source, err error) {
 }
 
 func yamlError(name string, err error) error {
+	var pe *posError
+	if errors.As(err, &pe) && pe.tk != nil {
+		return Errors{{File: name, Line: pe.tk.Position.Line, Column: pe.tk.Position.Column, Msg: pe.msg, Snippet: snippet(pe.tk)}}
+	}
 	var ye yaml.Error
 	if errors.As(err, &ye) && ye.GetToken() != nil {
 		tk := ye.GetToken()

@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"encoding"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -28,7 +29,7 @@ func Schema() []byte {
 var (
 	linkType  = reflect.TypeOf(Link{})
 	addrsType = reflect.TypeOf(Addrs{})
-	wordType  = reflect.TypeOf(Word(""))
+	textType  = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
 
 func schemaOf(t reflect.Type) map[string]any {
@@ -48,7 +49,9 @@ func schemaOf(t reflect.Type) map[string]any {
 			map[string]any{"type": "string"},
 			map[string]any{"type": "array", "items": map[string]any{"type": "string"}},
 		}}
-	case wordType:
+	}
+	if reflect.PointerTo(t).Implements(textType) {
+		// A knob: one value in its grammar (a number is taken as written).
 		return map[string]any{"type": []string{"string", "number"}}
 	}
 	switch t.Kind() {
@@ -74,12 +77,21 @@ func structSchema(t reflect.Type) map[string]any {
 		}
 		tag := f.Tag.Get("yaml")
 		name, opts, _ := strings.Cut(tag, ",")
+		if f.Anonymous && strings.Contains(opts, "inline") {
+			inner := structSchema(f.Type)
+			for k, v := range inner["properties"].(map[string]any) {
+				props[k] = v
+			}
+			continue
+		}
 		if name == "" || name == "-" {
 			continue
 		}
 		p := schemaOf(f.Type)
 		if d := f.Tag.Get("doc"); d != "" {
 			p["description"] = d
+		} else if h := f.Tag.Get("help"); h != "" {
+			p["description"] = h // a knob: its flag's help
 		}
 		if e := f.Tag.Get("enum"); e != "" {
 			p["enum"] = strings.Split(e, ",")

@@ -2,64 +2,36 @@ package topology
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/token"
+	"reflect"
+	"strings"
 
 	"github.com/npte/npte/lab"
 	"github.com/npte/npte/shape"
 )
 
-// Word is a scalar knob value; numbers are taken as written.
-type Word string
-
-// UnmarshalYAML takes any scalar as written (10mbit, 1000, 0.1%).
-func (w *Word) UnmarshalYAML(n ast.Node) error {
-	if _, ok := n.(ast.ScalarNode); !ok || n.Type() == ast.NullType {
-		return fmt.Errorf("must be a single value (a word or a number), not %s", n.Type())
-	}
-	*w = Word(n.GetToken().Value)
-	return nil
-}
-
 // Shape is the shaping of one direction of a link: exactly the knobs of
-// `npte netem apply` (the same grammar, package shape), or a profile.
-// TODO(knobs): replace with the typed knob list of package shape once it
-// lands, so that the CLI, the profiles and the file share one list.
+// `npte netem apply` (shape.Spec, the one list of knobs: the same keys,
+// grammar and errors as the command line and the profiles), or a
+// built-in profile.
 type Shape struct {
-	Delay        *Word `yaml:"delay,omitempty" doc:"netem delay: TIME [JITTER [CORRELATION]], as netem apply --delay"`
-	Distribution *Word `yaml:"distribution,omitempty" doc:"jitter distribution: uniform, normal, pareto, paretonormal"`
-	Loss         *Word `yaml:"loss,omitempty" doc:"as netem apply --loss"`
-	Duplicate    *Word `yaml:"duplicate,omitempty" doc:"as netem apply --duplicate"`
-	Corrupt      *Word `yaml:"corrupt,omitempty" doc:"as netem apply --corrupt"`
-	Reorder      *Word `yaml:"reorder,omitempty" doc:"as netem apply --reorder"`
-	Rate         *Word `yaml:"rate,omitempty" doc:"as netem apply --rate"`
-	Slot         *Word `yaml:"slot,omitempty" doc:"as netem apply --slot"`
-	Limit        *Word `yaml:"limit,omitempty" doc:"netem queue length in packets, as netem apply --limit"`
-	Child        *Word `yaml:"child,omitempty" doc:"child qdisc: cake, tbf or fq_codel" enum:"cake,tbf,fq_codel"`
-	ChildRate    *Word `yaml:"child-rate,omitempty" doc:"the child's rate cap, as netem apply --child-rate"`
+	shape.Spec `yaml:",inline"`
 	// Profile names a built-in profile (npte lab netem --list): NAME takes
-	// its downlink shaping, NAME/up its uplink. No other key may be given
-	// with it.
-	Profile *Word `yaml:"profile,omitempty" doc:"a built-in profile (npte lab netem --list): NAME for its downlink shaping, NAME/up for its uplink; alone"`
+	// its downlink shaping, NAME/up its uplink. No knob may be given with
+	// it.
+	Profile string `yaml:"profile,omitempty" doc:"a built-in profile (npte lab netem --list): NAME for its downlink shaping, NAME/up for its uplink; alone"`
 }
 
-func (w *Word) ptr() *string {
-	if w == nil {
-		return nil
-	}
-	s := string(*w)
-	return &s
-}
-
-// Spec validates the shaping with package shape's grammar.
-func (s *Shape) Spec() (shape.Spec, error) {
-	if s.Profile != nil {
-		if s.Delay != nil || s.Distribution != nil || s.Loss != nil || s.Duplicate != nil || s.Corrupt != nil ||
-			s.Reorder != nil || s.Rate != nil || s.Slot != nil || s.Limit != nil || s.Child != nil || s.ChildRate != nil {
-			return shape.Spec{}, fmt.Errorf("profile %s cannot be combined with other shaping keys", *s.Profile)
+// Validated returns the validated shaping: the profile's, or the knobs'
+// checked together (shape.Spec.Validate).
+func (s *Shape) Validated() (shape.Spec, error) {
+	if s.Profile != "" {
+		if !reflect.ValueOf(s.Spec).IsZero() {
+			return shape.Spec{}, fmt.Errorf("profile %s cannot be combined with other shaping keys", s.Profile)
 		}
-		name, side, _ := strings.Cut(string(*s.Profile), "/")
+		name, side, _ := strings.Cut(s.Profile, "/")
 		p, err := lab.FindProfile(name)
 		if err != nil {
 			return shape.Spec{}, err
@@ -74,39 +46,82 @@ func (s *Shape) Spec() (shape.Spec, error) {
 		case "up":
 			return up, nil
 		}
-		return shape.Spec{}, fmt.Errorf("profile %s: the side after / must be down or up", *s.Profile)
+		return shape.Spec{}, fmt.Errorf("profile %s: the side after / must be down or up", s.Profile)
 	}
-	return shape.Parse(shape.Options{
-		Delay: s.Delay.ptr(), Distribution: s.Distribution.ptr(), Loss: s.Loss.ptr(),
-		Duplicate: s.Duplicate.ptr(), Corrupt: s.Corrupt.ptr(), Reorder: s.Reorder.ptr(),
-		Rate: s.Rate.ptr(), Slot: s.Slot.ptr(), Limit: s.Limit.ptr(),
-		Child: s.Child.ptr(), ChildRate: s.ChildRate.ptr(),
-	})
+	spec := s.Spec
+	if err := spec.Validate(); err != nil {
+		return shape.Spec{}, err
+	}
+	return spec, nil
 }
 
-// String is the shaping as netem apply flags (or the profile), in a
-// stable order: what the graph and the diff show.
+// String is the shaping as written, in the knobs' order ("delay 20ms,
+// rate 10mbit"), or "profile NAME": what the graph and the diff show.
 func (s *Shape) String() string {
 	if s == nil {
 		return ""
 	}
+	if s.Profile != "" {
+		return "profile " + s.Profile
+	}
 	var out []string
-	add := func(k string, w *Word) {
-		if w != nil {
-			out = append(out, k+" "+string(*w))
+	for _, k := range shape.Knobs() {
+		if k.Given(s.Spec) {
+			out = append(out, k.Name+" "+k.Text(s.Spec))
 		}
 	}
-	add("profile", s.Profile)
-	add("delay", s.Delay)
-	add("distribution", s.Distribution)
-	add("loss", s.Loss)
-	add("duplicate", s.Duplicate)
-	add("corrupt", s.Corrupt)
-	add("reorder", s.Reorder)
-	add("rate", s.Rate)
-	add("slot", s.Slot)
-	add("limit", s.Limit)
-	add("child", s.Child)
-	add("child-rate", s.ChildRate)
 	return strings.Join(out, ", ")
+}
+
+// posError is an error at a token of the file, from a decoder of ours.
+type posError struct {
+	tk  *token.Token
+	msg string
+}
+
+func (e *posError) Error() string { return e.msg }
+
+// UnmarshalYAML reads a direction's shaping key by key, so that a bad
+// knob's error points at its value: each knob's text goes through the
+// knob's own decoder (shape.Knob.Set, the command line's grammar).
+func (s *Shape) UnmarshalYAML(n ast.Node) error {
+	m, ok := n.(*ast.MappingNode)
+	if !ok {
+		if fm, ok2 := n.(*ast.MappingValueNode); ok2 {
+			m = &ast.MappingNode{Values: []*ast.MappingValueNode{fm}}
+		} else {
+			return &posError{n.GetToken(), "a direction's shaping is a mapping of netem knobs (delay: 20ms, rate: 10mbit, ...) or {profile: NAME}"}
+		}
+	}
+	var out Shape
+	seen := map[string]bool{}
+	for _, kv := range m.Values {
+		key := kv.Key.GetToken().Value
+		if seen[key] {
+			return &posError{kv.Key.GetToken(), fmt.Sprintf("shaping key %q given twice", key)}
+		}
+		seen[key] = true
+		v := kv.Value
+		if _, scalar := v.(ast.ScalarNode); !scalar || v.Type() == ast.NullType {
+			return &posError{v.GetToken(), fmt.Sprintf("%s: must be a single value (a word or a number)", key)}
+		}
+		text := v.GetToken().Value
+		if key == "profile" {
+			out.Profile = text
+			continue
+		}
+		k, ok := shape.KnobNamed(key)
+		if !ok || strings.HasPrefix(key, "-") {
+			var names []string
+			for _, k := range shape.Knobs() {
+				names = append(names, k.Name)
+			}
+			return &posError{kv.Key.GetToken(), fmt.Sprintf("unknown shaping key %q: the keys are %s and profile", key, strings.Join(names, ", "))}
+		}
+		if err := k.Set(&out.Spec, text); err != nil {
+			return &posError{v.GetToken(), err.Error()}
+		}
+	}
+	*s = out
+	return nil
 }

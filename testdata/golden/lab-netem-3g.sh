@@ -41,7 +41,7 @@ umask 077
 		echo 'npte: this kernel has no netem qdisc: see npte doctor' >&2
 		exit 2
 	fi
-	# profile 3g: 3G, 300 ms RTT, 1.6 Mbit/s down, 768 kbit/s up (source: WebPageTest connectivity profile "3G")
+	# profile 3g: 3G, 300 ms RTT, 1.6 Mbit/s down, 768 kbit/s up (source: WebPageTest connectivity profile "3G", https://github.com/catchpoint/WebPageTest/blob/master/www/settings/connectivity.ini.sample)
 	tc -n router qdisc del dev if-client ingress 2>/dev/null || true
 	ip -n router link del dev ifb-if-client 2>/dev/null || true
 	tc -n router qdisc del dev if-client root 2>/dev/null || true

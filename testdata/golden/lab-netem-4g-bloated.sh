@@ -41,7 +41,7 @@ umask 077
 		echo 'npte: this kernel has no netem qdisc: see npte doctor' >&2
 		exit 2
 	fi
-	# profile 4g-bloated: 4G, 50 ms RTT, 30/10 Mbit/s behind deep FIFO queues (bufferbloat) (source: the reference npte's lab profile table)
+	# profile 4g-bloated: 4G, 50 ms RTT, 30/10 Mbit/s behind deep FIFO queues (bufferbloat) (source: npte's own choice, from no public table; deep FIFOs as Jiang et al. measured in 3G/4G networks (IMC 2012))
 	tc -n router qdisc del dev if-client ingress 2>/dev/null || true
 	ip -n router link del dev ifb-if-client 2>/dev/null || true
 	tc -n router qdisc del dev if-client root 2>/dev/null || true

@@ -45,7 +45,7 @@ umask 077
 		echo 'npte: this kernel has no cake qdisc: see npte doctor' >&2
 		exit 2
 	fi
-	# profile 4g-managed: 4G, 50 ms RTT, 30/10 Mbit/s with cake managing the queue (source: the reference npte's lab profile table)
+	# profile 4g-managed: 4G, 50 ms RTT, 30/10 Mbit/s with cake managing the queue (source: npte's own choice, from no public table; the 4g-bloated link with cake as its queue)
 	tc -n router qdisc del dev if-client ingress 2>/dev/null || true
 	ip -n router link del dev ifb-if-client 2>/dev/null || true
 	tc -n router qdisc del dev if-client root 2>/dev/null || true

@@ -41,7 +41,7 @@ umask 077
 		echo 'npte: this kernel has no netem qdisc: see npte doctor' >&2
 		exit 2
 	fi
-	# profile edge: 2.5G EDGE, 840 ms RTT, 240 kbit/s down, 200 kbit/s up (source: WebPageTest connectivity profile "Edge")
+	# profile edge: 2.5G EDGE, 840 ms RTT, 240 kbit/s down, 200 kbit/s up (source: WebPageTest connectivity profile "Edge", https://github.com/catchpoint/WebPageTest/blob/master/www/settings/connectivity.ini.sample)
 	tc -n router qdisc del dev if-client ingress 2>/dev/null || true
 	ip -n router link del dev ifb-if-client 2>/dev/null || true
 	tc -n router qdisc del dev if-client root 2>/dev/null || true

@@ -41,7 +41,7 @@ umask 077
 		echo 'npte: this kernel has no netem qdisc: see npte doctor' >&2
 		exit 2
 	fi
-	# profile satellite: geostationary satellite, 600 ms RTT, 25 Mbit/s down, 3 Mbit/s up (source: GEO propagation delay (4 x 35786 km / c = 477 ms, about 600 ms RTT) and the FCC 2015 broadband benchmark (25/3 Mbit/s))
+	# profile satellite: geostationary satellite, 600 ms RTT, 25 Mbit/s down, 3 Mbit/s up (source: GEO propagation delay (4 x 35786 km / c = 477 ms, about 600 ms RTT) and the FCC 2015 broadband benchmark (25/3 Mbit/s), https://www.fcc.gov/reports-research/reports/broadband-progress-reports/2015-broadband-progress-report)
 	tc -n router qdisc del dev if-client ingress 2>/dev/null || true
 	ip -n router link del dev ifb-if-client 2>/dev/null || true
 	# router/if-client: limit raised to 1300 packets: the rate times the delay is 625 packets of 1500 bytes, and netem's default queue of 1000 packets would silently cap the throughput (give --limit to choose)

@@ -41,7 +41,7 @@ umask 077
 		echo 'npte: this kernel has no netem qdisc: see npte doctor' >&2
 		exit 2
 	fi
-	# profile wifi: good Wi-Fi, 40 ms RTT, 30 Mbit/s, 0.2% loss over a round trip (source: comcast's network condition table, "WIFI (good)")
+	# profile wifi: good Wi-Fi, 40 ms RTT, 30 Mbit/s, 0.2% loss over a round trip (source: comcast's network condition table, "WIFI (good)", https://github.com/tylertreat/comcast#network-condition-profiles)
 	tc -n router qdisc del dev if-client ingress 2>/dev/null || true
 	ip -n router link del dev ifb-if-client 2>/dev/null || true
 	tc -n router qdisc del dev if-client root 2>/dev/null || true
