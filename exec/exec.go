@@ -419,6 +419,12 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 			if e := r.labRecord(s); e != nil {
 				return st.fail(s, e, ExitUsage)
 			}
+		case plan.WriteLabRecord:
+			err = r.labRecordWrite(s)
+			changed = err == nil
+		case plan.RemoveLabRecord:
+			err = r.labRecordRemove(s)
+			changed = err == nil
 		case plan.Note:
 			fmt.Fprintf(r.Stderr, "npte: %s\n", s.Text)
 		default:

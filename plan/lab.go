@@ -38,3 +38,41 @@ func (s RequireLabRecord) Refusal() string {
 	}
 	return "the record of lab " + s.Name + " is not the one this plan was made from (another apply, or a destroy, ran since): plan again"
 }
+
+// LabRecordFiles are the files a lab record may hold.
+var LabRecordFiles = []string{"lab.json", "digest", "previous.json"}
+
+// WriteLabRecord writes File (one of LabRecordFiles) of lab Name's record
+// under the state root, with Content, making the record directories
+// (mode 0755) first. Live mode refuses a symbolic link anywhere on the
+// way and writes with O_NOFOLLOW, mode 0644.
+//
+// Renders as:
+//
+//	install -d -m 0755 /run/npte/lab /run/npte/lab/NAME
+//	printf '%s' 'CONTENT' >/run/npte/lab/NAME/FILE
+type WriteLabRecord struct {
+	Name, File, Content string
+}
+
+// RemoveLabRecord removes File of lab Name's record, or with File empty
+// the whole record directory.
+//
+// Renders as: rm -f -- /run/npte/lab/NAME/FILE, or rm -rf -- /run/npte/lab/NAME
+type RemoveLabRecord struct {
+	Name, File string
+}
+
+func (WriteLabRecord) isStep()  {}
+func (RemoveLabRecord) isStep() {}
+
+// Describe implements Step.
+func (s WriteLabRecord) Describe() string { return "record " + s.File + " of lab " + s.Name }
+
+// Describe implements Step.
+func (s RemoveLabRecord) Describe() string {
+	if s.File == "" {
+		return "remove the record of lab " + s.Name
+	}
+	return "remove " + s.File + " from the record of lab " + s.Name
+}

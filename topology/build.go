@@ -112,11 +112,11 @@ func Apply(l, old *Lab, root string, argv []string) plan.Plan {
 	}
 	// The record first: destroy must know every node that may exist.
 	if old != nil {
-		steps = append(steps, writeFile(dir+"/"+PreviousFile, string(old.Encode())))
-	} else {
-		steps = append(steps, plan.Command{Argv: []string{"install", "-d", "-m", "0755", LabsDir(root), dir}})
+		steps = append(steps, plan.WriteLabRecord{Name: l.Name, File: PreviousFile, Content: string(old.Encode())})
 	}
-	steps = append(steps, writeFile(dir+"/"+RecordFile, string(l.Encode())), writeFile(dir+"/"+DigestFile, l.Digest()+"\n"))
+	steps = append(steps,
+		plan.WriteLabRecord{Name: l.Name, File: RecordFile, Content: string(l.Encode())},
+		plan.WriteLabRecord{Name: l.Name, File: DigestFile, Content: l.Digest() + "\n"})
 
 	// Removals, in reverse build order (Diff's order).
 	gone := func(node string) bool { _, ok := removedNodes[node]; return ok }
@@ -220,7 +220,7 @@ func Apply(l, old *Lab, root string, argv []string) plan.Plan {
 		}
 	}
 	if old != nil {
-		steps = append(steps, plan.Command{Argv: []string{"rm", "-f", "--", dir + "/" + PreviousFile}})
+		steps = append(steps, plan.RemoveLabRecord{Name: l.Name, File: PreviousFile})
 	}
 	steps = append(steps, plan.Note{Text: "lab " + l.Name + " applied: " + summary(changes)})
 	return plan.Plan{Argv: argv, Steps: steps, Undo: []string{"lab", "destroy", l.Name}}
@@ -257,10 +257,6 @@ func wantsIPv6(cs []Change) bool {
 		}
 	}
 	return false
-}
-
-func writeFile(path, content string) plan.Step {
-	return plan.Command{Argv: []string{"install", "-m", "0644", "/dev/stdin", path}, Stdin: content, Show: "write " + path}
 }
 
 func dnsSteps(name string, dns []string) plan.Step {
@@ -324,6 +320,6 @@ func Destroy(name string, labs []*Lab, root string) plan.Plan {
 	for _, n := range nodes {
 		steps = append(steps, plan.IfOwned{Name: n, Then: netns.DestroySteps(n)})
 	}
-	steps = append(steps, plan.Command{Argv: []string{"rm", "-rf", "--", dir}})
+	steps = append(steps, plan.RemoveLabRecord{Name: name})
 	return plan.Plan{Argv: []string{"lab", "destroy", name}, Steps: steps}
 }

@@ -118,12 +118,11 @@ umask 077
 		exit 2
 	fi
 	install -d -m 0755 /run/npte/lab /run/npte/lab/dumbbell || exit 1
-	install -m 0644 /dev/stdin /run/npte/lab/dumbbell/lab.json <<'NPTE_EOF' || exit 1
-{"name":"dumbbell","ipv4_pool":"172.16.0.0/16","nodes":[{"name":"c1","dns":["1.1.1.1","8.8.8.8"]},{"name":"c2","dns":["1.1.1.1","8.8.8.8"]},{"name":"r1","dns":["1.1.1.1","8.8.8.8"]},{"name":"r2","dns":["1.1.1.1","8.8.8.8"]},{"name":"srv","dns":["172.16.9.53"]}],"links":[{"kind":"veth","a":{"node":"c1","iface":"if-r1","addrs":["172.16.0.1/24"]},"b":{"node":"r1","iface":"if-c1","addrs":["172.16.0.2/24"]},"subnets":["172.16.0.0/24"]},{"kind":"veth","a":{"node":"c2","iface":"if-r1","addrs":["172.16.1.1/24"]},"b":{"node":"r1","iface":"if-c2","addrs":["172.16.1.2/24"]},"subnets":["172.16.1.0/24"]},{"kind":"veth","a":{"node":"r1","iface":"if-r2","addrs":["172.16.2.1/24"],"shape":"delay 20ms, rate 10mbit"},"b":{"node":"r2","iface":"if-r1","addrs":["172.16.2.2/24"],"shape":"profile 4g-bloated"},"subnets":["172.16.2.0/24"]},{"kind":"veth","a":{"node":"r2","iface":"if-srv","addrs":["172.16.9.1/24"]},"b":{"node":"srv","iface":"if-r2","addrs":["172.16.9.2/24"]},"subnets":["172.16.9.0/24"]}],"routes":[{"node":"c1","to":"172.16.0.0/16","via":"172.16.0.2","dev":"if-r1"},{"node":"c2","to":"172.16.0.0/16","via":"172.16.1.2","dev":"if-r1"},{"node":"r1","to":"172.16.0.0/16","via":"172.16.2.2","dev":"if-r2"},{"node":"r2","to":"172.16.0.0/16","via":"172.16.2.1","dev":"if-r1"},{"node":"srv","to":"172.16.0.0/16","via":"172.16.9.1","dev":"if-r2"}]}
-NPTE_EOF
-	install -m 0644 /dev/stdin /run/npte/lab/dumbbell/digest <<'NPTE_EOF' || exit 1
-139ff78b86eeec743d6ed348285636ca0965030d126000a2a844019c4424a6be
-NPTE_EOF
+	printf '%s' '{"name":"dumbbell","ipv4_pool":"172.16.0.0/16","nodes":[{"name":"c1","dns":["1.1.1.1","8.8.8.8"]},{"name":"c2","dns":["1.1.1.1","8.8.8.8"]},{"name":"r1","dns":["1.1.1.1","8.8.8.8"]},{"name":"r2","dns":["1.1.1.1","8.8.8.8"]},{"name":"srv","dns":["172.16.9.53"]}],"links":[{"kind":"veth","a":{"node":"c1","iface":"if-r1","addrs":["172.16.0.1/24"]},"b":{"node":"r1","iface":"if-c1","addrs":["172.16.0.2/24"]},"subnets":["172.16.0.0/24"]},{"kind":"veth","a":{"node":"c2","iface":"if-r1","addrs":["172.16.1.1/24"]},"b":{"node":"r1","iface":"if-c2","addrs":["172.16.1.2/24"]},"subnets":["172.16.1.0/24"]},{"kind":"veth","a":{"node":"r1","iface":"if-r2","addrs":["172.16.2.1/24"],"shape":"delay 20ms, rate 10mbit"},"b":{"node":"r2","iface":"if-r1","addrs":["172.16.2.2/24"],"shape":"profile 4g-bloated"},"subnets":["172.16.2.0/24"]},{"kind":"veth","a":{"node":"r2","iface":"if-srv","addrs":["172.16.9.1/24"]},"b":{"node":"srv","iface":"if-r2","addrs":["172.16.9.2/24"]},"subnets":["172.16.9.0/24"]}],"routes":[{"node":"c1","to":"172.16.0.0/16","via":"172.16.0.2","dev":"if-r1"},{"node":"c2","to":"172.16.0.0/16","via":"172.16.1.2","dev":"if-r1"},{"node":"r1","to":"172.16.0.0/16","via":"172.16.2.2","dev":"if-r2"},{"node":"r2","to":"172.16.0.0/16","via":"172.16.2.1","dev":"if-r1"},{"node":"srv","to":"172.16.0.0/16","via":"172.16.9.1","dev":"if-r2"}]}''
+' >/run/npte/lab/dumbbell/lab.json || exit 1
+	install -d -m 0755 /run/npte/lab /run/npte/lab/dumbbell || exit 1
+	printf '%s' 139ff78b86eeec743d6ed348285636ca0965030d126000a2a844019c4424a6be'
+' >/run/npte/lab/dumbbell/digest || exit 1
 	(set -C; : >/run/npte/intent/c1)
 	modprobe -q tcp_bbr 2>/dev/null || true
 	ip netns add c1 || exit 1
