@@ -37,12 +37,14 @@ func (l *Lab) Encode() []byte {
 	if err != nil {
 		panic(err) // a Lab always encodes
 	}
-	return append(b, '\n')
+	return b
 }
 
 // Digest is the sha256 of Encode, hex.
-func (l *Lab) Digest() string {
-	s := sha256.Sum256(l.Encode())
+func (l *Lab) Digest() string { return digest(l.Encode()) }
+
+func digest(b []byte) string {
+	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
 
@@ -114,9 +116,10 @@ func Apply(l, old *Lab, root string, argv []string) plan.Plan {
 	if old != nil {
 		steps = append(steps, plan.WriteLabRecord{Name: l.Name, File: PreviousFile, Content: string(old.Encode())})
 	}
+	enc := l.Encode()
 	steps = append(steps,
-		plan.WriteLabRecord{Name: l.Name, File: RecordFile, Content: string(l.Encode())},
-		plan.WriteLabRecord{Name: l.Name, File: DigestFile, Content: l.Digest() + "\n"})
+		plan.WriteLabRecord{Name: l.Name, File: RecordFile, Content: string(enc)},
+		plan.WriteLabRecord{Name: l.Name, File: DigestFile, Content: digest(enc) + "\n"})
 
 	// Removals, in reverse build order (Diff's order).
 	gone := func(node string) bool { _, ok := removedNodes[node]; return ok }

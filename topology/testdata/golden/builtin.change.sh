@@ -29,7 +29,7 @@ umask 077
 		echo 'npte: a path npte writes is a symbolic link; refusing to follow it: /run/npte/lab /run/npte/lab/builtin /run/npte/lab/builtin/lab.json /run/npte/lab/builtin/digest /run/npte/lab/builtin/previous.json' >&2
 		exit 2
 	fi
-	if ! { read -r npte_d </run/npte/lab/builtin/digest && test "$npte_d" = b5da35668bc0c2b0f61b23a88c654c42951c5c384e878cb823367788cc7bf52b; } 2>/dev/null; then
+	if ! { read -r npte_d </run/npte/lab/builtin/digest && test "$npte_d" = d348d4cd4409d164a911a3c97f0bcb4322cd3cbadea21b6867165d99439fe2f9; } 2>/dev/null; then
 		echo 'npte: the record of lab builtin is not the one this plan was made from (another apply, or a destroy, ran since): plan again' >&2
 		exit 2
 	fi
@@ -62,13 +62,11 @@ umask 077
 		exit 2
 	fi
 	install -d -m 0755 /run/npte/lab /run/npte/lab/builtin || exit 1
-	printf '%s' '{"name":"builtin","ipv4_pool":"172.16.0.0/16","nodes":[{"name":"client","dns":["1.1.1.1","8.8.8.8"]},{"name":"router","dns":["1.1.1.1","8.8.8.8"]},{"name":"server","dns":["1.1.1.1","8.8.8.8"]}],"links":[{"kind":"veth","a":{"node":"client","iface":"if-router","addrs":["172.16.3.2/24"]},"b":{"node":"router","iface":"if-client","addrs":["172.16.3.1/24"]},"subnets":["172.16.3.0/24"]},{"kind":"veth","a":{"node":"server","iface":"if-router","addrs":["172.16.2.2/24"]},"b":{"node":"router","iface":"if-server","addrs":["172.16.2.1/24"]},"subnets":["172.16.2.0/24"]}],"routes":[{"node":"client","to":"default","via":"172.16.3.1","dev":"if-router","static":true},{"node":"server","to":"default","via":"172.16.2.1","dev":"if-router","static":true}]}''
-' >/run/npte/lab/builtin/previous.json || exit 1
+	printf '%s' '{"name":"builtin","ipv4_pool":"172.16.0.0/16","nodes":[{"name":"client","dns":["1.1.1.1","8.8.8.8"]},{"name":"router","dns":["1.1.1.1","8.8.8.8"]},{"name":"server","dns":["1.1.1.1","8.8.8.8"]}],"links":[{"kind":"veth","a":{"node":"client","iface":"if-router","addrs":["172.16.3.2/24"]},"b":{"node":"router","iface":"if-client","addrs":["172.16.3.1/24"]},"subnets":["172.16.3.0/24"]},{"kind":"veth","a":{"node":"server","iface":"if-router","addrs":["172.16.2.2/24"]},"b":{"node":"router","iface":"if-server","addrs":["172.16.2.1/24"]},"subnets":["172.16.2.0/24"]}],"routes":[{"node":"client","to":"default","via":"172.16.3.1","dev":"if-router","static":true},{"node":"server","to":"default","via":"172.16.2.1","dev":"if-router","static":true}]}' >/run/npte/lab/builtin/previous.json || exit 1
 	install -d -m 0755 /run/npte/lab /run/npte/lab/builtin || exit 1
-	printf '%s' '{"name":"builtin","ipv4_pool":"172.16.0.0/16","nodes":[{"name":"client","dns":["1.1.1.1","8.8.8.8"]},{"name":"extra","dns":["1.1.1.1","8.8.8.8"]},{"name":"router","dns":["1.1.1.1","8.8.8.8"]},{"name":"server","dns":["1.1.1.1","8.8.8.8"]}],"links":[{"kind":"veth","a":{"node":"client","iface":"if-router","addrs":["172.16.3.2/24"]},"b":{"node":"router","iface":"if-client","addrs":["172.16.3.1/24"]},"subnets":["172.16.3.0/24"]},{"kind":"veth","a":{"node":"server","iface":"if-router","addrs":["172.16.2.2/24"]},"b":{"node":"router","iface":"if-server","addrs":["172.16.2.1/24"]},"subnets":["172.16.2.0/24"]},{"kind":"veth","a":{"node":"extra","iface":"if-client","addrs":["172.16.0.1/24"]},"b":{"node":"client","iface":"if-extra","addrs":["172.16.0.2/24"]},"subnets":["172.16.0.0/24"]}],"routes":[{"node":"client","to":"default","via":"172.16.3.1","dev":"if-router","static":true},{"node":"server","to":"default","via":"172.16.2.1","dev":"if-router","static":true}]}''
-' >/run/npte/lab/builtin/lab.json || exit 1
+	printf '%s' '{"name":"builtin","ipv4_pool":"172.16.0.0/16","nodes":[{"name":"client","dns":["1.1.1.1","8.8.8.8"]},{"name":"extra","dns":["1.1.1.1","8.8.8.8"]},{"name":"router","dns":["1.1.1.1","8.8.8.8"]},{"name":"server","dns":["1.1.1.1","8.8.8.8"]}],"links":[{"kind":"veth","a":{"node":"client","iface":"if-router","addrs":["172.16.3.2/24"]},"b":{"node":"router","iface":"if-client","addrs":["172.16.3.1/24"]},"subnets":["172.16.3.0/24"]},{"kind":"veth","a":{"node":"server","iface":"if-router","addrs":["172.16.2.2/24"]},"b":{"node":"router","iface":"if-server","addrs":["172.16.2.1/24"]},"subnets":["172.16.2.0/24"]},{"kind":"veth","a":{"node":"extra","iface":"if-client","addrs":["172.16.0.1/24"]},"b":{"node":"client","iface":"if-extra","addrs":["172.16.0.2/24"]},"subnets":["172.16.0.0/24"]}],"routes":[{"node":"client","to":"default","via":"172.16.3.1","dev":"if-router","static":true},{"node":"server","to":"default","via":"172.16.2.1","dev":"if-router","static":true}]}' >/run/npte/lab/builtin/lab.json || exit 1
 	install -d -m 0755 /run/npte/lab /run/npte/lab/builtin || exit 1
-	printf '%s' 125ab93168b42cd4329d5cd6f6cd1cfa680b61f704614972e499dd493aa9664f'
+	printf '%s' 627695146ff3836ee4ced785b3b065d9363a20dabe944de07b9ee15d4319d566'
 ' >/run/npte/lab/builtin/digest || exit 1
 	(set -C; : >/run/npte/intent/extra)
 	modprobe -q tcp_bbr 2>/dev/null || true

@@ -82,10 +82,9 @@ umask 077
 		exit 2
 	fi
 	install -d -m 0755 /run/npte/lab /run/npte/lab/edge || exit 1
-	printf '%s' '{"name":"edge","ipv4_pool":"172.16.0.0/16","nodes":[{"name":"client","dns":["1.1.1.1","8.8.8.8"]},{"name":"router","dns":["1.1.1.1","8.8.8.8"]},{"name":"server","dns":["1.1.1.1","8.8.8.8"]}],"links":[{"kind":"veth","a":{"node":"client","iface":"if-router","addrs":["172.16.0.1/24"]},"b":{"node":"router","iface":"if-client","addrs":["172.16.0.2/24"]},"subnets":["172.16.0.0/24"]},{"kind":"veth","a":{"node":"server","iface":"if-router","addrs":["172.16.2.1/24"]},"b":{"node":"router","iface":"if-server","addrs":["172.16.2.2/24"]},"subnets":["172.16.2.0/24"]}],"routes":[{"node":"client","to":"default","via":"172.16.0.2","dev":"if-router"},{"node":"client","to":"172.16.0.0/16","via":"172.16.0.2","dev":"if-router"},{"node":"server","to":"default","via":"172.16.2.2","dev":"if-router"},{"node":"server","to":"172.16.0.0/16","via":"172.16.2.2","dev":"if-router"}],"uplink":{"node":"router","iface":"eth0","subnet":"172.16.1.0/24","firewall":"nft"}}''
-' >/run/npte/lab/edge/lab.json || exit 1
+	printf '%s' '{"name":"edge","ipv4_pool":"172.16.0.0/16","nodes":[{"name":"client","dns":["1.1.1.1","8.8.8.8"]},{"name":"router","dns":["1.1.1.1","8.8.8.8"]},{"name":"server","dns":["1.1.1.1","8.8.8.8"]}],"links":[{"kind":"veth","a":{"node":"client","iface":"if-router","addrs":["172.16.0.1/24"]},"b":{"node":"router","iface":"if-client","addrs":["172.16.0.2/24"]},"subnets":["172.16.0.0/24"]},{"kind":"veth","a":{"node":"server","iface":"if-router","addrs":["172.16.2.1/24"]},"b":{"node":"router","iface":"if-server","addrs":["172.16.2.2/24"]},"subnets":["172.16.2.0/24"]}],"routes":[{"node":"client","to":"default","via":"172.16.0.2","dev":"if-router"},{"node":"client","to":"172.16.0.0/16","via":"172.16.0.2","dev":"if-router"},{"node":"server","to":"default","via":"172.16.2.2","dev":"if-router"},{"node":"server","to":"172.16.0.0/16","via":"172.16.2.2","dev":"if-router"}],"uplink":{"node":"router","iface":"eth0","subnet":"172.16.1.0/24","firewall":"nft"}}' >/run/npte/lab/edge/lab.json || exit 1
 	install -d -m 0755 /run/npte/lab /run/npte/lab/edge || exit 1
-	printf '%s' b8b946a786c6d3fb44855c7f20f636d2203d531086263c18fb568505a94783a4'
+	printf '%s' adac4b1d9c4096151a41a242155e4c010af2827272a5cef4e94ab1c95ca96a11'
 ' >/run/npte/lab/edge/digest || exit 1
 	(set -C; : >/run/npte/intent/client)
 	modprobe -q tcp_bbr 2>/dev/null || true
