@@ -288,3 +288,29 @@ func (c *LabSchemaCmd) Run(app *App) error {
 	_, err := app.Env.Stdout.Write(topology.Schema())
 	return err
 }
+
+// refuseLabNode refuses (exit 2) to act on namespace name alone when an
+// applied lab file's record names it: the lab owns it.
+func (a *App) refuseLabNode(name string) error {
+	labs, err := topology.ListRecords(a.Env.Layout.Root, a.Env.Owner)
+	if err != nil {
+		return nil // an unreadable record directory is the lab verbs' business
+	}
+	for _, lab := range labs {
+		rec, err := topology.ReadRecord(a.Env.Layout.Root, lab, a.Env.Owner)
+		if err != nil || rec == nil {
+			continue
+		}
+		for _, l := range []*topology.Lab{rec.Lab, rec.Previous} {
+			if l == nil {
+				continue
+			}
+			for _, n := range l.Nodes {
+				if n.Name == name {
+					return Usagef("%s is a node of lab %s: use npte lab destroy %s (or remove the node from the lab file and npte lab apply it)", name, lab, lab)
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -193,6 +193,9 @@ func TestLiveLabFileExamples(t *testing.T) {
 			if r := lbMust(t, 0, "lab", "plan", file); !strings.Contains(r.stdout, "no changes") {
 				t.Errorf("plan after apply is not empty:\n%s", r.stdout)
 			}
+			if r := lbNpte(t, nil, "netns", "destroy", l.Nodes[0].Name); r.code != 2 || !strings.Contains(r.stderr, "use npte lab destroy "+l.Name) {
+				t.Errorf("netns destroy of a lab node: exit %d: %s", r.code, r.stderr)
+			}
 			r := lbMust(t, 0, "lab", "apply", "--output", "json", file)
 			var p struct{ Steps []map[string]any }
 			if err := json.Unmarshal([]byte(r.stdout), &p); err != nil {

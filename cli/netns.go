@@ -92,6 +92,9 @@ func (c *NetnsDestroyCmd) Run(app *App) error {
 	if err := validate.NetnsName(c.Name); err != nil {
 		return Usage(err)
 	}
+	if err := app.refuseLabNode(c.Name); err != nil {
+		return err
+	}
 	return app.Apply(netns.Destroy(c.Name), c.DryRun.DryRun)
 }
 
