@@ -58,7 +58,7 @@ install: npte npte.8
 
 # Whole-process benchmarks in a private sandbox (root); prints a table.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./netns ./render ./bench
+	$(GO) test -run '^$$' -bench . -benchmem ./netns ./shell ./render ./bench
 	./bench/run.sh ./npte
 
 # The man page, generated from the kong model.

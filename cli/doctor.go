@@ -199,7 +199,7 @@ func (a *App) Doctor(ctx context.Context) DoctorReport {
 		control = "unshare (util-linux) is missing"
 	} else if _, ok := found["ip"]; !ok {
 		control = "ip (iproute2) is missing"
-	} else if err := a.probe(ctx, found, append(prefix, "ip", "link", "show", "dev", "lo"), ""); err != nil {
+	} else if err := a.probe(ctx, r, found, append(prefix, "ip", "link", "show", "dev", "lo"), ""); err != nil {
 		control = "cannot make a throwaway network namespace: " + err.Error()
 	}
 	for _, f := range features() {
@@ -210,7 +210,7 @@ func (a *App) Doctor(ctx context.Context) DoctorReport {
 		case found[f.tools[0]] == "":
 			fs.Status, fs.Detail = "unknown", f.tools[0]+" is missing"
 		default:
-			if err := a.probe(ctx, found, fs.Probe, f.stdin); err != nil {
+			if err := a.probe(ctx, r, found, fs.Probe, f.stdin); err != nil {
 				fs.Status, fs.Detail = "missing", err.Error()
 			} else {
 				fs.Status = "present"
@@ -224,10 +224,11 @@ func (a *App) Doctor(ctx context.Context) DoctorReport {
 	return rep
 }
 
-// probe runs argv (unshare ... -- PROGRAM ARGS) with PROGRAM replaced by
-// its absolute path, and returns nil when it succeeds, or an error holding
-// the last line it printed.
-func (a *App) probe(ctx context.Context, found map[string]string, argv []string, stdin string) error {
+// probe runs argv (unshare ... -- PROGRAM ARGS), with PROGRAM replaced by
+// its absolute path, through exec.Runner.Capture, the read path of every
+// read-only verb; it returns nil when the probe succeeds, or an error
+// holding the last line it printed (on stderr, else on stdout).
+func (a *App) probe(ctx context.Context, r *exec.Runner, found map[string]string, argv []string, stdin string) error {
 	argv = append([]string(nil), argv...)
 	for i, w := range argv {
 		if w == "--" && i+1 < len(argv) {
@@ -237,20 +238,15 @@ func (a *App) probe(ctx context.Context, found map[string]string, argv []string,
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	var out strings.Builder
-	c := exec.Cmd{Path: found[argv[0]], Argv: argv, Env: exec.Env(), Stdout: &out, Stderr: &out}
-	if stdin != "" {
-		c.Stdin = strings.NewReader(stdin)
-	}
-	start := a.Env.Start
-	if start == nil {
-		start = exec.Start
-	}
-	err := start(ctx, c)
+	res, _ := r.Capture(ctx, nil, exec.Read{Argv: argv, Stdin: stdin}) // no guards: no error
+	err := res[0].Err
 	if err == nil {
 		return nil
 	}
-	msg := strings.TrimSpace(out.String())
+	msg := strings.TrimSpace(string(res[0].Stderr))
+	if msg == "" {
+		msg = strings.TrimSpace(string(res[0].Stdout))
+	}
 	if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
 		msg = msg[i+1:]
 	}

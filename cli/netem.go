@@ -1,11 +1,10 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"strings"
 
+	"github.com/npte/npte/exec"
 	"github.com/npte/npte/plan"
 	"github.com/npte/npte/shape"
 	"github.com/npte/npte/shell"
@@ -198,14 +197,15 @@ func (c *NetemShowCmd) Run(app *App) error {
 		return err
 	}
 	defer unlock()
-	steps := []plan.Step{plan.RequireManaged{Name: c.Netns}}
+	guards := []plan.Step{plan.RequireManaged{Name: c.Netns}}
 	if c.Iface != "" {
-		steps = append(steps, shape.Guard(c.Netns, c.Iface)[1])
+		guards = append(guards, plan.RequireIface{NS: c.Netns, Iface: c.Iface})
 	}
-	qdiscs, err := c.read(app, append(steps, plan.Command{Argv: []string{"tc", "-n", c.Netns, "-j", "qdisc", "show"}}))
+	out, err := c.read(app, guards, exec.Read{Argv: []string{"tc", "-n", c.Netns, "-j", "qdisc", "show"}})
 	if err != nil {
 		return err
 	}
+	qdiscs := out[0]
 	// The ingress filters of each device with an ingress qdisc, one JSON
 	// array per device in IngressDevs order: npte's ingress shaping is
 	// npte's only with its u32/mirred redirect.
@@ -217,18 +217,17 @@ func (c *NetemShowCmd) Run(app *App) error {
 	if len(devs) > 0 {
 		// Under the same lock as the qdisc read above (held until Run
 		// returns), so that qdiscs and filters are read as one state.
-		fsteps := []plan.Step{plan.RequireManaged{Name: c.Netns}}
-		for _, d := range devs {
-			fsteps = append(fsteps, plan.Command{Argv: []string{"tc", "-n", c.Netns, "-j", "filter", "show", "dev", d, "parent", "ffff:"}})
+		reads := make([]exec.Read, len(devs))
+		for i, d := range devs {
+			reads[i].Argv = []string{"tc", "-n", c.Netns, "-j", "filter", "show", "dev", d, "parent", "ffff:"}
 		}
-		out, err := c.read(app, fsteps)
+		out, err := c.read(app, []plan.Step{plan.RequireManaged{Name: c.Netns}}, reads...)
 		if err != nil {
 			return err
 		}
-		dec := json.NewDecoder(bytes.NewReader(out))
-		for _, d := range devs {
+		for i, d := range devs {
 			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
+			if err := json.Unmarshal(out[i], &raw); err != nil {
 				return fmt.Errorf("cannot read tc -j filter show dev %s: %w", d, err)
 			}
 			filters[d] = raw
@@ -246,19 +245,21 @@ func (c *NetemShowCmd) Run(app *App) error {
 	return shape.WriteTable(app.Env.Stdout, shapings, shell.CommandLine)
 }
 
-// read runs a read-only plan of netem show and returns its stdout; on a
-// failure it passes the commands' diagnostics on (not their echo).
-func (c *NetemShowCmd) read(app *App, steps []plan.Step) ([]byte, error) {
-	var out, errb bytes.Buffer
-	r := app.Runner()
-	r.Stdout, r.Stderr = &out, &errb
-	if err := r.Run(app.Context(), plan.Plan{Argv: []string{"netem", "show", c.Netns}, Steps: steps}); err != nil {
-		for _, l := range strings.Split(strings.TrimSpace(errb.String()), "\n") {
-			if l != "" && !strings.HasPrefix(l, "+ ") {
-				fmt.Fprintln(app.Env.Stderr, l)
-			}
-		}
+// read runs guards, then reads, with exec.Runner.Capture and returns what
+// each read printed on stdout. A read that fails passes its diagnostics
+// on, and fails netem show (exit 1) naming its command.
+func (c *NetemShowCmd) read(app *App, guards []plan.Step, reads ...exec.Read) ([][]byte, error) {
+	res, err := app.Runner().Capture(app.Context(), guards, reads...)
+	if err != nil {
 		return nil, err
 	}
-	return out.Bytes(), nil
+	out := make([][]byte, len(res))
+	for i, r := range res {
+		if r.Err != nil {
+			_, _ = app.Env.Stderr.Write(r.Stderr)
+			return nil, fmt.Errorf("netem show %s: %s failed: %w", c.Netns, shell.CommandLine(reads[i].Argv), r.Err)
+		}
+		out[i] = r.Stdout
+	}
+	return out, nil
 }

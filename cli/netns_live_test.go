@@ -139,7 +139,7 @@ func TestLiveRefusals(t *testing.T) {
 		want string
 	}{
 		{[]string{"netns", "destroy", "plain"}, "plain: not managed by npte"},
-		{[]string{"netns", "destroy", "evil"}, "/run/npte/netns/evil is a symbolic link"},
+		{[]string{"netns", "destroy", "evil"}, "refusing to follow it: /run/npte/netns/evil"},
 		{[]string{"netns", "create", "demo"}, "demo: already exists"},
 		{[]string{"netns", "create", "plain"}, "plain: already exists"},
 		{[]string{"netns", "create", "evil"}, "evil: already exists"},

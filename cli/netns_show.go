@@ -3,13 +3,11 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -224,12 +222,6 @@ func selectSections(names []string) ([]showSection, error) {
 	return out, nil
 }
 
-// sectionResult is what one section's command printed.
-type sectionResult struct {
-	stdout, stderr bytes.Buffer
-	err            error
-}
-
 // Run implements the verb.
 func (c *NetnsShowCmd) Run(app *App) error {
 	if err := validate.NetnsName(c.Name); err != nil {
@@ -247,41 +239,30 @@ func (c *NetnsShowCmd) Run(app *App) error {
 		return err
 	}
 	defer unlock()
-	if err := app.Registry.RequireManaged(c.Name); err != nil {
+	reads := make([]exec.Read, len(sections))
+	for i, s := range sections {
+		reads[i].Argv = s.text(c.Name)
+		if c.JSON {
+			reads[i].Argv = s.json(c.Name)
+		}
+	}
+	runner := app.Runner()
+	results, err := runner.Capture(app.Context(), []plan.Step{plan.RequireManaged{Name: c.Name}}, reads...)
+	if err != nil {
 		return err
 	}
-	results := make([]sectionResult, len(sections))
-	var wg sync.WaitGroup
-	for i, s := range sections {
-		argv := s.text(c.Name)
-		if c.JSON {
-			argv = s.json(c.Name)
-		}
-		wg.Add(1)
-		go func(res *sectionResult, argv []string) {
-			defer wg.Done()
-			r := app.Runner() // one per goroutine: a Runner caches lookups
-			r.Stdout, r.Stderr = &res.stdout, &res.stderr
-			err := r.Run(app.Context(), plan.Plan{Steps: []plan.Step{plan.Command{Argv: argv}}})
-			var se *exec.StepError
-			if errors.As(err, &se) {
-				err = se.Err
-			}
-			res.err = err
-		}(&results[i], argv)
-	}
-	wg.Wait()
 	unlock()
 
 	// The echoed commands and their diagnostics first, then the sections.
 	for i := range results {
-		if _, err := io.Copy(app.Env.Stderr, &results[i].stderr); err != nil {
+		runner.Echo(reads[i].Argv)
+		if _, err := app.Env.Stderr.Write(results[i].Stderr); err != nil {
 			return err
 		}
 	}
 	var failed []string
 	for i, s := range sections {
-		if err := results[i].err; err != nil {
+		if err := results[i].Err; err != nil {
 			failed = append(failed, s.name+" ("+err.Error()+")")
 		}
 	}
@@ -299,14 +280,14 @@ func (c *NetnsShowCmd) Run(app *App) error {
 	return nil
 }
 
-func writeShowText(w io.Writer, sections []showSection, results []sectionResult) error {
+func writeShowText(w io.Writer, sections []showSection, results []exec.Captured) error {
 	var b bytes.Buffer
 	for i, s := range sections {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
 		fmt.Fprintf(&b, "=== %s ===\n", s.name)
-		out := EscapeControls(results[i].stdout.Bytes())
+		out := EscapeControls(results[i].Stdout)
 		b.Write(out)
 		if len(out) > 0 && out[len(out)-1] != '\n' {
 			b.WriteByte('\n')
@@ -320,7 +301,7 @@ func writeShowText(w io.Writer, sections []showSection, results []sectionResult)
 // line, sections in canonical order. Every requested section is present
 // and is an array ([] when its command failed or printed nothing);
 // "errors" is always present and maps each failed section to why.
-func writeShowJSON(w io.Writer, sections []showSection, results []sectionResult) error {
+func writeShowJSON(w io.Writer, sections []showSection, results []exec.Captured) error {
 	var b bytes.Buffer
 	errs := map[string]string{}
 	b.WriteByte('{')
@@ -332,8 +313,8 @@ func writeShowJSON(w io.Writer, sections []showSection, results []sectionResult)
 		if err != nil {
 			errs[s.name] = err.Error()
 			v = []byte("[]")
-		} else if results[i].err != nil {
-			errs[s.name] = results[i].err.Error()
+		} else if results[i].Err != nil {
+			errs[s.name] = results[i].Err.Error()
 		}
 		b.Write(v)
 		b.WriteByte(',')
@@ -371,11 +352,11 @@ func EscapeControls(b []byte) []byte {
 	return out
 }
 
-func sectionJSON(s showSection, res *sectionResult) ([]byte, error) {
-	if res.err != nil {
+func sectionJSON(s showSection, res *exec.Captured) ([]byte, error) {
+	if res.Err != nil {
 		return []byte("[]"), nil
 	}
-	out := bytes.TrimSpace(res.stdout.Bytes())
+	out := bytes.TrimSpace(res.Stdout)
 	if s.parse != nil {
 		v, err := s.parse(out)
 		if err != nil {

@@ -307,36 +307,42 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 			if err == nil {
 				st.lock = lock
 			} else if errors.Is(err, registry.ErrUnsafe) {
-				return st.fail(s, &GuardError{err.Error()}, ExitUsage)
+				return st.fail(s, &GuardError{lockRefusal(reg)}, ExitUsage)
 			}
 		case plan.Unlock:
 			st.release()
 		case plan.RequireManaged:
-			if err = reg.RequireManaged(s.Name); err != nil {
+			// A marker path of the wrong type is no marker, as for the
+			// script's test -f.
+			if err = reg.RequireManaged(s.Name); errors.Is(err, registry.ErrNotManaged) || errors.Is(err, registry.ErrUnsafe) {
+				return st.fail(s, &GuardError{s.Refusal(reg.Layout)}, ExitUsage)
+			} else if err != nil {
 				return st.fail(s, &GuardError{err.Error()}, ExitUsage)
 			}
 		case plan.RequireOwned:
 			var ok bool
 			ok, err = reg.Owned(s.Name)
-			if err == nil && !ok {
-				err = fmt.Errorf("%s: %w (no marker %s)", s.Name, registry.ErrNotManaged, reg.Layout.Marker(s.Name))
-			}
-			if err != nil {
+			switch {
+			case errors.Is(err, registry.ErrUnsafe):
+				return st.fail(s, &GuardError{plan.RecordsRefusal(reg.Layout, s.Name)}, ExitUsage)
+			case err != nil:
 				return st.fail(s, &GuardError{err.Error()}, ExitUsage)
+			case !ok:
+				return st.fail(s, &GuardError{s.Refusal(reg.Layout)}, ExitUsage)
 			}
 		case plan.RequireAbsent:
 			var taken bool
 			taken, err = reg.Taken(s.Name)
 			if errors.Is(err, registry.ErrUnsafe) {
-				return st.fail(s, &GuardError{err.Error()}, ExitUsage)
+				return st.fail(s, &GuardError{s.RunNetnsRefusal(reg.Layout)}, ExitUsage)
 			}
 			if err == nil && taken {
-				return st.fail(s, &GuardError{s.Name + ": already exists (a namespace, npte marker or intent record has that name)"}, ExitUsage)
+				return st.fail(s, &GuardError{s.Refusal()}, ExitUsage)
 			}
 		case plan.RequireNoSymlink:
 			for _, p := range s.Paths {
 				if fi, e := os.Lstat(p); e == nil && fi.Mode()&fs.ModeSymlink != 0 {
-					return st.fail(s, &GuardError{"a path npte writes is a symbolic link; refusing to follow it: " + p}, ExitUsage)
+					return st.fail(s, &GuardError{s.Refusal()}, ExitUsage)
 				}
 			}
 		case plan.RequireEtcNetnsAbsent:
@@ -352,15 +358,14 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 				return st.fail(s, err, ExitUsage)
 			}
 		case plan.Probe:
-			var path string
-			path, err = r.Resolve(s.Argv[0])
-			if err == nil {
-				e := r.start(ctx, Cmd{Path: path, Argv: s.Argv, Env: Env(), Stdout: io.Discard, Stderr: io.Discard, Lock: st.lock})
-				if e != nil && !isExit(e) {
-					err = e
-				} else if (e == nil) != s.WantSuccess {
-					return st.fail(s, &GuardError{s.Message}, ExitUsage)
-				}
+			var refused bool
+			if refused, err = r.probe(ctx, s, st.lock); refused {
+				return st.fail(s, &GuardError{s.Message}, ExitUsage)
+			}
+		case plan.RequireIface:
+			var refused bool
+			if refused, err = r.probe(ctx, s.Probe(), st.lock); refused {
+				return st.fail(s, &GuardError{s.Refusal()}, ExitUsage)
 			}
 		case plan.Command:
 			err = r.command(ctx, s, st.lock)
@@ -384,7 +389,7 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 			var ok bool
 			ok, err = reg.Owned(s.Name)
 			if errors.Is(err, registry.ErrUnsafe) {
-				return st.fail(s, &GuardError{err.Error()}, ExitUsage)
+				return st.fail(s, &GuardError{plan.RecordsRefusal(reg.Layout, s.Name)}, ExitUsage)
 			}
 			if err == nil {
 				if ok {
@@ -393,7 +398,7 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 					}
 				} else {
 					st.index += plan.Count(s.Then)
-					fmt.Fprintf(r.Stderr, "npte: %s: not managed by npte, skipped\n", s.Name)
+					fmt.Fprintf(r.Stderr, "npte: %s\n", s.Skipped())
 				}
 			}
 		case plan.IfNetns:
@@ -438,6 +443,48 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 		}
 	}
 	return nil
+}
+
+// probe runs plan.Probe's command, its output discarded, and reports
+// whether the guard refuses; err is a failure to run it at all.
+func (r *Runner) probe(ctx context.Context, s plan.Probe, lock *os.File) (refused bool, err error) {
+	path, err := r.Resolve(s.Argv[0])
+	if err != nil {
+		return false, err
+	}
+	e := r.start(ctx, Cmd{Path: path, Argv: s.Argv, Env: Env(), Stdout: io.Discard, Stderr: io.Discard, Lock: lock})
+	if e != nil && !isExit(e) {
+		return false, e
+	}
+	return (e == nil) != s.WantSuccess, nil
+}
+
+// lockRefusal is the script's refusal of unsafe lock state (plan.Lock):
+// the type refusal when a state directory is a symbolic link or not a
+// directory or the lock is not a regular file, the owner refusal
+// otherwise.
+func lockRefusal(reg *registry.Registry) string {
+	l := reg.Layout
+	if wrongType(l.Root, true) || wrongType(l.NetnsDir(), true) || wrongType(l.IntentDir(), true) || wrongType(l.LockPath(), false) {
+		return plan.Lock{}.TypeRefusal(l)
+	}
+	return plan.Lock{}.OwnerRefusal(l, reg.Owner)
+}
+
+// wrongType is the script's `test -L P || { test -e P && ! test -d P; }`
+// (dir) or `... ! test -f P` (!dir): P is a symbolic link, or exists and
+// is not a directory (not a regular file).
+func wrongType(p string, dir bool) bool {
+	fi, err := os.Lstat(p)
+	switch {
+	case err != nil:
+		return false
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return true
+	case dir:
+		return !fi.IsDir()
+	}
+	return !fi.Mode().IsRegular()
 }
 
 // lockInterruptible takes the lock like reg.LockFile, but gives up when a

@@ -27,11 +27,11 @@ func (r *Runner) gatewayStep(ctx context.Context, st *state, s plan.Step) (chang
 			return false, nil, e
 		}
 		for _, line := range strings.Split(out, "\n") {
-			f := strings.Fields(line)
-			if len(f) == 0 || f[0] == "default" || len(f) > 1 && f[1] == "default" {
+			a, b, c := read3(line)
+			if a == "" || a == "default" || b == "default" {
 				continue
 			}
-			return false, guard(errors.New(s.Message + ": " + strings.Join(f, " "))), nil
+			return false, guard(errors.New(s.Refusal(a, b, c))), nil
 		}
 	case plan.IfOutput:
 		out, e := r.output(ctx, s.Argv, io.Discard, st.lock)
@@ -45,39 +45,41 @@ func (r *Runner) gatewayStep(ctx context.Context, st *state, s plan.Step) (chang
 	case plan.RequireNoGatewayRecord:
 		taken, e := reg.GatewayTaken(s.NS)
 		if errors.Is(e, registry.ErrUnsafe) {
-			return false, guard(e), nil
+			return false, guard(errors.New(plan.GatewayDirRefusal(reg.Layout))), nil
 		}
 		if e != nil {
 			return false, nil, e
 		}
 		if taken {
-			return false, guard(fmt.Errorf("%s: npte has a record of a gateway of %s (%s); remove what is left of it first: npte gateway destroy %s",
-				s.NS, s.NS, reg.Layout.GatewayDir(), s.NS)), nil
+			return false, guard(errors.New(s.Refusal(reg.Layout))), nil
 		}
 	case plan.WriteGatewayRecord:
 		e := reg.WriteGatewayRecord(s.NS, s.Firewall)
 		if errors.Is(e, registry.ErrUnsafe) {
+			if wrongType(reg.Layout.GatewayDir(), true) {
+				e = errors.New(plan.GatewayDirRefusal(reg.Layout))
+			}
 			return false, guard(e), nil
 		}
 		return e == nil, nil, e
 	case plan.RemoveGatewayRecord:
 		removed, e := reg.RemoveGatewayRecord(s.NS, s.Firewall)
 		if errors.Is(e, registry.ErrUnsafe) {
-			return false, guard(e), nil
+			return false, guard(errors.New(plan.RequireSafeGatewayRecords{NS: s.NS}.Refusal(reg.Layout))), nil
 		}
 		return removed && e == nil, nil, e
 	case plan.RequireSafeGatewayRecords:
 		// GatewayRecorded checks the directory and every record path.
 		if _, e := reg.GatewayRecorded(s.NS, ""); e != nil {
 			if errors.Is(e, registry.ErrUnsafe) {
-				return false, guard(e), nil
+				return false, guard(errors.New(s.Refusal(reg.Layout))), nil
 			}
 			return false, nil, e
 		}
 	case plan.IfGatewayRecord:
 		ok, e := reg.GatewayRecorded(s.NS, s.Firewall)
 		if errors.Is(e, registry.ErrUnsafe) {
-			return false, guard(e), nil
+			return false, guard(errors.New(plan.RequireSafeGatewayRecords{NS: s.NS}.Refusal(reg.Layout))), nil
 		}
 		if e != nil {
 			return false, nil, e
@@ -93,6 +95,23 @@ func (r *Runner) gatewayStep(ctx context.Context, st *state, s plan.Step) (chang
 		return false, nil, fmt.Errorf("unknown step %T", s)
 	}
 	return false, nil, nil
+}
+
+// read3 splits line as sh's `read -r a b c` does with the default IFS:
+// a and b are the first two words, c the rest of the line without its
+// leading and trailing blanks (spaces, tabs).
+func read3(line string) (a, b, c string) {
+	const blanks = " \t"
+	rest := strings.TrimLeft(line, blanks)
+	for _, w := range []*string{&a, &b} {
+		i := strings.IndexAny(rest, blanks)
+		if i < 0 {
+			*w, rest = rest, ""
+			break
+		}
+		*w, rest = rest[:i], strings.TrimLeft(rest[i:], blanks)
+	}
+	return a, b, strings.TrimRight(rest, blanks)
 }
 
 // output runs argv (a read-only, allowlisted program) and returns what it

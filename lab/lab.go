@@ -105,7 +105,7 @@ func Destroy() plan.Plan {
 func Netem(p *Profile) (plan.Plan, error) {
 	steps := []plan.Step{plan.Lock{}}
 	steps = append(steps, shape.Guard(Router, Downlink)...)
-	steps = append(steps, shape.Guard(Router, Uplink)[1:]...)
+	steps = append(steps, plan.RequireIface{NS: Router, Iface: Uplink})
 	argv := []string{"lab", "netem"}
 	if p == nil {
 		steps = append(steps, shape.ClearSteps(Router, Downlink, shape.Both)...)

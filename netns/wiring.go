@@ -73,7 +73,7 @@ func AssignAddrSteps(ns, iface string, cidr netip.Prefix) []plan.Step {
 	}
 	steps := []plan.Step{
 		plan.RequireManaged{Name: ns},
-		plan.Probe{Argv: []string{"ip", "-n", ns, "link", "show", "dev", iface}, WantSuccess: true, Message: ns + " has no interface " + iface},
+		plan.RequireIface{NS: ns, Iface: iface},
 	}
 	if cidr.Addr().Is6() {
 		steps = append(steps, RequireIPv6())
@@ -112,7 +112,7 @@ func AddRouteSteps(ns, dest string, via netip.Addr, dev string) []plan.Step {
 	steps := []plan.Step{plan.RequireManaged{Name: ns}}
 	if dev != "" {
 		argv = append(argv, "dev", dev)
-		steps = append(steps, plan.Probe{Argv: []string{"ip", "-n", ns, "link", "show", "dev", dev}, WantSuccess: true, Message: ns + " has no interface " + dev})
+		steps = append(steps, plan.RequireIface{NS: ns, Iface: dev})
 	}
 	if via.Is6() {
 		steps = append(steps, RequireIPv6())

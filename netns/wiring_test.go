@@ -85,7 +85,7 @@ func TestAssignAddr(t *testing.T) {
 				p.Steps = append(p.Steps[:3:3], p.Steps[4])
 			}
 			if len(p.Steps) != 4 {
-				t.Fatalf("want Lock, RequireManaged, Probe, Command; got %#v", p.Steps)
+				t.Fatalf("want Lock, RequireManaged, RequireIface, Command; got %#v", p.Steps)
 			}
 			if _, ok := p.Steps[0].(plan.Lock); !ok {
 				t.Errorf("first step is %T, want Lock", p.Steps[0])
@@ -93,9 +93,8 @@ func TestAssignAddr(t *testing.T) {
 			if s, ok := p.Steps[1].(plan.RequireManaged); !ok || s.Name != "client" {
 				t.Errorf("second step is %#v, want RequireManaged client", p.Steps[1])
 			}
-			pr, ok := p.Steps[2].(plan.Probe)
-			if !ok || !pr.WantSuccess || strings.Join(pr.Argv, " ") != "ip -n client link show dev if-router" {
-				t.Errorf("third step is %#v, want a probe that if-router exists", p.Steps[2])
+			if s, ok := p.Steps[2].(plan.RequireIface); !ok || s != (plan.RequireIface{NS: "client", Iface: "if-router"}) {
+				t.Errorf("third step is %#v, want RequireIface client if-router", p.Steps[2])
 			}
 			if got := commands(p.Steps); len(got) != 1 || got[0] != tc.want {
 				t.Errorf("commands = %q, want %q", got, tc.want)
@@ -133,9 +132,12 @@ func TestAddRoute(t *testing.T) {
 				if pr, ok := s.(plan.Probe); ok && pr.Message == netns.NoIPv6 {
 					v6++
 				} else if ok {
+					t.Errorf("probe %#v", pr)
+				}
+				if ri, ok := s.(plan.RequireIface); ok {
 					probes++
-					if !pr.WantSuccess || pr.Argv[len(pr.Argv)-1] != tc.dev {
-						t.Errorf("probe %#v", pr)
+					if ri != (plan.RequireIface{NS: "client", Iface: tc.dev}) {
+						t.Errorf("interface guard %#v", ri)
 					}
 				}
 			}

@@ -224,6 +224,29 @@ type Probe struct {
 	Message     string
 }
 
+// RequireIface refuses to go on (exit 2, before any change) unless
+// namespace NS has an interface Iface: the guard of the verbs that name an
+// interface (netns assign-addr, add-route --dev, netem, netem show).
+//
+// Renders as:
+//
+//	if ! ip -n NS link show dev IFACE >/dev/null 2>&1; then
+//		echo 'npte: NS has no interface IFACE' >&2; exit 2; fi
+type RequireIface struct{ NS, Iface string }
+
+// Probe is the equivalent Probe, which render and exec run.
+func (s RequireIface) Probe() Probe {
+	return Probe{Argv: []string{"ip", "-n", s.NS, "link", "show", "dev", s.Iface}, WantSuccess: true, Message: s.Refusal()}
+}
+
+// Refusal is the message when NS has no interface Iface.
+func (s RequireIface) Refusal() string { return s.NS + " has no interface " + s.Iface }
+
+func (RequireIface) isStep() {}
+
+// Describe implements Step.
+func (s RequireIface) Describe() string { return s.Refusal() }
+
 // Command runs an external program from the allowlist.
 //
 // Renders as:

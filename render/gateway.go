@@ -2,7 +2,6 @@ package render
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/npte/npte/plan"
 )
@@ -43,7 +42,7 @@ func (r *renderer) gatewayStep(s plan.Step, indent string) error {
 		r.gatewayDirGuard(indent)
 		r.write(indent, "if ")
 		r.existsTest(l.GatewayRecords(s.NS)...)
-		r.guardEnd(indent, s.NS, ": npte has a record of a gateway of ", s.NS, " (", l.GatewayDir(), "); remove what is left of it first: npte gateway destroy ", s.NS)
+		r.guardEnd(indent, s.Refusal(l))
 	case plan.WriteGatewayRecord:
 		r.gatewayDirGuard(indent)
 		r.write(indent, "install -d -m 0755 ")
@@ -65,7 +64,7 @@ func (r *renderer) gatewayStep(s plan.Step, indent string) error {
 			r.write(" || ")
 			r.wrongType(p, "-f")
 		}
-		r.guardEnd(indent, "a gateway record path of npte is a symbolic link or of the wrong type; refusing to follow it: ", d, " ", strings.Join(recs, " "))
+		r.guardEnd(indent, s.Refusal(l))
 	case plan.IfGatewayRecord:
 		recs := l.GatewayRecords(s.NS)
 		r.write(indent, "if ")
@@ -97,5 +96,5 @@ func (r *renderer) gatewayDirGuard(indent string) {
 	d := r.o.Layout.GatewayDir()
 	r.write(indent, "if ")
 	r.wrongType(d, "-d")
-	r.guardEnd(indent, d, " is a symbolic link or not a directory; refusing to use it")
+	r.guardEnd(indent, plan.GatewayDirRefusal(r.o.Layout))
 }

@@ -172,20 +172,19 @@ func (r *renderer) regular(p string) {
 	r.write("; }")
 }
 
-// notRegularGuard refuses (exit 2) when any of paths exists but is not a
-// regular file (a symbolic link, even dangling, or a directory), as live
-// npte's registry does, instead of taking it for absent:
+// recordsGuard refuses (exit 2) when the marker or the intent record of
+// name exists but is not a regular file (a symbolic link, even dangling,
+// or a directory), as live npte's registry does, instead of taking it for
+// absent:
 //
-//	if test -L P || { test -e P && ! test -f P; } || ...; then echo ... >&2; exit 2; fi
-func (r *renderer) notRegularGuard(indent string, paths ...string) {
+//	if test -L M || { test -e M && ! test -f M; } || test -L I || ...; then echo ... >&2; exit 2; fi
+func (r *renderer) recordsGuard(indent, name string) {
+	l := r.o.Layout
 	r.write(indent, "if ")
-	for i, p := range paths {
-		if i > 0 {
-			r.write(" || ")
-		}
-		r.wrongType(p, "-f")
-	}
-	r.guardEnd(indent, "a marker or intent record of npte is not a regular file (a symbolic link or a directory); refusing to follow it: ", strings.Join(paths, " "))
+	r.wrongType(l.Marker(name), "-f")
+	r.write(" || ")
+	r.wrongType(l.Intent(name), "-f")
+	r.guardEnd(indent, plan.RecordsRefusal(l, name))
 }
 
 // wrongType writes a condition true when p is a symbolic link (even a
@@ -239,15 +238,15 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 			m := l.Marker(s.Name)
 			r.write(indent, "if ")
 			r.notRegular(m)
-			r.guardEnd(indent, s.Name, ": not managed by npte (no marker ", m, ")")
+			r.guardEnd(indent, s.Refusal(l))
 		case plan.RequireOwned:
 			m := l.Marker(s.Name)
-			r.notRegularGuard(indent, m, l.Intent(s.Name))
+			r.recordsGuard(indent, s.Name)
 			r.write(indent, "if ! ")
 			r.regular(m)
 			r.write(" && ! ")
 			r.regular(l.Intent(s.Name))
-			r.guardEnd(indent, s.Name, ": not managed by npte (no marker ", m, ")")
+			r.guardEnd(indent, s.Refusal(l))
 		case plan.RequireAbsent:
 			// ip netns add fails on a /run/netns that is not a directory:
 			// refuse before the intent record, as live npte does.
@@ -255,14 +254,14 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 			r.path(l.RunNetns)
 			r.write(" && ! test -d ")
 			r.path(l.RunNetns)
-			r.guardEnd(indent, l.RunNetns, " is not a directory; refusing to create a namespace")
+			r.guardEnd(indent, s.RunNetnsRefusal(l))
 			r.write(indent, "if ")
 			r.existsTest(l.Marker(s.Name), l.Intent(s.Name), l.Netns(s.Name))
-			r.guardEnd(indent, s.Name, ": already exists (a namespace, npte marker or intent record has that name)")
+			r.guardEnd(indent, s.Refusal())
 		case plan.RequireNoSymlink:
 			r.write(indent, "if ")
 			r.symlinkTest(s.Paths...)
-			r.guardEnd(indent, "a path npte writes is a symbolic link; refusing to follow it: ", strings.Join(s.Paths, " "))
+			r.guardEnd(indent, s.Refusal())
 		case plan.RequireEtcNetnsAbsent:
 			r.etcNetnsAbsent(indent, s)
 		case plan.RequireEtcNetnsClean:
@@ -272,15 +271,13 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 				return err
 			}
 		case plan.Probe:
-			r.write(indent, "if ")
-			if s.WantSuccess {
-				r.write("! ")
-			}
-			if err := r.argv(s.Argv); err != nil {
+			if err := r.probe(indent, s); err != nil {
 				return err
 			}
-			r.write(" >/dev/null 2>&1")
-			r.guardEnd(indent, s.Message)
+		case plan.RequireIface:
+			if err := r.probe(indent, s.Probe()); err != nil {
+				return err
+			}
 		case plan.Command:
 			r.write(indent)
 			if s.Handoff {
@@ -332,7 +329,7 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 			r.path(l.Intent(s.Name))
 			r.line()
 		case plan.IfOwned:
-			r.notRegularGuard(indent, l.Marker(s.Name), l.Intent(s.Name))
+			r.recordsGuard(indent, s.Name)
 			r.write(indent, "if ")
 			r.regular(l.Marker(s.Name))
 			r.write(" || ")
@@ -342,7 +339,7 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 				return err
 			}
 			r.line(indent, "else")
-			q, _ := shell.Word("npte: " + s.Name + ": not managed by npte, skipped")
+			q, _ := shell.Word("npte: " + s.Skipped())
 			r.line(indent, "\techo ", q, " >&2")
 			r.line(indent, "fi")
 		case plan.IfNetns:
@@ -379,6 +376,20 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 	return nil
 }
 
+// probe renders plan.Probe.
+func (r *renderer) probe(indent string, s plan.Probe) error {
+	r.write(indent, "if ")
+	if s.WantSuccess {
+		r.write("! ")
+	}
+	if err := r.argv(s.Argv); err != nil {
+		return err
+	}
+	r.write(" >/dev/null 2>&1")
+	r.guardEnd(indent, s.Message)
+	return nil
+}
+
 // lockAwk prints the pids that hold (not wait for) a FLOCK on the file
 // whose "st_dev st_ino" is in d, from /proc/locks lines such as
 // "1: FLOCK  ADVISORY  WRITE 1234 00:1a:5678 0 EOF".
@@ -405,7 +416,7 @@ func (r *renderer) lock(rest []plan.Step, indent string) error {
 		r.write(" || ")
 	}
 	r.wrongType(l.LockPath(), "-f")
-	r.guardEnd(indent, l.Root, ", a directory below it or its lock is a symbolic link or not a directory (the lock: not a regular file); refusing to use it")
+	r.guardEnd(indent, plan.Lock{}.TypeRefusal(l))
 	// Owners and modes, with find(1) (POSIX test cannot read them): the
 	// directories belong to the owner and are not writable by group or
 	// others; the lock belongs to the owner with mode 0600 exactly.
@@ -416,8 +427,7 @@ func (r *renderer) lock(rest []plan.Step, indent string) error {
 		r.write(" ")
 	}
 	r.write(`-prune \( ! -user `, owner, ` -o -type d \( -perm -020 -o -perm -002 \) -o -type f ! -perm 0600 \) 2>/dev/null)"`)
-	r.guardEnd(indent, l.Root, ", a directory below it or its lock is not owned by ", shell.OwnerName(r.o.Owner),
-		", or is writable by group or others, or the lock has a mode other than 0600; refusing to use it (remove a bad lock when no npte runs)")
+	r.guardEnd(indent, plan.Lock{}.OwnerRefusal(l, r.o.Owner))
 	r.write(indent, "install -d -m 0755 ")
 	r.path(l.Root)
 	r.write(" ")

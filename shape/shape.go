@@ -265,7 +265,7 @@ func ipn(ns string, args ...string) []string {
 func Guard(ns, iface string) []plan.Step {
 	return []plan.Step{
 		plan.RequireManaged{Name: ns},
-		plan.Probe{Argv: ipn(ns, "link", "show", "dev", iface), WantSuccess: true, Message: ns + " has no interface " + iface},
+		plan.RequireIface{NS: ns, Iface: iface},
 	}
 }
 

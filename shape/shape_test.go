@@ -240,8 +240,8 @@ func TestApplyPlan(t *testing.T) {
 	if m, ok := p.Steps[1].(plan.RequireManaged); !ok || m.Name != "demo" {
 		t.Errorf("second step %#v, want RequireManaged demo", p.Steps[1])
 	}
-	if pr, ok := p.Steps[2].(plan.Probe); !ok || !pr.WantSuccess || strings.Join(pr.Argv, " ") != "ip -n demo link show dev if-b" {
-		t.Errorf("third step %#v, want the interface probe", p.Steps[2])
+	if ri, ok := p.Steps[2].(plan.RequireIface); !ok || ri != (plan.RequireIface{NS: "demo", Iface: "if-b"}) {
+		t.Errorf("third step %#v, want the interface guard", p.Steps[2])
 	}
 	if got := strings.Join(p.Undo, " "); got != "netem clear --direction ingress demo if-b" {
 		t.Errorf("undo %q", got)

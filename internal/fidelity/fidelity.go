@@ -70,6 +70,9 @@ type Result struct {
 	State  string // markers and intent records after the run
 	Stdout string
 	Stderr string
+	// Dir is the temporary directory that holds the side's private state
+	// layout; Check reads paths below it as equal on both sides.
+	Dir string
 }
 
 // Setup prepares a private state root: layout, fake program directory and
@@ -91,6 +94,10 @@ type Setup struct {
 	Output func(argv []string) string
 	// Gateways are gateway records (NS.BACKEND) that exist before the run.
 	Gateways []string
+	// Plant, when not nil, changes the private state layout (made as the
+	// fields above say, below a t.TempDir) before the run: a symbolic
+	// link or a file where a guard expects something else.
+	Plant func(l shell.Layout) error
 }
 
 // output is what a recorded program prints on stdout: the id commands of
@@ -169,6 +176,11 @@ func (s Setup) env(t *testing.T, args []string) (cli.Env, *bytes.Buffer, *bytes.
 		}
 		touch(layout.GatewayDir() + "/" + g)
 	}
+	if s.Plant != nil {
+		if err := s.Plant(layout); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var stdout, stderr bytes.Buffer
 	sudoUser := s.SudoUser
 	env := cli.Env{
@@ -239,7 +251,7 @@ func Live(t *testing.T, s Setup, w World, args ...string) Result {
 	env.Start = func(_ context.Context, c exec.Cmd) error { return record(c) }
 	env.Exec = func(c exec.Cmd) error { return record(c) }
 	code := cli.Main(env)
-	return Result{Events: events, Exit: code, State: snapshot(env.Layout), Stdout: stdout.String(), Stderr: stderr.String()}
+	return Result{Events: events, Exit: code, State: snapshot(env.Layout), Stdout: stdout.String(), Stderr: stderr.String(), Dir: filepath.Dir(env.Layout.Root)}
 }
 
 // fakeExit is a recorded program's non-zero exit.
@@ -468,7 +480,7 @@ func runScript(t *testing.T, file *syntax.File, l shell.Layout, w World, output 
 	default:
 		t.Fatalf("interp: %v", err)
 	}
-	return Result{Events: events, Exit: code, State: snapshot(l), Stdout: out.String(), Stderr: errb.String()}
+	return Result{Events: events, Exit: code, State: snapshot(l), Stdout: out.String(), Stderr: errb.String(), Dir: filepath.Dir(l.Root)}
 }
 
 // badState reports what the lock's find guard selects: an existing path
@@ -531,8 +543,9 @@ func indexOf(args []string, s string) int {
 }
 
 // Check runs npte ARGS both ways and fails t on any difference in the
-// programs run (argv and stdin, in order), the exit code class, or the
-// resulting markers and intent records. It returns the live result.
+// programs run (argv and stdin, in order), the exit code class, the
+// resulting markers and intent records, or the npte: lines on stderr
+// (Diagnostics). It returns the live result.
 func Check(t *testing.T, s Setup, w World, args ...string) Result {
 	t.Helper()
 	live := Live(t, s, w, args...)
@@ -552,7 +565,50 @@ func Check(t *testing.T, s Setup, w World, args ...string) Result {
 	if live.State != sh.State {
 		t.Errorf("npte %s: state differs: live %q, script %q", strings.Join(args, " "), live.State, sh.State)
 	}
+	if a, b := Diagnostics(live.Stderr, script, live.Dir), Diagnostics(sh.Stderr, "", sh.Dir); a != b {
+		t.Errorf("npte %s: live and script print different npte: lines on stderr\n--- live\n%s--- script\n%s--- live stderr\n%s", strings.Join(args, " "), a, b, live.Stderr)
+	}
 	return live
+}
+
+// Diagnostics returns the lines of stderr that begin with "npte: " and
+// that a script prints too: the guards' refusals and IfOwned's "skipped".
+// Given the script text (for a live run's stderr), it leaves out what only
+// a live run prints: its notes (comments in the script), and the report
+// of a failed or interrupted step (a script stops with the program's own
+// error output). The state directory dir (Result.Dir) is written $STATE.
+func Diagnostics(stderr, script, dir string) string {
+	if dir != "" {
+		stderr = strings.ReplaceAll(stderr, dir, "$STATE")
+	}
+	notes := map[string]bool{}
+	for _, l := range strings.Split(script, "\n") {
+		if c, ok := strings.CutPrefix(strings.TrimLeft(l, "\t"), "# "); ok {
+			notes[c] = true
+		}
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(stderr, "\n") {
+		m, ok := strings.CutPrefix(l, "npte: ")
+		if !ok || script != "" && (notes[m] || liveOnly(m)) {
+			continue
+		}
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// liveOnly reports whether m (an npte: line without its prefix) is part
+// of exec.StepError's report, which only a live run prints.
+func liveOnly(m string) bool {
+	for _, p := range []string{"already done: ", "to clean up, run: ", "nothing was changed", "interrupted (", "skipped: "} {
+		if strings.HasPrefix(m, p) {
+			return true
+		}
+	}
+	n, rest, ok := strings.Cut(m, " ")
+	return ok && n == "step" && strings.Contains(rest, " failed: ")
 }
 
 // unlockMark stands for the script's `exec 9>&-` in the interpreted
