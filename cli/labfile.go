@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/npte/npte/exec"
 	"github.com/npte/npte/topology"
 )
 
@@ -222,6 +224,15 @@ type LabShowCmd struct {
 	Name string `arg:"" placeholder:"NAME" help:"The lab's name."`
 }
 
+// Help is the long help of lab show.
+func (c *LabShowCmd) Help() string {
+	return `Prints an applied lab from its record (/run/npte/lab/NAME/): its nodes, links, addresses,
+routes, shaping and uplink. As root it also reads the kernel (ip -j addr show and tc -j qdisc
+show in each node, under npte's lock if it exists, creating nothing) and flags each
+difference from the record (drift): a missing namespace or interface, other addresses, other
+shaping. --json prints {"lab": RECORD, "drift": [...]} ("drift" is null without root).`
+}
+
 // Run implements the verb.
 func (c *LabShowCmd) Run(app *App) error {
 	rec, err := app.labRecord(c.Name)
@@ -232,8 +243,19 @@ func (c *LabShowCmd) Run(app *App) error {
 		return Usagef("lab %s: no such lab (npte lab list shows them)", c.Name)
 	}
 	l := rec.Lab
+	var drift []string
+	read := app.Env.Euid == 0
+	if read {
+		if drift, err = app.labDrift(l); err != nil {
+			return err
+		}
+	}
 	if c.JSON {
-		_, err := app.Env.Stdout.Write(l.Encode())
+		b, err := json.Marshal(map[string]any{"lab": json.RawMessage(l.Encode()), "drift": drift})
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(app.Env.Stdout, "%s\n", b)
 		return err
 	}
 	w := app.Env.Stdout
@@ -245,7 +267,47 @@ func (c *LabShowCmd) Run(app *App) error {
 			fmt.Fprintf(w, "  %-8s %s\n", o.Kind, o.Key)
 		}
 	}
+	switch {
+	case !read:
+		fmt.Fprintln(w, "(the kernel was not read: run as root to compare it with the record)")
+	case len(drift) == 0:
+		fmt.Fprintln(w, "the kernel matches the record")
+	default:
+		for _, d := range drift {
+			fmt.Fprintf(w, "DRIFT %s\n", d)
+		}
+	}
 	return nil
+}
+
+// labDrift reads each node of l from the kernel (under the lock if it
+// exists) and compares it with the record (topology.Drift).
+func (a *App) labDrift(l *topology.Lab) ([]string, error) {
+	unlock, err := a.Registry.LockExisting(a.Context())
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	var reads []exec.Read
+	for _, n := range l.Nodes {
+		reads = append(reads,
+			exec.Read{Argv: []string{"ip", "-n", n.Name, "-j", "addr", "show"}},
+			exec.Read{Argv: []string{"tc", "-n", n.Name, "-j", "qdisc", "show"}})
+	}
+	res, err := a.Runner().Capture(a.Context(), nil, reads...)
+	if err != nil {
+		return nil, err
+	}
+	kernel := map[string]topology.NodeState{}
+	for i, n := range l.Nodes {
+		addr, qd := res[2*i], res[2*i+1]
+		if addr.Err != nil || qd.Err != nil {
+			kernel[n.Name] = topology.NodeState{Missing: true}
+			continue
+		}
+		kernel[n.Name] = topology.NodeState{Addr: addr.Stdout, Qdisc: qd.Stdout}
+	}
+	return topology.Drift(l, kernel)
 }
 
 // LabGraphCmd is `npte lab graph FILE|NAME [--format dot|mermaid]`.

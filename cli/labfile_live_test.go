@@ -193,6 +193,9 @@ func TestLiveLabFileExamples(t *testing.T) {
 			if r := lbMust(t, 0, "lab", "plan", file); !strings.Contains(r.stdout, "no changes") {
 				t.Errorf("plan after apply is not empty:\n%s", r.stdout)
 			}
+			if r := lbMust(t, 0, "lab", "show", l.Name); !strings.Contains(r.stdout, "the kernel matches the record") {
+				t.Errorf("lab show after apply:\n%s", r.stdout)
+			}
 			if r := lbNpte(t, nil, "netns", "destroy", l.Nodes[0].Name); r.code != 2 || !strings.Contains(r.stderr, "use npte lab destroy "+l.Name) {
 				t.Errorf("netns destroy of a lab node: exit %d: %s", r.code, r.stderr)
 			}
@@ -246,4 +249,36 @@ func TestLiveLabFileExamples(t *testing.T) {
 			lfClean(t, l.Name, hostLinks)
 		})
 	}
+}
+
+// lab show flags what differs between the kernel and the record: an
+// address changed by hand, an interface or a namespace removed.
+func TestLiveLabShowDrift(t *testing.T) {
+	if !sandbox.Enter(t) {
+		return
+	}
+	file := filepath.Join("..", "examples", "builtin.yaml")
+	lbMust(t, 0, "lab", "apply", file)
+	sandbox.Run(t, "ip", "-n", "client", "addr", "add", "172.16.3.99/24", "dev", "if-router")
+	sandbox.Run(t, "ip", "-n", "server", "link", "del", "dev", "if-router")
+	r := lbMust(t, 0, "lab", "show", "builtin")
+	for _, want := range []string{
+		"DRIFT node client: if-router has addresses [172.16.3.2/24 172.16.3.99/24], the record [172.16.3.2/24]",
+		"DRIFT node router: interface if-server is missing",
+		"DRIFT node server: interface if-router is missing",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("lab show misses %q:\n%s", want, r.stdout)
+		}
+	}
+	r = lbMust(t, 0, "lab", "show", "--json", "builtin")
+	var v struct {
+		Lab   topology.Lab
+		Drift []string
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || v.Lab.Name != "builtin" || len(v.Drift) != 3 {
+		t.Errorf("lab show --json: %v %+v\n%s", err, v, r.stdout)
+	}
+	lbMust(t, 0, "lab", "destroy", "builtin")
+	lfClean(t, "builtin", 1)
 }

@@ -54,6 +54,9 @@ type End struct {
 	// Shape is the egress shaping of this end (toward the other), as
 	// written, or "".
 	Shape string `json:"shape,omitempty"`
+	// ShapeArgs is that shaping as netem apply flags (shape.Spec.Args):
+	// what `lab show` compares with the kernel's read-back.
+	ShapeArgs []string `json:"shape_args,omitempty"`
 }
 
 // LinkSpec is a resolved link.
@@ -318,6 +321,7 @@ func (r *resolver) links(f *File, l *Lab, nodes map[string]bool) {
 				continue
 			}
 			end.Shape = sh.String()
+			end.ShapeArgs = spec.Args()
 			if l.specs == nil {
 				l.specs = map[string]shape.Spec{}
 			}
