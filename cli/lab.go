@@ -44,7 +44,7 @@ func (c *LabCreateCmd) Run(app *App) error {
 // LabDestroyCmd is `npte lab destroy`.
 type LabDestroyCmd struct {
 	DryRun
-	Target string `arg:"" optional:"" placeholder:"NAME|FILE" help:"A lab applied from a file (its name, or the file); without it, the built-in lab."`
+	Target *string `arg:"" optional:"" placeholder:"NAME|FILE" help:"A lab applied from a file (its name, or the file); without it, the built-in lab."`
 }
 
 // Help is the long help of lab destroy.
@@ -59,8 +59,8 @@ its host table or chains, and its host link if-NAME if it carries npte's link gr
 
 // Run implements the verb.
 func (c *LabDestroyCmd) Run(app *App) error {
-	if c.Target != "" {
-		return app.labDestroyTarget(c.Target, c.DryRun.DryRun)
+	if c.Target != nil {
+		return app.labDestroyTarget(*c.Target, c.DryRun.DryRun)
 	}
 	return app.Apply(lab.Destroy(), c.DryRun.DryRun)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/npte/npte/exec"
 	"github.com/npte/npte/topology"
+	"github.com/npte/npte/validate"
 )
 
 // LabFileCmds are the lab verbs that work from a lab file (package
@@ -25,22 +26,42 @@ type LabFileCmds struct {
 	Schema LabSchemaCmd `cmd:"" help:"Print the JSON Schema of lab files (for editors)."`
 }
 
-// loadLab reads and resolves a lab file. Errors in the file are printed
-// on stderr, each with its line:column and snippet, and become exit 2.
-func (a *App) loadLab(path string) (*topology.Lab, error) {
+// loadLab reads and resolves a lab file. Errors in the file become exit
+// 2: with all, lab check's verbose form, every error with its line:column
+// and snippet; otherwise the first one in one line, with the number of
+// others (lab check shows them all).
+func (a *App) loadLab(path string, all bool) (*topology.Lab, error) {
+	if path == "" {
+		return nil, Usagef("invalid lab file \"\": must not be empty")
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, Usagef("cannot read lab file %s: %v", path, errors.Unwrap(err))
 	}
 	l, err := topology.LoadBytes(path, data)
 	var es topology.Errors
-	if errors.As(err, &es) {
-		for _, e := range es {
-			fmt.Fprintf(a.Env.Stderr, "npte: %s\n", strings.TrimRight(e.Error(), "\n"))
-		}
-		return nil, &exitCode{2}
+	if !errors.As(err, &es) {
+		return l, err
 	}
-	return l, err
+	if !all {
+		e := *es[0]
+		e.Snippet = ""
+		msg := e.Error()
+		if len(es) > 1 {
+			msg += fmt.Sprintf(" (and %d more: npte lab check %s shows them)", len(es)-1, path)
+		}
+		return nil, Usagef("%s", msg)
+	}
+	for _, e := range es {
+		lines := strings.Split(strings.TrimRight(e.Error(), "\n"), "\n")
+		for i, line := range lines {
+			if i == 0 {
+				line = "npte: " + line
+			}
+			fmt.Fprintln(a.Env.Stderr, oneLine(line))
+		}
+	}
+	return nil, &exitCode{2}
 }
 
 // labRecord reads the record of lab name; a record that is unsafe or
@@ -69,7 +90,7 @@ exit 2: it is not.`
 
 // Run implements the verb.
 func (c *LabCheckCmd) Run(app *App) error {
-	l, err := app.loadLab(c.File)
+	l, err := app.loadLab(c.File, true)
 	if err != nil {
 		return err
 	}
@@ -92,7 +113,7 @@ changes nothing.`
 
 // Run implements the verb.
 func (c *LabPlanCmd) Run(app *App) error {
-	l, err := app.loadLab(c.File)
+	l, err := app.loadLab(c.File, false)
 	if err != nil {
 		return err
 	}
@@ -133,7 +154,7 @@ namespace outside the lab, a record that changed since the plan was made. If a s
 
 // Run implements the verb.
 func (c *LabApplyCmd) Run(app *App) error {
-	l, err := app.loadLab(c.File)
+	l, err := app.loadLab(c.File, false)
 	if err != nil {
 		return err
 	}
@@ -164,9 +185,12 @@ func (c *LabApplyCmd) Run(app *App) error {
 // file is named and the lab has no record).
 func (a *App) labDestroyTarget(target string, dry bool) error {
 	name := target
+	if err := validateLabTarget(target); err != nil {
+		return err
+	}
 	var fromFile *topology.Lab
 	if strings.ContainsAny(target, "/.") {
-		l, err := a.loadLab(target)
+		l, err := a.loadLab(target, false)
 		if err != nil {
 			return err
 		}
@@ -182,7 +206,7 @@ func (a *App) labDestroyTarget(target string, dry bool) error {
 	} else if fromFile != nil {
 		labs = append(labs, fromFile)
 	} else {
-		fmt.Fprintf(a.Env.Stderr, "npte: lab %s has no record: nothing to destroy\n", name)
+		return Usagef("lab %s: no such lab (npte lab list shows them; npte lab destroy FILE removes the nodes of a lab file that has no record)", name)
 	}
 	return a.Apply(topology.Destroy(name, labs, a.Env.Layout.Root), dry)
 }
@@ -321,7 +345,7 @@ func (c *LabGraphCmd) Run(app *App) error {
 	var l *topology.Lab
 	if strings.ContainsAny(c.Target, "/.") {
 		var err error
-		if l, err = app.loadLab(c.Target); err != nil {
+		if l, err = app.loadLab(c.Target, false); err != nil {
 			return err
 		}
 	} else {
@@ -373,6 +397,18 @@ func (a *App) refuseLabNode(name string) error {
 				}
 			}
 		}
+	}
+	return nil
+}
+
+// validateLabTarget checks NAME|FILE: a file path (with a / or a .) or a
+// lab name (a namespace name).
+func validateLabTarget(target string) error {
+	if strings.ContainsAny(target, "/.") {
+		return nil
+	}
+	if err := validate.NetnsName(target); err != nil {
+		return Usagef("lab %v (or give a lab file, with a / or a .)", err)
 	}
 	return nil
 }

@@ -124,10 +124,22 @@ func snippet(tk *token.Token) string {
 	s := yaml.FormatErrorWithToken("", tk, false, true)
 	// The first line is "[L:C] " (the empty message); the rest is the
 	// annotated source.
-	if i := strings.Index(s, "\n"); i >= 0 {
-		return strings.TrimRight(s[i+1:], "\n")
+	i := strings.Index(s, "\n")
+	if i < 0 {
+		return ""
 	}
-	return ""
+	// At most three lines before the offending one and two after it (a
+	// token can span a whole file).
+	lines := strings.Split(strings.TrimRight(s[i+1:], "\n"), "\n")
+	at := 0
+	for j, l := range lines {
+		if strings.HasPrefix(l, ">") {
+			at = j
+			break
+		}
+	}
+	lo, hi := max(0, at-3), min(len(lines), at+4) // the caret line, then two
+	return strings.Join(lines[lo:hi], "\n")
 }
 
 func errorAt(name string, n ast.Node, msg string) error {
