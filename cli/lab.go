@@ -10,6 +10,7 @@ type LabCmd struct {
 	Create  LabCreateCmd  `cmd:"" help:"Create the client/router/server lab."`
 	Destroy LabDestroyCmd `cmd:"" help:"Destroy the lab (also a half-built one)."`
 	Netem   LabNetemCmd   `cmd:"" help:"Shape the lab's router links from a profile, or clear them."`
+	LabFileCmds
 }
 
 // LabCreateCmd is `npte lab create`.
@@ -44,6 +45,7 @@ func (c *LabCreateCmd) Run(app *App) error {
 // LabDestroyCmd is `npte lab destroy`.
 type LabDestroyCmd struct {
 	DryRun
+	Target *string `arg:"" optional:"" placeholder:"NAME|FILE" help:"A lab applied from a file (its name, or the file); without it, the built-in lab."`
 }
 
 // Help is the long help of lab destroy.
@@ -59,6 +61,9 @@ The programs it runs are ` + helpPrograms(lab.Destroy()) + `.`
 
 // Run implements the verb.
 func (c *LabDestroyCmd) Run(app *App) error {
+	if c.Target != nil {
+		return app.labDestroyTarget(*c.Target, c.DryRun.DryRun)
+	}
 	return app.Apply(lab.Destroy(), c.DryRun.DryRun)
 }
 

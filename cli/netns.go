@@ -78,6 +78,9 @@ Refuses (exit 2, nothing changed): an invalid NAME, a namespace npte did not mak
 
 // Run implements the verb.
 func (c *NetnsDestroyCmd) Run(app *App) error {
+	if err := app.refuseLabNode(string(c.Name)); err != nil {
+		return err
+	}
 	return app.Apply(netns.Destroy(string(c.Name)), c.DryRun.DryRun)
 }
 

@@ -424,6 +424,16 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 			if err = requireRootfs(s); err != nil {
 				return st.fail(s, err, ExitUsage)
 			}
+		case plan.RequireLabRecord:
+			if e := r.labRecord(s); e != nil {
+				return st.fail(s, e, ExitUsage)
+			}
+		case plan.WriteLabRecord:
+			err = r.labRecordWrite(s)
+			changed = err == nil
+		case plan.RemoveLabRecord:
+			err = r.labRecordRemove(s)
+			changed = err == nil
 		case plan.Note:
 			fmt.Fprintf(r.Stderr, "npte: %s\n", s.Text)
 		default:

@@ -357,6 +357,16 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 			}
 		case plan.RequireRootfs:
 			r.rootfs(indent, s)
+		case plan.RequireLabRecord:
+			if err := r.labRecord(indent, s); err != nil {
+				return err
+			}
+		case plan.WriteLabRecord:
+			if err := r.labRecordWrite(indent, s); err != nil {
+				return err
+			}
+		case plan.RemoveLabRecord:
+			r.labRecordRemove(indent, s)
 		case plan.Note:
 			for _, t := range strings.Split(s.Text, "\n") {
 				r.line(indent, Comment(t))

@@ -8,6 +8,7 @@ import (
 	"os"
 	osexec "os/exec"
 	"os/user"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -99,6 +100,10 @@ func either(fs ...func(string) bool) func(string) bool {
 		return false
 	}
 }
+
+// labSample is a valid lab file (the built-in lab's example), by an
+// absolute path: the tests run in securitytest/.
+var labSample, _ = filepath.Abs("../examples/builtin.yaml")
 
 // slots lists every argument and flag of every verb. Each slot's valid
 // form must work: TestHostileInput fails a slot whose valid form fails
@@ -220,6 +225,11 @@ func slots() []slot {
 		// values. An empty --profile= is no --profile: clear the links.
 		{name: "lab create EXTRA", args: l("lab", "create", "--"), dry: 2, extra: true},
 		{name: "lab destroy EXTRA", args: l("lab", "destroy", "--"), dry: 2, extra: true},
+		// Lab files: no hostile value is a lab file or an applied lab.
+		{name: "lab apply FILE", args: l("lab", "apply", "--"), dry: 2, sample: labSample},
+		{name: "lab plan FILE", args: l("lab", "plan", "--"), sample: labSample},
+		{name: "lab graph FILE|NAME", args: l("lab", "graph", "--"), sample: labSample},
+		{name: "lab destroy FILE", args: l("lab", "destroy", "--"), dry: 2, sample: labSample},
 		{name: "lab netem --profile", args: func(v string) []string { return []string{"lab", "netem", "--profile=" + v} }, dry: 2,
 			valid: func(v string) bool { _, err := lab.FindProfile(v); return err == nil || v == "" }},
 		{name: "lab netem --list=BOOL", args: func(v string) []string { return []string{"lab", "netem", "--list=" + v} }, valid: isBool},

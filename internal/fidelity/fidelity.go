@@ -214,6 +214,16 @@ func snapshot(l shell.Layout) string {
 			out = append(out, filepath.Base(d)+"/"+e.Name())
 		}
 	}
+	// Lab records (plan.WriteLabRecord): each file with its content's size.
+	labs, _ := os.ReadDir(l.Root + "/lab")
+	for _, lab := range labs {
+		files, _ := os.ReadDir(l.Root + "/lab/" + lab.Name())
+		out = append(out, "lab/"+lab.Name())
+		for _, f := range files {
+			b, _ := os.ReadFile(l.Root + "/lab/" + lab.Name() + "/" + f.Name())
+			out = append(out, fmt.Sprintf("lab/%s/%s:%d", lab.Name(), f.Name(), len(b)))
+		}
+	}
 	sort.Strings(out)
 	return strings.Join(out, " ")
 }
@@ -416,6 +426,10 @@ func runScript(t *testing.T, file *syntax.File, l shell.Layout, w World, output 
 				return nil
 			case len(argv) == 4 && argv[0] == "rm" && argv[1] == "-f" && argv[2] == "--" && strings.HasPrefix(argv[3], l.Root+"/"):
 				_ = os.Remove(argv[3])
+				return nil
+			case len(argv) == 4 && argv[0] == "rm" && argv[1] == "-rf" && argv[2] == "--" && strings.HasPrefix(argv[3], l.Root+"/lab/"):
+				// A lab's record (plan.RemoveLabRecord).
+				_ = os.RemoveAll(argv[3])
 				return nil
 			case len(argv) > 2 && argv[0] == "find" && (argv[1] == plan.EtcNetns || strings.HasPrefix(argv[1], plan.EtcNetns+"/")) && readOnlyFind(argv):
 				// The /etc/netns guards: the real find reads the same
