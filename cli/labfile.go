@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"os/user"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/npte/npte/exec"
+	"github.com/npte/npte/plan"
 	"github.com/npte/npte/topology"
+	"github.com/npte/npte/userfile"
 	"github.com/npte/npte/validate"
 )
 
@@ -34,9 +37,16 @@ func (a *App) loadLab(path string, all bool) (*topology.Lab, error) {
 	if path == "" {
 		return nil, Usagef("invalid lab file \"\": must not be empty")
 	}
-	data, err := os.ReadFile(path)
+	cred, who, err := a.caller()
 	if err != nil {
-		return nil, Usagef("cannot read lab file %s: %v", path, errors.Unwrap(err))
+		return nil, err
+	}
+	data, err := userfile.Read(path, cred)
+	if err != nil {
+		if u := errors.Unwrap(err); u != nil {
+			err = u
+		}
+		return nil, Usagef("cannot read lab file %s%s: %v", path, who, err)
 	}
 	l, err := topology.LoadBytes(path, data)
 	var es topology.Errors
@@ -62,6 +72,53 @@ func (a *App) loadLab(path string, all bool) (*topology.Lab, error) {
 		}
 	}
 	return nil, &exitCode{2}
+}
+
+// caller returns whose rights a file named on the command line is read
+// with: under sudo from another user ($SUDO_USER, not root), that user's,
+// so that a NOPASSWD grant cannot be used to read (and have a parse error
+// quote) a file the user could not read; otherwise npte's own (nil). who
+// names the user for messages.
+func (a *App) caller() (cred *userfile.Cred, who string, err error) {
+	name := a.Env.Getenv("SUDO_USER")
+	if a.Env.Euid != 0 || name == "" || name == "root" {
+		return nil, "", nil
+	}
+	refuse := func(err error) (*userfile.Cred, string, error) {
+		return nil, "", Usagef("cannot read files as $SUDO_USER %q: %v", name, err)
+	}
+	if a.Env.LookupUser == nil {
+		return refuse(errors.New("no user database"))
+	}
+	u, err := a.Env.LookupUser(name)
+	if err != nil {
+		return refuse(err)
+	}
+	groups := a.Env.UserGroups
+	if groups == nil {
+		groups = (*user.User).GroupIds
+	}
+	gids, err := groups(u)
+	if err != nil {
+		return refuse(err)
+	}
+	c := &userfile.Cred{}
+	ids := append([]string{u.Uid, u.Gid}, gids...)
+	for i, id := range ids {
+		n, err := strconv.ParseUint(id, 10, 32)
+		if err != nil {
+			return refuse(fmt.Errorf("id %q is not a number", id))
+		}
+		switch i {
+		case 0:
+			c.UID = uint32(n)
+		case 1:
+			c.GID = uint32(n)
+		default:
+			c.Groups = append(c.Groups, uint32(n))
+		}
+	}
+	return c, " as " + name, nil
 }
 
 // labRecord reads the record of lab name; a record that is unsafe or
@@ -170,6 +227,11 @@ func (c *LabApplyCmd) Run(app *App) error {
 		old = rec.Lab
 	}
 	p := topology.Apply(l, old, app.Env.Layout.Root, []string{"lab", "apply", c.File})
+	if cred, _, err := app.caller(); err != nil {
+		return err
+	} else if cred != nil && !c.DryRun.DryRun && c.Output != "json" && makesUplink(p) {
+		return Usagef("lab %s: its uplink changes the host's firewall and forwarding, which a verb run through sudo by %s may not do (npte gateway is not in the NOPASSWD grant): remove uplink: from %s, or have an admin apply it: sudo env -u SUDO_USER npte lab apply %s", l.Name, app.Env.Getenv("SUDO_USER"), c.File, c.File)
+	}
 	if c.Output == "json" {
 		_, err := app.Env.Stdout.Write(topology.PlanJSON(p))
 		return err
@@ -178,6 +240,18 @@ func (c *LabApplyCmd) Run(app *App) error {
 		io.WriteString(app.Env.Stderr, topology.FormatDiff(l.Name, topology.Diff(old, l)))
 	}
 	return app.Apply(p, c.DryRun.DryRun)
+}
+
+// makesUplink reports whether p creates a gateway (an uplink): a step
+// that records one.
+func makesUplink(p plan.Plan) bool {
+	found := false
+	plan.Walk(p.Steps, func(s plan.Step) {
+		if _, ok := s.(plan.WriteGatewayRecord); ok {
+			found = true
+		}
+	})
+	return found
 }
 
 // labDestroyTarget is `npte lab destroy NAME|FILE`: the plan of

@@ -414,3 +414,22 @@ func Count(steps []Step) int {
 	}
 	return n
 }
+
+// Walk calls fn for every step, depth first, including the steps inside
+// IfOwned, IfNetns, IfOutput and IfGatewayRecord (after the conditional
+// step itself).
+func Walk(steps []Step, fn func(Step)) {
+	for _, s := range steps {
+		fn(s)
+		switch s := s.(type) {
+		case IfOwned:
+			Walk(s.Then, fn)
+		case IfNetns:
+			Walk(s.Then, fn)
+		case IfOutput:
+			Walk(s.Then, fn)
+		case IfGatewayRecord:
+			Walk(s.Then, fn)
+		}
+	}
+}
