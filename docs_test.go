@@ -14,6 +14,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/npte/npte/cli"
+	"github.com/npte/npte/topology"
 )
 
 // readmeLimit is the README's size limit in bytes: a newcomer's page (the
@@ -347,4 +348,31 @@ func stripComment(line string) string {
 		return ""
 	}
 	return line
+}
+
+// TestReadmeLabFilesCheck: every YAML block of the README is a lab file
+// that `npte lab check` accepts, and every example under examples/ too.
+func TestReadmeLabFilesCheck(t *testing.T) {
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllSubmatch(data, -1)
+	if len(blocks) == 0 {
+		t.Fatal("the README shows no lab file (its quick start leads with one)")
+	}
+	for i, b := range blocks {
+		if _, err := topology.LoadBytes("README.md block "+strconv.Itoa(i+1), b[1]); err != nil {
+			t.Errorf("README's lab file %d: %v", i+1, err)
+		}
+	}
+	examples, _ := filepath.Glob("examples/*.yaml")
+	if len(examples) < 6 {
+		t.Errorf("examples/ has %d lab files, want at least 6", len(examples))
+	}
+	for _, e := range examples {
+		if _, err := topology.Load(e); err != nil {
+			t.Errorf("%s: %v", e, err)
+		}
+	}
 }
