@@ -168,13 +168,23 @@ addresses, routes, shaping, uplink). A lab that does not exist yet is all additi
 changes nothing.`
 }
 
+// labFileAndRecord reads the lab file and the record of the lab it
+// names (nil when there is none).
+func (a *App) labFileAndRecord(file string) (*topology.Lab, *topology.Record, error) {
+	l, err := a.loadLab(file, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	rec, err := a.labRecord(l.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, rec, nil
+}
+
 // Run implements the verb.
 func (c *LabPlanCmd) Run(app *App) error {
-	l, err := app.loadLab(c.File, false)
-	if err != nil {
-		return err
-	}
-	rec, err := app.labRecord(l.Name)
+	l, rec, err := app.labFileAndRecord(c.File)
 	if err != nil {
 		return err
 	}
@@ -205,17 +215,15 @@ prints them in words); with no changes, only its guards. --output json prints th
 itself (typed steps) and changes nothing.
 
 Refuses (exit 2, nothing changed): an invalid file (see lab check), a node name taken by a
-namespace outside the lab, a record that changed since the plan was made. If a step fails,
+namespace outside the lab, a record that changed since the plan was made; through sudo by
+another user ($SUDO_USER), a lab whose uplink is to be made (npte gateway is not in the
+NOPASSWD grant). Through sudo the file is read with $SUDO_USER's rights. If a step fails,
 'npte lab destroy NAME' removes what was made.`
 }
 
 // Run implements the verb.
 func (c *LabApplyCmd) Run(app *App) error {
-	l, err := app.loadLab(c.File, false)
-	if err != nil {
-		return err
-	}
-	rec, err := app.labRecord(l.Name)
+	l, rec, err := app.labFileAndRecord(c.File)
 	if err != nil {
 		return err
 	}
