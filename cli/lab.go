@@ -2,6 +2,7 @@ package cli
 
 import (
 	"github.com/npte/npte/lab"
+	"github.com/npte/npte/validate"
 )
 
 // LabCmd groups the lab verbs: a fixed client/router/server topology
@@ -45,7 +46,7 @@ func (c *LabCreateCmd) Run(app *App) error {
 // LabDestroyCmd is `npte lab destroy`.
 type LabDestroyCmd struct {
 	DryRun
-	Target *string `arg:"" optional:"" placeholder:"NAME|FILE" help:"A lab applied from a file (its name, or the file); without it, the built-in lab."`
+	Target *validate.LabTarget `arg:"" optional:"" placeholder:"NAME|FILE" help:"A lab applied from a file (its name, or the file); without it, the built-in lab."`
 }
 
 // Help is the long help of lab destroy.

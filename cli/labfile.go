@@ -265,13 +265,11 @@ func makesUplink(p plan.Plan) bool {
 // labDestroyTarget is `npte lab destroy NAME|FILE`: the plan of
 // topology.Destroy from the lab's record (and the file's nodes, if a
 // file is named and the lab has no record).
-func (a *App) labDestroyTarget(target string, dry bool) error {
+func (a *App) labDestroyTarget(t validate.LabTarget, dry bool) error {
+	target := string(t)
 	name := target
-	if err := validateLabTarget(target); err != nil {
-		return err
-	}
 	var fromFile *topology.Lab
-	if strings.ContainsAny(target, "/.") {
+	if t.IsFile() {
 		l, err := a.loadLab(target, false)
 		if err != nil {
 			return err
@@ -326,8 +324,8 @@ func (c *LabListCmd) Run(app *App) error {
 
 // LabShowCmd is `npte lab show NAME [--json]`.
 type LabShowCmd struct {
-	JSON bool   `name:"json" help:"Print the lab's record as JSON."`
-	Name string `arg:"" placeholder:"NAME" help:"The lab's name."`
+	JSON bool             `name:"json" help:"Print the lab's record as JSON."`
+	Name validate.LabName `arg:"" placeholder:"NAME" help:"The lab's name."`
 }
 
 // Help is the long help of lab show.
@@ -341,7 +339,7 @@ shaping. --json prints {"lab": RECORD, "drift": [...]} ("drift" is null without 
 
 // Run implements the verb.
 func (c *LabShowCmd) Run(app *App) error {
-	rec, err := app.labRecord(c.Name)
+	rec, err := app.labRecord(string(c.Name))
 	if err != nil {
 		return err
 	}
@@ -418,20 +416,20 @@ func (a *App) labDrift(l *topology.Lab) ([]string, error) {
 
 // LabGraphCmd is `npte lab graph FILE|NAME [--format dot|mermaid]`.
 type LabGraphCmd struct {
-	Format string `enum:"dot,mermaid" default:"dot" placeholder:"FORMAT" help:"dot (Graphviz) or mermaid."`
-	Target string `arg:"" placeholder:"FILE|NAME" help:"A lab file, or the name of an applied lab."`
+	Format string             `enum:"dot,mermaid" default:"dot" placeholder:"FORMAT" help:"dot (Graphviz) or mermaid."`
+	Target validate.LabTarget `arg:"" placeholder:"FILE|NAME" help:"A lab file, or the name of an applied lab."`
 }
 
 // Run implements the verb.
 func (c *LabGraphCmd) Run(app *App) error {
 	var l *topology.Lab
-	if strings.ContainsAny(c.Target, "/.") {
+	if c.Target.IsFile() {
 		var err error
-		if l, err = app.loadLab(c.Target, false); err != nil {
+		if l, err = app.loadLab(string(c.Target), false); err != nil {
 			return err
 		}
 	} else {
-		rec, err := app.labRecord(c.Target)
+		rec, err := app.labRecord(string(c.Target))
 		if err != nil {
 			return err
 		}
@@ -479,18 +477,6 @@ func (a *App) refuseLabNode(name string) error {
 				}
 			}
 		}
-	}
-	return nil
-}
-
-// validateLabTarget checks NAME|FILE: a file path (with a / or a .) or a
-// lab name (a namespace name).
-func validateLabTarget(target string) error {
-	if strings.ContainsAny(target, "/.") {
-		return nil
-	}
-	if err := validate.NetnsName(target); err != nil {
-		return Usagef("lab %v (or give a lab file, with a / or a .)", err)
 	}
 	return nil
 }

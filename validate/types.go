@@ -1,6 +1,10 @@
 package validate
 
-import "net/netip"
+import (
+	"errors"
+	"net/netip"
+	"strings"
+)
 
 // The types below are validated values: each UnmarshalText checks its
 // input with the validator of the same rule and refuses it with that
@@ -134,5 +138,47 @@ func (p *Program) UnmarshalText(b []byte) error {
 		return err
 	}
 	*p = Program(b)
+	return nil
+}
+
+// LabTarget is a lab named either by its file (any text with a / or a
+// ., e.g. ./lab.yaml) or by its name (a namespace name).
+type LabTarget string
+
+// UnmarshalText implements encoding.TextUnmarshaler: a file is taken as
+// it is (the lab verbs read it, as the caller under sudo); a name must
+// pass NetnsName, with the rule naming the other form.
+func (t *LabTarget) UnmarshalText(b []byte) error {
+	s := string(b)
+	if !strings.ContainsAny(s, "/.") {
+		if err := NetnsName(s); err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				return err
+			}
+			return &Error{Kind: "lab name", Value: e.Value, Rule: e.Rule + " (or give a lab file, with a / or a .)"}
+		}
+	}
+	*t = LabTarget(s)
+	return nil
+}
+
+// IsFile reports whether t names a lab file rather than a lab.
+func (t LabTarget) IsFile() bool { return strings.ContainsAny(string(t), "/.") }
+
+// LabName is the name of an applied lab: a namespace name.
+type LabName string
+
+// UnmarshalText implements encoding.TextUnmarshaler with NetnsName,
+// calling the value a lab name.
+func (n *LabName) UnmarshalText(b []byte) error {
+	if err := NetnsName(string(b)); err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			return err
+		}
+		return &Error{Kind: "lab name", Value: e.Value, Rule: e.Rule}
+	}
+	*n = LabName(b)
 	return nil
 }

@@ -41,6 +41,12 @@ func TestTypedValues(t *testing.T) {
 		{"program ok", new(validate.Program), "/usr/local/sbin/npte", true, ""},
 		{"program comma", new(validate.Program), "/a,b", false, ""},
 		{"program relative", new(validate.Program), "npte", false, ""},
+		{"lab target name", new(validate.LabTarget), "star", true, ""},
+		{"lab target file", new(validate.LabTarget), "./star.yaml", true, ""},
+		{"lab target bad name", new(validate.LabTarget), "Star", false, ""},
+		{"lab target empty", new(validate.LabTarget), "", false, ""},
+		{"lab name ok", new(validate.LabName), "star", true, ""},
+		{"lab name file", new(validate.LabName), "star.yaml", false, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.v.UnmarshalText([]byte(tc.in))
