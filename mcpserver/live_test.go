@@ -26,6 +26,10 @@ const liveSudo = `#!/bin/sh
 [ "$1" = -n ] || { echo "fake sudo: -n missing" >&2; exit 99; }
 shift
 case "$1" in /*) ;; *) echo "fake sudo: npte path not absolute: $1" >&2; exit 99;; esac
+# The lab files this root-run server writes are root's; npte reads a lab
+# file with SUDO_USER's rights, as sudo from the server's own user would
+# (TestLiveMCPRealSudo runs that, as nobody). So lab verbs go as root's.
+case "$2" in lab) exec "$@";; esac
 exec env SUDO_USER=nobody SUDO_UID=65534 SUDO_GID=65534 "$@"
 `
 
