@@ -420,6 +420,34 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 			if stop != nil {
 				return stop
 			}
+		case plan.Batch:
+			line, e := r.batch(ctx, s, st.lock)
+			if e != nil {
+				return st.batchFail(s, line, e)
+			}
+			for _, l := range s.Lines {
+				for _, x := range l.Steps {
+					st.done = append(st.done, describe(x))
+				}
+			}
+		case plan.IfOnlyOwned:
+			var ok bool
+			ok, err = onlyOwned(reg.Layout, s.Names)
+			if err == nil {
+				if !ok {
+					st.index += plan.Count(s.Then)
+				}
+				branch := s.Then
+				if !ok {
+					branch = s.Else
+				}
+				if e := r.steps(ctx, st, branch); e != nil {
+					return e
+				}
+				if ok {
+					st.index += plan.Count(s.Else)
+				}
+			}
 		case plan.Note:
 			fmt.Fprintf(r.Stderr, "npte: %s\n", s.Text)
 		default:
