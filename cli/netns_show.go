@@ -246,14 +246,16 @@ func (c *NetnsShowCmd) Run(app *App) error {
 			reads[i].Argv = s.json(c.Name)
 		}
 	}
-	results, err := app.Runner().Capture(app.Context(), []plan.Step{plan.RequireManaged{Name: c.Name}}, reads...)
+	runner := app.Runner()
+	results, err := runner.Capture(app.Context(), []plan.Step{plan.RequireManaged{Name: c.Name}}, reads...)
 	if err != nil {
 		return err
 	}
 	unlock()
 
-	// The commands' diagnostics first, then the sections.
+	// The echoed commands and their diagnostics first, then the sections.
 	for i := range results {
+		runner.Echo(reads[i].Argv)
 		if _, err := app.Env.Stderr.Write(results[i].Stderr); err != nil {
 			return err
 		}

@@ -28,7 +28,7 @@ type Captured struct {
 // doctor): it runs guards, steps that change nothing (RequireManaged,
 // RequireIface, Probe), as Run does, then every read at once, and returns
 // what each printed, in the order of reads. Nothing is echoed: the output
-// of a read is the caller's to print. A guard's refusal or failure is a
+// of a read, and its echo (Echo) if wanted, are the caller's to print. A guard's refusal or failure is a
 // *StepError, as from Run; a read that fails is only reported in its
 // Captured. The caller holds npte's lock, when it needs it, with
 // registry.LockExisting (a read creates no state); the reads do not
@@ -57,6 +57,7 @@ func (r *Runner) Capture(ctx context.Context, guards []plan.Step, reads ...Read)
 		}
 		cmds[i] = &c
 	}
+
 	var wg sync.WaitGroup
 	for i, c := range cmds {
 		if c == nil {
@@ -74,3 +75,7 @@ func (r *Runner) Capture(ctx context.Context, guards []plan.Step, reads ...Read)
 	wg.Wait()
 	return out, nil
 }
+
+// Echo writes "+ ARGV" on the Runner's Stderr, as Run echoes a command
+// before it runs it: netns show prints it before each read's diagnostics.
+func (r *Runner) Echo(argv []string) { r.echo(argv, "") }
