@@ -53,6 +53,10 @@ ops() {
 		done
 		echo "netns add-route ns$n default 10.$(((n - 1) >> 8)).$(((n - 1) & 255)).1"
 	fi
+	# The way back to ns1: ns3 .. ns(N-1) route its link via the left.
+	for ((i = 3; i < n; i++)); do
+		echo "netns add-route ns$i 10.0.1.0/24 10.$(((i - 1) >> 8)).$(((i - 1) & 255)).1"
+	done
 }
 
 if [ "${1:-}" = --print-ops ]; then
@@ -174,6 +178,9 @@ prepare() {
 				echo "route replace default via 10.$((i >> 8)).$((i & 255)).2"
 			elif ((n > 1)); then
 				echo "route replace default via 10.$(((i - 1) >> 8)).$(((i - 1) & 255)).1"
+			fi
+			if ((i >= 3 && i < n)); then
+				echo "route replace 10.0.1.0/24 via 10.$(((i - 1) >> 8)).$(((i - 1) & 255)).1"
 			fi
 		} >"$d/c-ns$i.batch"
 		echo "ip -n ns$i -batch $d/c-ns$i.batch" >>"$d/c.sh"

@@ -74,124 +74,55 @@ umask 077
 		exit 2
 	fi
 	(set -C; : >/run/npte/intent/client)
+	(set -C; : >/run/npte/intent/router)
+	(set -C; : >/run/npte/intent/server)
 	modprobe -q tcp_bbr 2>/dev/null || true
-	ip netns add client || exit 1
-	ip -n client link set dev lo up || exit 1
-	ip netns exec client sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1' || exit 1
-	ip netns exec client sysctl -q -w 'net.ipv6.conf.all.forwarding=1' 2>/dev/null || true
+	ip -batch - <<'NPTE_EOF' || exit 1
+netns add client
+netns exec client sysctl -q -e -w "net.ipv4.tcp_rmem=4096 131072 33554432" "net.ipv4.tcp_wmem=4096 131072 33554432" net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+netns add router
+netns exec router sysctl -q -e -w "net.ipv4.tcp_rmem=4096 131072 33554432" "net.ipv4.tcp_wmem=4096 131072 33554432" net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+netns add server
+netns exec server sysctl -q -e -w "net.ipv4.tcp_rmem=4096 131072 33554432" "net.ipv4.tcp_wmem=4096 131072 33554432" net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+link add name if-router netns client group 28272 type veth peer name if-client netns router group 28272
+link add name if-router netns server group 28272 type veth peer name if-server netns router group 28272
+NPTE_EOF
+	ip -n client -batch - <<'NPTE_EOF' || exit 1
+link set dev lo up
+link set dev if-router up
+addr replace 172.16.3.2/24 dev if-router
+route replace default via 172.16.3.1
+NPTE_EOF
+	ip -n router -batch - <<'NPTE_EOF' || exit 1
+link set dev lo up
+link set dev if-client up
+link set dev if-server up
+addr replace 172.16.3.1/24 dev if-client
+addr replace 172.16.2.1/24 dev if-server
+NPTE_EOF
+	ip -n server -batch - <<'NPTE_EOF' || exit 1
+link set dev lo up
+link set dev if-router up
+addr replace 172.16.2.2/24 dev if-router
+route replace default via 172.16.2.1
+NPTE_EOF
 	install -D -m 0644 /dev/stdin /etc/netns/client/resolv.conf <<'NPTE_EOF' || exit 1
 nameserver 1.1.1.1
 nameserver 8.8.8.8
 NPTE_EOF
-	(set -C; : >/run/npte/netns/client)
-	rm -f -- /run/npte/intent/client
-	(set -C; : >/run/npte/intent/router)
-	modprobe -q tcp_bbr 2>/dev/null || true
-	ip netns add router || exit 1
-	ip -n router link set dev lo up || exit 1
-	ip netns exec router sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1' || exit 1
-	ip netns exec router sysctl -q -w 'net.ipv6.conf.all.forwarding=1' 2>/dev/null || true
 	install -D -m 0644 /dev/stdin /etc/netns/router/resolv.conf <<'NPTE_EOF' || exit 1
 nameserver 1.1.1.1
 nameserver 8.8.8.8
 NPTE_EOF
-	(set -C; : >/run/npte/netns/router)
-	rm -f -- /run/npte/intent/router
-	(set -C; : >/run/npte/intent/server)
-	modprobe -q tcp_bbr 2>/dev/null || true
-	ip netns add server || exit 1
-	ip -n server link set dev lo up || exit 1
-	ip netns exec server sysctl -q -w 'net.ipv4.tcp_rmem=4096 131072 33554432' 'net.ipv4.tcp_wmem=4096 131072 33554432' 'net.ipv4.ip_forward=1' || exit 1
-	ip netns exec server sysctl -q -w 'net.ipv6.conf.all.forwarding=1' 2>/dev/null || true
 	install -D -m 0644 /dev/stdin /etc/netns/server/resolv.conf <<'NPTE_EOF' || exit 1
 nameserver 1.1.1.1
 nameserver 8.8.8.8
 NPTE_EOF
+	(set -C; : >/run/npte/netns/client)
+	(set -C; : >/run/npte/netns/router)
 	(set -C; : >/run/npte/netns/server)
+	rm -f -- /run/npte/intent/client
+	rm -f -- /run/npte/intent/router
 	rm -f -- /run/npte/intent/server
-	if ! test -f /run/npte/netns/client || test -L /run/npte/netns/client; then
-		echo 'npte: client: not managed by npte (no marker /run/npte/netns/client)' >&2
-		exit 2
-	fi
-	if ! test -f /run/npte/netns/router || test -L /run/npte/netns/router; then
-		echo 'npte: router: not managed by npte (no marker /run/npte/netns/router)' >&2
-		exit 2
-	fi
-	if ip -n client link show dev if-router >/dev/null 2>&1; then
-		echo 'npte: client already has an interface if-router (are client and router already connected?)' >&2
-		exit 2
-	fi
-	if ip -n router link show dev if-client >/dev/null 2>&1; then
-		echo 'npte: router already has an interface if-client (are client and router already connected?)' >&2
-		exit 2
-	fi
-	ip link add name if-router netns client group 28272 type veth peer name if-client netns router group 28272 || exit 1
-	ip -n client link set dev if-router up || exit 1
-	ip -n router link set dev if-client up || exit 1
-	if ! test -f /run/npte/netns/server || test -L /run/npte/netns/server; then
-		echo 'npte: server: not managed by npte (no marker /run/npte/netns/server)' >&2
-		exit 2
-	fi
-	if ! test -f /run/npte/netns/router || test -L /run/npte/netns/router; then
-		echo 'npte: router: not managed by npte (no marker /run/npte/netns/router)' >&2
-		exit 2
-	fi
-	if ip -n server link show dev if-router >/dev/null 2>&1; then
-		echo 'npte: server already has an interface if-router (are server and router already connected?)' >&2
-		exit 2
-	fi
-	if ip -n router link show dev if-server >/dev/null 2>&1; then
-		echo 'npte: router already has an interface if-server (are server and router already connected?)' >&2
-		exit 2
-	fi
-	ip link add name if-router netns server group 28272 type veth peer name if-server netns router group 28272 || exit 1
-	ip -n server link set dev if-router up || exit 1
-	ip -n router link set dev if-server up || exit 1
-	if ! test -f /run/npte/netns/client || test -L /run/npte/netns/client; then
-		echo 'npte: client: not managed by npte (no marker /run/npte/netns/client)' >&2
-		exit 2
-	fi
-	if ! ip -n client link show dev if-router >/dev/null 2>&1; then
-		echo 'npte: client has no interface if-router' >&2
-		exit 2
-	fi
-	ip -n client addr replace 172.16.3.2/24 dev if-router || exit 1
-	if ! test -f /run/npte/netns/router || test -L /run/npte/netns/router; then
-		echo 'npte: router: not managed by npte (no marker /run/npte/netns/router)' >&2
-		exit 2
-	fi
-	if ! ip -n router link show dev if-client >/dev/null 2>&1; then
-		echo 'npte: router has no interface if-client' >&2
-		exit 2
-	fi
-	ip -n router addr replace 172.16.3.1/24 dev if-client || exit 1
-	if ! test -f /run/npte/netns/server || test -L /run/npte/netns/server; then
-		echo 'npte: server: not managed by npte (no marker /run/npte/netns/server)' >&2
-		exit 2
-	fi
-	if ! ip -n server link show dev if-router >/dev/null 2>&1; then
-		echo 'npte: server has no interface if-router' >&2
-		exit 2
-	fi
-	ip -n server addr replace 172.16.2.2/24 dev if-router || exit 1
-	if ! test -f /run/npte/netns/router || test -L /run/npte/netns/router; then
-		echo 'npte: router: not managed by npte (no marker /run/npte/netns/router)' >&2
-		exit 2
-	fi
-	if ! ip -n router link show dev if-server >/dev/null 2>&1; then
-		echo 'npte: router has no interface if-server' >&2
-		exit 2
-	fi
-	ip -n router addr replace 172.16.2.1/24 dev if-server || exit 1
-	if ! test -f /run/npte/netns/client || test -L /run/npte/netns/client; then
-		echo 'npte: client: not managed by npte (no marker /run/npte/netns/client)' >&2
-		exit 2
-	fi
-	ip -n client route replace default via 172.16.3.1 || exit 1
-	if ! test -f /run/npte/netns/server || test -L /run/npte/netns/server; then
-		echo 'npte: server: not managed by npte (no marker /run/npte/netns/server)' >&2
-		exit 2
-	fi
-	ip -n server route replace default via 172.16.2.1 || exit 1
 	# lab ready: client 172.16.3.2 -> router -> server 172.16.2.2; 172.16.1.0/24 is reserved for an uplink: npte gateway create router 172.16.1.0/24 IFACE
 } 9>>/run/npte/lock
