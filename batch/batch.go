@@ -36,6 +36,8 @@ package batch
 import (
 	"reflect"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/npte/npte/netns"
 	"github.com/npte/npte/plan"
@@ -166,7 +168,8 @@ func (o *optimizer) command(s plan.Command) bool {
 	}
 	if s.Stdin != "" {
 		// install -D -m 0644 /dev/stdin /etc/netns/NS/resolv.conf
-		if len(a) == 6 && a[0] == "install" && a[1] == "-D" && a[4] == "/dev/stdin" {
+		if len(a) == 6 && a[0] == "install" && a[1] == "-D" && a[2] == "-m" && a[3] == "0644" && a[4] == "/dev/stdin" &&
+			strings.HasPrefix(a[5], plan.EtcNetns+"/") && strings.HasSuffix(a[5], "/resolv.conf") {
 			o.r.files = append(o.r.files, s)
 			return true
 		}
@@ -256,10 +259,50 @@ func (o *optimizer) flush() {
 	for _, prefix := range r.nsKeys {
 		o.out = append(o.out, batchOf(slices.Concat(prefix, []string{"-batch", "-"}), r.nsLines[key(prefix)])...)
 	}
-	o.out = append(o.out, r.files...)
+	o.out = append(o.out, files(r.files)...)
 	o.out = append(o.out, r.markers...)
 	o.out = append(o.out, r.removals...)
 	o.out = append(o.out, r.notes...)
+}
+
+// WriteAll is the awk program that copies its standard input into every
+// file named by its operands (created with the umask, 022: mode 0644).
+const WriteAll = `BEGIN { for (i = 1; i < ARGC; i++) { f[i] = ARGV[i]; ARGV[i] = "" } n = ARGC - 1 } { for (i = 1; i <= n; i++) print > f[i] }`
+
+// files writes the resolv.conf files of a run (install -D -m 0644
+// /dev/stdin FILE, one process each): those with the same content in two
+// processes, whatever their number: one `install -d -m 0755` of their
+// directories, one awk (WriteAll) that writes them all.
+func files(steps []plan.Step) []plan.Step {
+	var order []string
+	group := map[string][]plan.Command{}
+	for _, s := range steps {
+		c := s.(plan.Command)
+		if _, ok := group[c.Stdin]; !ok {
+			order = append(order, c.Stdin)
+		}
+		group[c.Stdin] = append(group[c.Stdin], c)
+	}
+	var out []plan.Step
+	for _, content := range order {
+		g := group[content]
+		if len(g) == 1 {
+			out = append(out, g[0])
+			continue
+		}
+		dirs := []string{"install", "-d", "-m", "0755"}
+		awk := []string{"awk", WriteAll}
+		for _, c := range g {
+			f := c.Argv[5]
+			dirs = append(dirs, f[:strings.LastIndexByte(f, '/')])
+			awk = append(awk, f)
+		}
+		n := strconv.Itoa(len(g))
+		out = append(out,
+			plan.Command{Argv: dirs, Show: "make the /etc/netns directories of " + n + " namespaces"},
+			plan.Command{Argv: awk, Stdin: content, Show: "write the resolv.conf of " + n + " namespaces"})
+	}
+	return out
 }
 
 // batchOf is one Batch of lines, or, for a single line, its own step(s):

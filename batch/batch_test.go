@@ -64,15 +64,15 @@ func clonePlan(p plan.Plan) plan.Plan {
 }
 
 // TestOptimizeProcesses: a chain of N is built with one host batch, one
-// batch per namespace, one modprobe and one resolv.conf write per
-// namespace, and no guard that needs a program after the first change;
+// batch per namespace, one modprobe, and two processes for all its
+// resolv.conf files, and no guard that needs a program after the first change;
 // torn down, when npte's records hold exactly the chain, with one rm and
 // one ip -batch.
 func TestOptimizeProcesses(t *testing.T) {
 	for _, n := range []int{2, 10, 100} {
 		p := batch.Optimize(bench.Chain(n))
 		procs, lines := programs(p.Steps)
-		if want := 2 + 2*n; procs != want {
+		if want := n + 4; procs != want { // modprobe, host batch, n namespace batches, install -d, awk
 			t.Errorf("Chain(%d) batched starts %d programs, want %d", n, procs, want)
 		}
 		unb, _ := programs(bench.Chain(n).Steps)

@@ -388,7 +388,10 @@ func runScript(t *testing.T, file *syntax.File, l shell.Layout, w World, output 
 			case len(argv) == 2 && argv[0] == "id" && argv[1] == "-u":
 				fmt.Fprintln(hc.Stdout, os.Getuid())
 				return nil
-			case len(argv) >= 3 && argv[0] == "install" && argv[1] == "-d":
+			case len(argv) >= 5 && argv[0] == "install" && argv[1] == "-d" && within(argv[4], stateDir):
+				// The lock's own install -d of the state directories
+				// (another install -d, of /etc/netns/NAME directories
+				// in a batched plan, is recorded like any program).
 				for _, p := range argv[4:] {
 					if within(p, stateDir) {
 						_ = os.MkdirAll(p, 0o755)

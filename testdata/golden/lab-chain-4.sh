@@ -136,19 +136,8 @@ link set dev if-ns3 up
 addr replace 10.0.3.2/24 dev if-ns3
 route replace default via 10.0.3.1
 NPTE_EOF
-	install -D -m 0644 /dev/stdin /etc/netns/ns1/resolv.conf <<'NPTE_EOF' || exit 1
-nameserver 1.1.1.1
-nameserver 8.8.8.8
-NPTE_EOF
-	install -D -m 0644 /dev/stdin /etc/netns/ns2/resolv.conf <<'NPTE_EOF' || exit 1
-nameserver 1.1.1.1
-nameserver 8.8.8.8
-NPTE_EOF
-	install -D -m 0644 /dev/stdin /etc/netns/ns3/resolv.conf <<'NPTE_EOF' || exit 1
-nameserver 1.1.1.1
-nameserver 8.8.8.8
-NPTE_EOF
-	install -D -m 0644 /dev/stdin /etc/netns/ns4/resolv.conf <<'NPTE_EOF' || exit 1
+	install -d -m 0755 /etc/netns/ns1 /etc/netns/ns2 /etc/netns/ns3 /etc/netns/ns4 || exit 1
+	awk 'BEGIN { for (i = 1; i < ARGC; i++) { f[i] = ARGV[i]; ARGV[i] = "" } n = ARGC - 1 } { for (i = 1; i <= n; i++) print > f[i] }' /etc/netns/ns1/resolv.conf /etc/netns/ns2/resolv.conf /etc/netns/ns3/resolv.conf /etc/netns/ns4/resolv.conf <<'NPTE_EOF' || exit 1
 nameserver 1.1.1.1
 nameserver 8.8.8.8
 NPTE_EOF

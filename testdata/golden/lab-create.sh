@@ -106,15 +106,8 @@ link set dev if-router up
 addr replace 172.16.2.2/24 dev if-router
 route replace default via 172.16.2.1
 NPTE_EOF
-	install -D -m 0644 /dev/stdin /etc/netns/client/resolv.conf <<'NPTE_EOF' || exit 1
-nameserver 1.1.1.1
-nameserver 8.8.8.8
-NPTE_EOF
-	install -D -m 0644 /dev/stdin /etc/netns/router/resolv.conf <<'NPTE_EOF' || exit 1
-nameserver 1.1.1.1
-nameserver 8.8.8.8
-NPTE_EOF
-	install -D -m 0644 /dev/stdin /etc/netns/server/resolv.conf <<'NPTE_EOF' || exit 1
+	install -d -m 0755 /etc/netns/client /etc/netns/router /etc/netns/server || exit 1
+	awk 'BEGIN { for (i = 1; i < ARGC; i++) { f[i] = ARGV[i]; ARGV[i] = "" } n = ARGC - 1 } { for (i = 1; i <= n; i++) print > f[i] }' /etc/netns/client/resolv.conf /etc/netns/router/resolv.conf /etc/netns/server/resolv.conf <<'NPTE_EOF' || exit 1
 nameserver 1.1.1.1
 nameserver 8.8.8.8
 NPTE_EOF
