@@ -73,7 +73,12 @@ func (c *LabDestroyCmd) Help() string {
 'ip netns del NAME', remove the marker and intent record). A name npte did not make is
 skipped with a message and left alone, so it works on a half-built lab and succeeds when
 there is no lab. A gateway that 'npte gateway create' recorded for one of them goes too:
-its host table or chains, and its host link if-NAME if it carries npte's link group.`
+its host table or chains, and its host link if-NAME if it carries npte's link group.
+
+By default the teardown is batched: when npte's records name exactly client, router and
+server, each with its namespace, one 'ip -batch' deletes the three namespaces (no link of
+theirs can have a peer that survives); otherwise, and with --no-batch, each namespace's
+links are deleted (ip -n NAME link delete group 28272) before the namespace goes.`
 }
 
 // Run implements the verb.
