@@ -13,7 +13,9 @@
 //     `ip -batch -`; a tolerated IPv6 sysctl joins its namespace's sysctl
 //     line with sysctl's -e (ignore unknown keys: a kernel without IPv6);
 //   - per namespace, one `ip -n NS -batch -` for links, addresses and
-//     routes (one more for `ip -n NS -6 ...`), one `tc -n NS -batch -`;
+//     routes (one more for `ip -n NS -6 ...`), one `tc -n NS -batch -`,
+//     run in that order (each may depend on the ones before it: a tc
+//     line on a link an ip line made), after the host batch;
 //   - guards that the plan's own earlier steps prove are dropped: the
 //     marker of a namespace this plan marked, the absence of an interface
 //     in a namespace this plan created (and did not give it), the presence
@@ -256,7 +258,12 @@ func (o *optimizer) flush() {
 	o.out = append(o.out, r.intents...)
 	o.out = append(o.out, r.pre...)
 	o.out = append(o.out, batchOf([]string{"ip", "-batch", "-"}, r.host)...)
-	for _, prefix := range r.nsKeys {
+	// ip -n NS (links, addresses) before ip -n NS -6 (routes that need
+	// them) before tc -n NS (qdiscs on those links); in each class, in
+	// order of first appearance.
+	keys := slices.Clone(r.nsKeys)
+	slices.SortStableFunc(keys, func(a, b []string) int { return class(a) - class(b) })
+	for _, prefix := range keys {
 		o.out = append(o.out, batchOf(slices.Concat(prefix, []string{"-batch", "-"}), r.nsLines[key(prefix)])...)
 	}
 	o.out = append(o.out, files(r.files)...)
@@ -303,6 +310,17 @@ func files(steps []plan.Step) []plan.Step {
 			plan.Command{Argv: awk, Stdin: content, Show: "write the resolv.conf of " + n + " namespaces"})
 	}
 	return out
+}
+
+// class orders the batch prefixes of a run: ip -n NS, ip -n NS -4/-6, tc.
+func class(prefix []string) int {
+	switch {
+	case prefix[0] == "tc":
+		return 2
+	case len(prefix) > 3:
+		return 1
+	}
+	return 0
 }
 
 // batchOf is one Batch of lines, or, for a single line, its own step(s):

@@ -224,3 +224,35 @@ func TestBuildFidelity(t *testing.T) {
 		t.Errorf("failing batch: exit %d, want 1", live.Exit)
 	}
 }
+
+// TestOptimizeTC: tc commands of one namespace become one tc -n NS -batch,
+// after the ip batches even when a tc command came first; `ip -n NS -6` commands get their own batch (-6 is
+// a global option); a tolerated tc command ends the run.
+func TestOptimizeTC(t *testing.T) {
+	c := func(tolerant bool, argv ...string) plan.Step { return plan.Command{Argv: argv, Tolerant: tolerant} }
+	p := plan.Plan{Steps: []plan.Step{plan.Lock{},
+		c(false, "tc", "-n", "a", "qdisc", "replace", "dev", "x", "root", "handle", "1:", "netem", "delay", "20ms"),
+		c(false, "ip", "-n", "a", "-6", "route", "replace", "default", "via", "fd00::1"),
+		c(false, "tc", "-n", "a", "qdisc", "replace", "dev", "x", "parent", "1:1", "handle", "10:", "fq_codel"),
+		c(false, "ip", "-n", "a", "-6", "route", "replace", "fd01::/64", "via", "fd00::1"),
+		c(true, "tc", "-n", "a", "qdisc", "del", "dev", "y", "ingress"),
+	}}
+	got := batch.Optimize(p)
+	var descr []string
+	for _, s := range got.Steps[1:] {
+		switch s := s.(type) {
+		case plan.Batch:
+			descr = append(descr, strings.Join(s.Argv, " ")+": "+s.Stdin())
+		default:
+			descr = append(descr, s.Describe())
+		}
+	}
+	want := []string{
+		"ip -n a -6 -batch -: route replace default via fd00::1\nroute replace fd01::/64 via fd00::1\n",
+		"tc -n a -batch -: qdisc replace dev x root handle 1: netem delay 20ms\nqdisc replace dev x parent 1:1 handle 10: fq_codel\n",
+		"tc -n a qdisc del dev y ingress",
+	}
+	if strings.Join(descr, "|") != strings.Join(want, "|") {
+		t.Errorf("got\n%q\nwant\n%q", descr, want)
+	}
+}
