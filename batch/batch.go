@@ -5,8 +5,9 @@
 // one-command-per-step form everywhere).
 //
 // Building (a run of consecutive steps the pass understands):
-//   - intent records are all written first, markers all written (and
-//     intent records dropped) last;
+//   - intent records are all written first (one plan.WriteRecords: one
+//     subshell in the script), markers all written and intent records
+//     dropped last (one WriteRecords, one RemoveRecords: one rm);
 //   - `modprobe` of the same module runs once;
 //   - host-side kernel work (`ip netns add`, `ip link add` of veth pairs
 //     born in their namespaces, `ip netns exec NS sysctl ...`) becomes one
@@ -28,7 +29,7 @@
 //
 // Teardown: consecutive IfOwned blocks holding exactly netns.DestroySteps
 // become one plan.IfOnlyOwned: when npte's records name exactly those
-// namespaces, each with its kernel namespace, no link of theirs can have
+// namespaces, each with its kernel namespace, and no gateway, no link of theirs can have
 // a peer in a namespace that survives, so one `ip -batch -` of `netns del`
 // lines (and one `rm -rf` of their /etc/netns directories) tears them
 // down with no `link delete group` at all; otherwise the original
@@ -255,7 +256,7 @@ func vethEnds(a []string) []string {
 func (o *optimizer) flush() {
 	r := o.r
 	o.r = run{}
-	o.out = append(o.out, r.intents...)
+	o.out = append(o.out, records(r.intents)...)
 	o.out = append(o.out, r.pre...)
 	o.out = append(o.out, batchOf([]string{"ip", "-batch", "-"}, r.host)...)
 	// ip -n NS (links, addresses) before ip -n NS -6 (routes that need
@@ -267,8 +268,8 @@ func (o *optimizer) flush() {
 		o.out = append(o.out, batchOf(slices.Concat(prefix, []string{"-batch", "-"}), r.nsLines[key(prefix)])...)
 	}
 	o.out = append(o.out, files(r.files)...)
-	o.out = append(o.out, r.markers...)
-	o.out = append(o.out, r.removals...)
+	o.out = append(o.out, records(r.markers)...)
+	o.out = append(o.out, records(r.removals)...)
 	o.out = append(o.out, r.notes...)
 }
 
@@ -310,6 +311,33 @@ func files(steps []plan.Step) []plan.Step {
 			plan.Command{Argv: awk, Stdin: content, Show: "write the resolv.conf of " + n + " namespaces"})
 	}
 	return out
+}
+
+// records joins record steps of one kind (all WriteIntent, all
+// WriteMarker or all RemoveIntent) into one WriteRecords or RemoveRecords;
+// a single one stays as it is.
+func records(steps []plan.Step) []plan.Step {
+	if len(steps) < 2 {
+		return steps
+	}
+	names := make([]string, len(steps))
+	for i, s := range steps {
+		switch s := s.(type) {
+		case plan.WriteIntent:
+			names[i] = s.Name
+		case plan.WriteMarker:
+			names[i] = s.Name
+		case plan.RemoveIntent:
+			names[i] = s.Name
+		}
+	}
+	switch steps[0].(type) {
+	case plan.WriteIntent:
+		return []plan.Step{plan.WriteRecords{Intent: true, Names: names}}
+	case plan.WriteMarker:
+		return []plan.Step{plan.WriteRecords{Names: names}}
+	}
+	return []plan.Step{plan.RemoveRecords{Intent: true, Names: names}}
 }
 
 // class orders the batch prefixes of a run: ip -n NS, ip -n NS -4/-6, tc.
@@ -358,18 +386,14 @@ func teardown(names []string, orig []plan.Step) plan.Step {
 	rm := []string{"rm", "-rf", "--"}
 	var del []plan.BatchLine
 	for _, n := range names {
-		then = append(then, netns.GatewayRemoveSteps(n, false)...)
+		// No gateway step: IfOnlyOwned takes this branch only when npte
+		// has no gateway record.
 		rm = append(rm, plan.EtcNetnsDir(n))
 		c := plan.Command{Argv: []string{"ip", "netns", "del", n}}
 		del = append(del, plan.BatchLine{Args: c.Argv[1:], Steps: []plan.Step{c}})
 	}
 	then = append(then, plan.Command{Argv: rm})
 	then = append(then, batchOf([]string{"ip", "-batch", "-"}, del)...)
-	for _, n := range names {
-		then = append(then, plan.RemoveMarker{Name: n})
-	}
-	for _, n := range names {
-		then = append(then, plan.RemoveIntent{Name: n})
-	}
+	then = append(then, plan.RemoveRecords{Names: names}, plan.RemoveRecords{Intent: true, Names: names})
 	return plan.IfOnlyOwned{Names: names, Then: then, Else: slices.Clone(orig)}
 }

@@ -169,6 +169,7 @@ func TestTeardownFidelity(t *testing.T) {
 		{"exactly the chain", fidelity.Setup{Managed: chain}, true},
 		{"another namespace", fidelity.Setup{Managed: append(chain[:4:4], "other")}, false},
 		{"half made", fidelity.Setup{Managed: chain[:2], Intents: chain[2:3]}, false},
+		{"a gateway record", fidelity.Setup{Managed: chain, Gateways: []string{"ns1.nft"}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			live := fidelity.Check(t, tc.setup, fidelity.AllSucceed, "lab", "chain", "--destroy", "4")

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/npte/npte/plan"
 	"github.com/npte/npte/shell"
@@ -51,9 +52,10 @@ func (st *state) batchFail(s plan.Batch, line int, err error) error {
 	return st.fail(failed, fmt.Errorf("line %d of %s: %w", line, shell.CommandLine(s.Argv), err), ExitFailure)
 }
 
-// onlyOwned is plan.IfOnlyOwned's test, as the script's glob loop and
+// onlyOwned is plan.IfOnlyOwned's test, as the script's glob loops and
 // test(1) lines do it: every marker and intent record (names not starting
-// with a dot, as the shell's * matches) is one of names, and each name has
+// with a dot, as the shell's * matches) is one of names, there is no
+// gateway record, and each name has
 // a regular marker or intent record, neither of a wrong type, and its
 // kernel namespace.
 func onlyOwned(l shell.Layout, names []string) (bool, error) {
@@ -61,13 +63,14 @@ func onlyOwned(l shell.Layout, names []string) (bool, error) {
 	for _, n := range names {
 		want[n] = true
 	}
-	for _, dir := range []string{l.NetnsDir(), l.IntentDir()} {
+	for _, dir := range []string{l.NetnsDir(), l.IntentDir(), l.GatewayDir()} {
 		ents, err := os.ReadDir(dir)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
 			return false, err
 		}
 		for _, e := range ents {
-			if !strings.HasPrefix(e.Name(), ".") && !want[e.Name()] {
+			// Any gateway record at all sends the teardown the long way.
+			if !strings.HasPrefix(e.Name(), ".") && (!want[e.Name()] || dir == l.GatewayDir()) {
 				return false, nil
 			}
 		}

@@ -430,6 +430,31 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 					st.done = append(st.done, describe(x))
 				}
 			}
+		case plan.WriteRecords, plan.RemoveRecords:
+			// One step of the plan, the single record steps in turn: a
+			// failure names the record, and what came before is done.
+			var single []plan.Step
+			if w, ok := s.(plan.WriteRecords); ok {
+				single = w.Steps()
+			} else {
+				single = s.(plan.RemoveRecords).Steps()
+			}
+			for _, x := range single {
+				switch x := x.(type) {
+				case plan.WriteMarker:
+					err = reg.Register(x.Name)
+				case plan.WriteIntent:
+					err = reg.WriteIntent(x.Name)
+				case plan.RemoveMarker:
+					err = reg.Unregister(x.Name)
+				case plan.RemoveIntent:
+					err = reg.RemoveIntent(x.Name)
+				}
+				if err != nil {
+					return st.fail(x, err, ExitFailure)
+				}
+				st.done = append(st.done, describe(x))
+			}
 		case plan.IfOnlyOwned:
 			var ok bool
 			ok, err = onlyOwned(reg.Layout, s.Names)

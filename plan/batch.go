@@ -99,8 +99,10 @@ func FailedLine(stderr string) int {
 // IfOnlyOwned runs Then when npte's records name exactly Names and their
 // kernel namespaces all exist: each name has a marker or an intent record
 // that is a regular file (and neither is a symbolic link or of another
-// type), /run/netns/NAME exists, and no other marker or intent record is
-// there. Otherwise it runs Else. The batched teardown uses it: when the
+// type), /run/netns/NAME exists, no other marker or intent record is
+// there, and npte has no gateway record at all (a gateway's host state
+// is removed by the one-namespace-at-a-time steps). Otherwise it runs
+// Else. The batched teardown uses it: when the
 // namespaces to destroy are all of npte's, none of their links can have a
 // peer in a namespace that survives, so `ip netns del` of each (one `ip
 // -batch`) is enough, without a `link delete group` per namespace; in any
@@ -112,6 +114,12 @@ func FailedLine(stderr string) int {
 //	for npte_f in /run/npte/netns/* /run/npte/intent/*; do
 //		case ${npte_f##*/} in
 //		'*' | NAME1 | NAME2 ...) ;;
+//		*) npte_only=0 ;;
+//		esac
+//	done
+//	for npte_f in /run/npte/gateway/*; do
+//		case ${npte_f##*/} in
+//		'*') ;;
 //		*) npte_only=0 ;;
 //		esac
 //	done
@@ -131,4 +139,69 @@ func (IfOnlyOwned) isStep() {}
 // Describe implements Step.
 func (s IfOnlyOwned) Describe() string {
 	return "if npte's records name exactly the " + strconv.Itoa(len(s.Names)) + " namespaces to destroy"
+}
+
+// WriteRecords writes the markers (or, with Intent, the intent records) of
+// Names, in order, each exclusively as WriteMarker and WriteIntent do: the
+// batching pass uses it so that a lab's records cost one subshell in the
+// script, not one each.
+//
+// Renders as: (set -C; : >PATH1; : >PATH2 ...)
+type WriteRecords struct {
+	Intent bool
+	Names  []string
+}
+
+// RemoveRecords removes the markers (or, with Intent, the intent records)
+// of Names, as RemoveMarker and RemoveIntent do, in one rm.
+//
+// Renders as: rm -f -- PATH1 PATH2 ...
+type RemoveRecords struct {
+	Intent bool
+	Names  []string
+}
+
+// Steps are the single steps s stands for, in order.
+func (s WriteRecords) Steps() []Step {
+	out := make([]Step, len(s.Names))
+	for i, n := range s.Names {
+		if s.Intent {
+			out[i] = WriteIntent{Name: n}
+		} else {
+			out[i] = WriteMarker{Name: n}
+		}
+	}
+	return out
+}
+
+// Steps are the single steps s stands for, in order.
+func (s RemoveRecords) Steps() []Step {
+	out := make([]Step, len(s.Names))
+	for i, n := range s.Names {
+		if s.Intent {
+			out[i] = RemoveIntent{Name: n}
+		} else {
+			out[i] = RemoveMarker{Name: n}
+		}
+	}
+	return out
+}
+
+func (WriteRecords) isStep()  {}
+func (RemoveRecords) isStep() {}
+
+// Describe implements Step.
+func (s WriteRecords) Describe() string {
+	if s.Intent {
+		return "record the intent to create " + strings.Join(s.Names, ", ")
+	}
+	return "mark " + strings.Join(s.Names, ", ") + " as managed by npte"
+}
+
+// Describe implements Step.
+func (s RemoveRecords) Describe() string {
+	if s.Intent {
+		return "drop the intent records of " + strings.Join(s.Names, ", ")
+	}
+	return "remove the npte markers of " + strings.Join(s.Names, ", ")
 }

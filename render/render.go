@@ -360,6 +360,28 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 			if err := r.steps([]plan.Step{plan.Command{Argv: s.Argv, Stdin: s.Stdin()}}, indent); err != nil {
 				return err
 			}
+		case plan.WriteRecords:
+			r.write(indent, "(set -C")
+			for _, n := range s.Names {
+				r.write("; : >")
+				if s.Intent {
+					r.path(l.Intent(n))
+				} else {
+					r.path(l.Marker(n))
+				}
+			}
+			r.line(")")
+		case plan.RemoveRecords:
+			r.write(indent, "rm -f --")
+			for _, n := range s.Names {
+				r.write(" ")
+				if s.Intent {
+					r.path(l.Intent(n))
+				} else {
+					r.path(l.Marker(n))
+				}
+			}
+			r.line()
 		case plan.IfOnlyOwned:
 			if err := r.ifOnlyOwned(s, indent); err != nil {
 				return err
@@ -392,6 +414,14 @@ func (r *renderer) ifOnlyOwned(s plan.IfOnlyOwned, indent string) error {
 		r.path(n)
 	}
 	r.line(") ;;")
+	r.line(in, "*) npte_only=0 ;;")
+	r.line(in, "esac")
+	r.line(indent, "done")
+	r.write(indent, "for npte_f in ")
+	r.path(l.GatewayDir())
+	r.line("/*; do")
+	r.line(in, "case ${npte_f##*/} in")
+	r.line(in, "'*') ;;")
 	r.line(in, "*) npte_only=0 ;;")
 	r.line(in, "esac")
 	r.line(indent, "done")

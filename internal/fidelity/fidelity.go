@@ -347,6 +347,16 @@ func openHandler(dir string) interp.OpenHandlerFunc {
 	}
 }
 
+// allUnder reports whether every path starts with prefix.
+func allUnder(paths []string, prefix string) bool {
+	for _, p := range paths {
+		if !strings.HasPrefix(p, prefix) {
+			return false
+		}
+	}
+	return true
+}
+
 // within reports whether path is dir or below it (both clean, absolute).
 func within(path, dir string) bool {
 	return path == dir || strings.HasPrefix(path, dir+"/")
@@ -415,8 +425,10 @@ func runScript(t *testing.T, file *syntax.File, l shell.Layout, w World, output 
 					}
 				}
 				return nil
-			case len(argv) == 4 && argv[0] == "rm" && argv[1] == "-f" && argv[2] == "--" && strings.HasPrefix(argv[3], l.Root+"/"):
-				_ = os.Remove(argv[3])
+			case len(argv) >= 4 && argv[0] == "rm" && argv[1] == "-f" && argv[2] == "--" && allUnder(argv[3:], l.Root+"/"):
+				for _, p := range argv[3:] {
+					_ = os.Remove(p)
+				}
 				return nil
 			case len(argv) > 2 && argv[0] == "find" && (argv[1] == plan.EtcNetns || strings.HasPrefix(argv[1], plan.EtcNetns+"/")) && readOnlyFind(argv):
 				// The /etc/netns guards: the real find reads the same

@@ -89,10 +89,7 @@ umask 077
 		echo 'npte: /etc/netns/ns4 already exists and npte did not make it (ip netns exec would mount what it holds over /etc in the namespace); look at it and remove it as root before creating ns4' >&2
 		exit 2
 	fi
-	(set -C; : >/run/npte/intent/ns1)
-	(set -C; : >/run/npte/intent/ns2)
-	(set -C; : >/run/npte/intent/ns3)
-	(set -C; : >/run/npte/intent/ns4)
+	(set -C; : >/run/npte/intent/ns1; : >/run/npte/intent/ns2; : >/run/npte/intent/ns3; : >/run/npte/intent/ns4)
 	modprobe -q tcp_bbr 2>/dev/null || true
 	ip -batch - <<'NPTE_EOF' || exit 1
 netns add ns1
@@ -141,12 +138,6 @@ NPTE_EOF
 nameserver 1.1.1.1
 nameserver 8.8.8.8
 NPTE_EOF
-	(set -C; : >/run/npte/netns/ns1)
-	(set -C; : >/run/npte/netns/ns2)
-	(set -C; : >/run/npte/netns/ns3)
-	(set -C; : >/run/npte/netns/ns4)
-	rm -f -- /run/npte/intent/ns1
-	rm -f -- /run/npte/intent/ns2
-	rm -f -- /run/npte/intent/ns3
-	rm -f -- /run/npte/intent/ns4
+	(set -C; : >/run/npte/netns/ns1; : >/run/npte/netns/ns2; : >/run/npte/netns/ns3; : >/run/npte/netns/ns4)
+	rm -f -- /run/npte/intent/ns1 /run/npte/intent/ns2 /run/npte/intent/ns3 /run/npte/intent/ns4
 } 9>>/run/npte/lock

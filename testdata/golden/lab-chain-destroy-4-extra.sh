@@ -31,6 +31,12 @@ umask 077
 		*) npte_only=0 ;;
 		esac
 	done
+	for npte_f in /run/npte/gateway/*; do
+		case ${npte_f##*/} in
+		'*') ;;
+		*) npte_only=0 ;;
+		esac
+	done
 	if test -L /run/npte/netns/ns1 || { test -e /run/npte/netns/ns1 && ! test -f /run/npte/netns/ns1; } || test -L /run/npte/intent/ns1 || { test -e /run/npte/intent/ns1 && ! test -f /run/npte/intent/ns1; } || ! { test -f /run/npte/netns/ns1 || test -f /run/npte/intent/ns1; } || ! test -e /run/netns/ns1; then npte_only=0; fi
 	if test -L /run/npte/netns/ns2 || { test -e /run/npte/netns/ns2 && ! test -f /run/npte/netns/ns2; } || test -L /run/npte/intent/ns2 || { test -e /run/npte/intent/ns2 && ! test -f /run/npte/intent/ns2; } || ! { test -f /run/npte/netns/ns2 || test -f /run/npte/intent/ns2; } || ! test -e /run/netns/ns2; then npte_only=0; fi
 	if test -L /run/npte/netns/ns3 || { test -e /run/npte/netns/ns3 && ! test -f /run/npte/netns/ns3; } || test -L /run/npte/intent/ns3 || { test -e /run/npte/intent/ns3 && ! test -f /run/npte/intent/ns3; } || ! { test -f /run/npte/netns/ns3 || test -f /run/npte/intent/ns3; } || ! test -e /run/netns/ns3; then npte_only=0; fi
@@ -40,134 +46,6 @@ umask 077
 			echo 'npte: a path npte writes is a symbolic link; refusing to follow it: /etc/netns' >&2
 			exit 2
 		fi
-		if test -L /run/npte/gateway || { test -e /run/npte/gateway && ! test -d /run/npte/gateway; } || test -L /run/npte/gateway/ns1.nft || { test -e /run/npte/gateway/ns1.nft && ! test -f /run/npte/gateway/ns1.nft; } || test -L /run/npte/gateway/ns1.iptables || { test -e /run/npte/gateway/ns1.iptables && ! test -f /run/npte/gateway/ns1.iptables; }; then
-			echo 'npte: a gateway record path of npte is a symbolic link or of the wrong type; refusing to follow it: /run/npte/gateway /run/npte/gateway/ns1.nft /run/npte/gateway/ns1.iptables' >&2
-			exit 2
-		fi
-		if { test -f /run/npte/gateway/ns1.nft && ! test -L /run/npte/gateway/ns1.nft; }; then
-			nft -f - 2>/dev/null <<'NPTE_EOF' || true
-table inet npte-gw-ns1
-delete table inet npte-gw-ns1
-NPTE_EOF
-			if test -n "$(ip -o link show dev if-ns1 group 28272 2>/dev/null)"; then
-				ip link del dev if-ns1 || exit 1
-			fi
-		fi
-		if { test -f /run/npte/gateway/ns1.iptables && ! test -L /run/npte/gateway/ns1.iptables; }; then
-			iptables -t nat -D POSTROUTING -m comment --comment npte:gw:ns1 -j NPTE-GW-NS1 2>/dev/null || true
-			iptables -t nat -F NPTE-GW-NS1 2>/dev/null || true
-			iptables -t nat -X NPTE-GW-NS1 2>/dev/null || true
-			iptables -t filter -D FORWARD -m comment --comment npte:gw:ns1 -j NPTE-GW-NS1 2>/dev/null || true
-			iptables -t filter -F NPTE-GW-NS1 2>/dev/null || true
-			iptables -t filter -X NPTE-GW-NS1 2>/dev/null || true
-			ip6tables -t nat -D POSTROUTING -m comment --comment npte:gw:ns1 -j NPTE-GW-NS1 2>/dev/null || true
-			ip6tables -t nat -F NPTE-GW-NS1 2>/dev/null || true
-			ip6tables -t nat -X NPTE-GW-NS1 2>/dev/null || true
-			ip6tables -t filter -D FORWARD -m comment --comment npte:gw:ns1 -j NPTE-GW-NS1 2>/dev/null || true
-			ip6tables -t filter -F NPTE-GW-NS1 2>/dev/null || true
-			ip6tables -t filter -X NPTE-GW-NS1 2>/dev/null || true
-			if test -n "$(ip -o link show dev if-ns1 group 28272 2>/dev/null)"; then
-				ip link del dev if-ns1 || exit 1
-			fi
-		fi
-		rm -f -- /run/npte/gateway/ns1.nft
-		rm -f -- /run/npte/gateway/ns1.iptables
-		if test -L /run/npte/gateway || { test -e /run/npte/gateway && ! test -d /run/npte/gateway; } || test -L /run/npte/gateway/ns2.nft || { test -e /run/npte/gateway/ns2.nft && ! test -f /run/npte/gateway/ns2.nft; } || test -L /run/npte/gateway/ns2.iptables || { test -e /run/npte/gateway/ns2.iptables && ! test -f /run/npte/gateway/ns2.iptables; }; then
-			echo 'npte: a gateway record path of npte is a symbolic link or of the wrong type; refusing to follow it: /run/npte/gateway /run/npte/gateway/ns2.nft /run/npte/gateway/ns2.iptables' >&2
-			exit 2
-		fi
-		if { test -f /run/npte/gateway/ns2.nft && ! test -L /run/npte/gateway/ns2.nft; }; then
-			nft -f - 2>/dev/null <<'NPTE_EOF' || true
-table inet npte-gw-ns2
-delete table inet npte-gw-ns2
-NPTE_EOF
-			if test -n "$(ip -o link show dev if-ns2 group 28272 2>/dev/null)"; then
-				ip link del dev if-ns2 || exit 1
-			fi
-		fi
-		if { test -f /run/npte/gateway/ns2.iptables && ! test -L /run/npte/gateway/ns2.iptables; }; then
-			iptables -t nat -D POSTROUTING -m comment --comment npte:gw:ns2 -j NPTE-GW-NS2 2>/dev/null || true
-			iptables -t nat -F NPTE-GW-NS2 2>/dev/null || true
-			iptables -t nat -X NPTE-GW-NS2 2>/dev/null || true
-			iptables -t filter -D FORWARD -m comment --comment npte:gw:ns2 -j NPTE-GW-NS2 2>/dev/null || true
-			iptables -t filter -F NPTE-GW-NS2 2>/dev/null || true
-			iptables -t filter -X NPTE-GW-NS2 2>/dev/null || true
-			ip6tables -t nat -D POSTROUTING -m comment --comment npte:gw:ns2 -j NPTE-GW-NS2 2>/dev/null || true
-			ip6tables -t nat -F NPTE-GW-NS2 2>/dev/null || true
-			ip6tables -t nat -X NPTE-GW-NS2 2>/dev/null || true
-			ip6tables -t filter -D FORWARD -m comment --comment npte:gw:ns2 -j NPTE-GW-NS2 2>/dev/null || true
-			ip6tables -t filter -F NPTE-GW-NS2 2>/dev/null || true
-			ip6tables -t filter -X NPTE-GW-NS2 2>/dev/null || true
-			if test -n "$(ip -o link show dev if-ns2 group 28272 2>/dev/null)"; then
-				ip link del dev if-ns2 || exit 1
-			fi
-		fi
-		rm -f -- /run/npte/gateway/ns2.nft
-		rm -f -- /run/npte/gateway/ns2.iptables
-		if test -L /run/npte/gateway || { test -e /run/npte/gateway && ! test -d /run/npte/gateway; } || test -L /run/npte/gateway/ns3.nft || { test -e /run/npte/gateway/ns3.nft && ! test -f /run/npte/gateway/ns3.nft; } || test -L /run/npte/gateway/ns3.iptables || { test -e /run/npte/gateway/ns3.iptables && ! test -f /run/npte/gateway/ns3.iptables; }; then
-			echo 'npte: a gateway record path of npte is a symbolic link or of the wrong type; refusing to follow it: /run/npte/gateway /run/npte/gateway/ns3.nft /run/npte/gateway/ns3.iptables' >&2
-			exit 2
-		fi
-		if { test -f /run/npte/gateway/ns3.nft && ! test -L /run/npte/gateway/ns3.nft; }; then
-			nft -f - 2>/dev/null <<'NPTE_EOF' || true
-table inet npte-gw-ns3
-delete table inet npte-gw-ns3
-NPTE_EOF
-			if test -n "$(ip -o link show dev if-ns3 group 28272 2>/dev/null)"; then
-				ip link del dev if-ns3 || exit 1
-			fi
-		fi
-		if { test -f /run/npte/gateway/ns3.iptables && ! test -L /run/npte/gateway/ns3.iptables; }; then
-			iptables -t nat -D POSTROUTING -m comment --comment npte:gw:ns3 -j NPTE-GW-NS3 2>/dev/null || true
-			iptables -t nat -F NPTE-GW-NS3 2>/dev/null || true
-			iptables -t nat -X NPTE-GW-NS3 2>/dev/null || true
-			iptables -t filter -D FORWARD -m comment --comment npte:gw:ns3 -j NPTE-GW-NS3 2>/dev/null || true
-			iptables -t filter -F NPTE-GW-NS3 2>/dev/null || true
-			iptables -t filter -X NPTE-GW-NS3 2>/dev/null || true
-			ip6tables -t nat -D POSTROUTING -m comment --comment npte:gw:ns3 -j NPTE-GW-NS3 2>/dev/null || true
-			ip6tables -t nat -F NPTE-GW-NS3 2>/dev/null || true
-			ip6tables -t nat -X NPTE-GW-NS3 2>/dev/null || true
-			ip6tables -t filter -D FORWARD -m comment --comment npte:gw:ns3 -j NPTE-GW-NS3 2>/dev/null || true
-			ip6tables -t filter -F NPTE-GW-NS3 2>/dev/null || true
-			ip6tables -t filter -X NPTE-GW-NS3 2>/dev/null || true
-			if test -n "$(ip -o link show dev if-ns3 group 28272 2>/dev/null)"; then
-				ip link del dev if-ns3 || exit 1
-			fi
-		fi
-		rm -f -- /run/npte/gateway/ns3.nft
-		rm -f -- /run/npte/gateway/ns3.iptables
-		if test -L /run/npte/gateway || { test -e /run/npte/gateway && ! test -d /run/npte/gateway; } || test -L /run/npte/gateway/ns4.nft || { test -e /run/npte/gateway/ns4.nft && ! test -f /run/npte/gateway/ns4.nft; } || test -L /run/npte/gateway/ns4.iptables || { test -e /run/npte/gateway/ns4.iptables && ! test -f /run/npte/gateway/ns4.iptables; }; then
-			echo 'npte: a gateway record path of npte is a symbolic link or of the wrong type; refusing to follow it: /run/npte/gateway /run/npte/gateway/ns4.nft /run/npte/gateway/ns4.iptables' >&2
-			exit 2
-		fi
-		if { test -f /run/npte/gateway/ns4.nft && ! test -L /run/npte/gateway/ns4.nft; }; then
-			nft -f - 2>/dev/null <<'NPTE_EOF' || true
-table inet npte-gw-ns4
-delete table inet npte-gw-ns4
-NPTE_EOF
-			if test -n "$(ip -o link show dev if-ns4 group 28272 2>/dev/null)"; then
-				ip link del dev if-ns4 || exit 1
-			fi
-		fi
-		if { test -f /run/npte/gateway/ns4.iptables && ! test -L /run/npte/gateway/ns4.iptables; }; then
-			iptables -t nat -D POSTROUTING -m comment --comment npte:gw:ns4 -j NPTE-GW-NS4 2>/dev/null || true
-			iptables -t nat -F NPTE-GW-NS4 2>/dev/null || true
-			iptables -t nat -X NPTE-GW-NS4 2>/dev/null || true
-			iptables -t filter -D FORWARD -m comment --comment npte:gw:ns4 -j NPTE-GW-NS4 2>/dev/null || true
-			iptables -t filter -F NPTE-GW-NS4 2>/dev/null || true
-			iptables -t filter -X NPTE-GW-NS4 2>/dev/null || true
-			ip6tables -t nat -D POSTROUTING -m comment --comment npte:gw:ns4 -j NPTE-GW-NS4 2>/dev/null || true
-			ip6tables -t nat -F NPTE-GW-NS4 2>/dev/null || true
-			ip6tables -t nat -X NPTE-GW-NS4 2>/dev/null || true
-			ip6tables -t filter -D FORWARD -m comment --comment npte:gw:ns4 -j NPTE-GW-NS4 2>/dev/null || true
-			ip6tables -t filter -F NPTE-GW-NS4 2>/dev/null || true
-			ip6tables -t filter -X NPTE-GW-NS4 2>/dev/null || true
-			if test -n "$(ip -o link show dev if-ns4 group 28272 2>/dev/null)"; then
-				ip link del dev if-ns4 || exit 1
-			fi
-		fi
-		rm -f -- /run/npte/gateway/ns4.nft
-		rm -f -- /run/npte/gateway/ns4.iptables
 		rm -rf -- /etc/netns/ns1 /etc/netns/ns2 /etc/netns/ns3 /etc/netns/ns4 || exit 1
 		ip -batch - <<'NPTE_EOF' || exit 1
 netns del ns1
@@ -175,14 +53,8 @@ netns del ns2
 netns del ns3
 netns del ns4
 NPTE_EOF
-		rm -f -- /run/npte/netns/ns1
-		rm -f -- /run/npte/netns/ns2
-		rm -f -- /run/npte/netns/ns3
-		rm -f -- /run/npte/netns/ns4
-		rm -f -- /run/npte/intent/ns1
-		rm -f -- /run/npte/intent/ns2
-		rm -f -- /run/npte/intent/ns3
-		rm -f -- /run/npte/intent/ns4
+		rm -f -- /run/npte/netns/ns1 /run/npte/netns/ns2 /run/npte/netns/ns3 /run/npte/netns/ns4
+		rm -f -- /run/npte/intent/ns1 /run/npte/intent/ns2 /run/npte/intent/ns3 /run/npte/intent/ns4
 	else
 		if test -L /run/npte/netns/ns1 || { test -e /run/npte/netns/ns1 && ! test -f /run/npte/netns/ns1; } || test -L /run/npte/intent/ns1 || { test -e /run/npte/intent/ns1 && ! test -f /run/npte/intent/ns1; }; then
 			echo 'npte: a marker or intent record of npte is not a regular file (a symbolic link or a directory); refusing to follow it: /run/npte/netns/ns1 /run/npte/intent/ns1' >&2

@@ -73,9 +73,7 @@ umask 077
 		echo 'npte: /etc/netns/server already exists and npte did not make it (ip netns exec would mount what it holds over /etc in the namespace); look at it and remove it as root before creating server' >&2
 		exit 2
 	fi
-	(set -C; : >/run/npte/intent/client)
-	(set -C; : >/run/npte/intent/router)
-	(set -C; : >/run/npte/intent/server)
+	(set -C; : >/run/npte/intent/client; : >/run/npte/intent/router; : >/run/npte/intent/server)
 	modprobe -q tcp_bbr 2>/dev/null || true
 	ip -batch - <<'NPTE_EOF' || exit 1
 netns add client
@@ -111,11 +109,7 @@ NPTE_EOF
 nameserver 1.1.1.1
 nameserver 8.8.8.8
 NPTE_EOF
-	(set -C; : >/run/npte/netns/client)
-	(set -C; : >/run/npte/netns/router)
-	(set -C; : >/run/npte/netns/server)
-	rm -f -- /run/npte/intent/client
-	rm -f -- /run/npte/intent/router
-	rm -f -- /run/npte/intent/server
+	(set -C; : >/run/npte/netns/client; : >/run/npte/netns/router; : >/run/npte/netns/server)
+	rm -f -- /run/npte/intent/client /run/npte/intent/router /run/npte/intent/server
 	# lab ready: client 172.16.3.2 -> router -> server 172.16.2.2; 172.16.1.0/24 is reserved for an uplink: npte gateway create router 172.16.1.0/24 IFACE
 } 9>>/run/npte/lock

@@ -31,6 +31,12 @@ umask 077
 		*) npte_only=0 ;;
 		esac
 	done
+	for npte_f in /run/npte/gateway/*; do
+		case ${npte_f##*/} in
+		'*') ;;
+		*) npte_only=0 ;;
+		esac
+	done
 	if test -L /run/npte/netns/client || { test -e /run/npte/netns/client && ! test -f /run/npte/netns/client; } || test -L /run/npte/intent/client || { test -e /run/npte/intent/client && ! test -f /run/npte/intent/client; } || ! { test -f /run/npte/netns/client || test -f /run/npte/intent/client; } || ! test -e /run/netns/client; then npte_only=0; fi
 	if test -L /run/npte/netns/server || { test -e /run/npte/netns/server && ! test -f /run/npte/netns/server; } || test -L /run/npte/intent/server || { test -e /run/npte/intent/server && ! test -f /run/npte/intent/server; } || ! { test -f /run/npte/netns/server || test -f /run/npte/intent/server; } || ! test -e /run/netns/server; then npte_only=0; fi
 	if test -L /run/npte/netns/router || { test -e /run/npte/netns/router && ! test -f /run/npte/netns/router; } || test -L /run/npte/intent/router || { test -e /run/npte/intent/router && ! test -f /run/npte/intent/router; } || ! { test -f /run/npte/netns/router || test -f /run/npte/intent/router; } || ! test -e /run/netns/router; then npte_only=0; fi
@@ -39,114 +45,14 @@ umask 077
 			echo 'npte: a path npte writes is a symbolic link; refusing to follow it: /etc/netns' >&2
 			exit 2
 		fi
-		if test -L /run/npte/gateway || { test -e /run/npte/gateway && ! test -d /run/npte/gateway; } || test -L /run/npte/gateway/client.nft || { test -e /run/npte/gateway/client.nft && ! test -f /run/npte/gateway/client.nft; } || test -L /run/npte/gateway/client.iptables || { test -e /run/npte/gateway/client.iptables && ! test -f /run/npte/gateway/client.iptables; }; then
-			echo 'npte: a gateway record path of npte is a symbolic link or of the wrong type; refusing to follow it: /run/npte/gateway /run/npte/gateway/client.nft /run/npte/gateway/client.iptables' >&2
-			exit 2
-		fi
-		if { test -f /run/npte/gateway/client.nft && ! test -L /run/npte/gateway/client.nft; }; then
-			nft -f - 2>/dev/null <<'NPTE_EOF' || true
-table inet npte-gw-client
-delete table inet npte-gw-client
-NPTE_EOF
-			if test -n "$(ip -o link show dev if-client group 28272 2>/dev/null)"; then
-				ip link del dev if-client || exit 1
-			fi
-		fi
-		if { test -f /run/npte/gateway/client.iptables && ! test -L /run/npte/gateway/client.iptables; }; then
-			iptables -t nat -D POSTROUTING -m comment --comment npte:gw:client -j NPTE-GW-CLIENT 2>/dev/null || true
-			iptables -t nat -F NPTE-GW-CLIENT 2>/dev/null || true
-			iptables -t nat -X NPTE-GW-CLIENT 2>/dev/null || true
-			iptables -t filter -D FORWARD -m comment --comment npte:gw:client -j NPTE-GW-CLIENT 2>/dev/null || true
-			iptables -t filter -F NPTE-GW-CLIENT 2>/dev/null || true
-			iptables -t filter -X NPTE-GW-CLIENT 2>/dev/null || true
-			ip6tables -t nat -D POSTROUTING -m comment --comment npte:gw:client -j NPTE-GW-CLIENT 2>/dev/null || true
-			ip6tables -t nat -F NPTE-GW-CLIENT 2>/dev/null || true
-			ip6tables -t nat -X NPTE-GW-CLIENT 2>/dev/null || true
-			ip6tables -t filter -D FORWARD -m comment --comment npte:gw:client -j NPTE-GW-CLIENT 2>/dev/null || true
-			ip6tables -t filter -F NPTE-GW-CLIENT 2>/dev/null || true
-			ip6tables -t filter -X NPTE-GW-CLIENT 2>/dev/null || true
-			if test -n "$(ip -o link show dev if-client group 28272 2>/dev/null)"; then
-				ip link del dev if-client || exit 1
-			fi
-		fi
-		rm -f -- /run/npte/gateway/client.nft
-		rm -f -- /run/npte/gateway/client.iptables
-		if test -L /run/npte/gateway || { test -e /run/npte/gateway && ! test -d /run/npte/gateway; } || test -L /run/npte/gateway/server.nft || { test -e /run/npte/gateway/server.nft && ! test -f /run/npte/gateway/server.nft; } || test -L /run/npte/gateway/server.iptables || { test -e /run/npte/gateway/server.iptables && ! test -f /run/npte/gateway/server.iptables; }; then
-			echo 'npte: a gateway record path of npte is a symbolic link or of the wrong type; refusing to follow it: /run/npte/gateway /run/npte/gateway/server.nft /run/npte/gateway/server.iptables' >&2
-			exit 2
-		fi
-		if { test -f /run/npte/gateway/server.nft && ! test -L /run/npte/gateway/server.nft; }; then
-			nft -f - 2>/dev/null <<'NPTE_EOF' || true
-table inet npte-gw-server
-delete table inet npte-gw-server
-NPTE_EOF
-			if test -n "$(ip -o link show dev if-server group 28272 2>/dev/null)"; then
-				ip link del dev if-server || exit 1
-			fi
-		fi
-		if { test -f /run/npte/gateway/server.iptables && ! test -L /run/npte/gateway/server.iptables; }; then
-			iptables -t nat -D POSTROUTING -m comment --comment npte:gw:server -j NPTE-GW-SERVER 2>/dev/null || true
-			iptables -t nat -F NPTE-GW-SERVER 2>/dev/null || true
-			iptables -t nat -X NPTE-GW-SERVER 2>/dev/null || true
-			iptables -t filter -D FORWARD -m comment --comment npte:gw:server -j NPTE-GW-SERVER 2>/dev/null || true
-			iptables -t filter -F NPTE-GW-SERVER 2>/dev/null || true
-			iptables -t filter -X NPTE-GW-SERVER 2>/dev/null || true
-			ip6tables -t nat -D POSTROUTING -m comment --comment npte:gw:server -j NPTE-GW-SERVER 2>/dev/null || true
-			ip6tables -t nat -F NPTE-GW-SERVER 2>/dev/null || true
-			ip6tables -t nat -X NPTE-GW-SERVER 2>/dev/null || true
-			ip6tables -t filter -D FORWARD -m comment --comment npte:gw:server -j NPTE-GW-SERVER 2>/dev/null || true
-			ip6tables -t filter -F NPTE-GW-SERVER 2>/dev/null || true
-			ip6tables -t filter -X NPTE-GW-SERVER 2>/dev/null || true
-			if test -n "$(ip -o link show dev if-server group 28272 2>/dev/null)"; then
-				ip link del dev if-server || exit 1
-			fi
-		fi
-		rm -f -- /run/npte/gateway/server.nft
-		rm -f -- /run/npte/gateway/server.iptables
-		if test -L /run/npte/gateway || { test -e /run/npte/gateway && ! test -d /run/npte/gateway; } || test -L /run/npte/gateway/router.nft || { test -e /run/npte/gateway/router.nft && ! test -f /run/npte/gateway/router.nft; } || test -L /run/npte/gateway/router.iptables || { test -e /run/npte/gateway/router.iptables && ! test -f /run/npte/gateway/router.iptables; }; then
-			echo 'npte: a gateway record path of npte is a symbolic link or of the wrong type; refusing to follow it: /run/npte/gateway /run/npte/gateway/router.nft /run/npte/gateway/router.iptables' >&2
-			exit 2
-		fi
-		if { test -f /run/npte/gateway/router.nft && ! test -L /run/npte/gateway/router.nft; }; then
-			nft -f - 2>/dev/null <<'NPTE_EOF' || true
-table inet npte-gw-router
-delete table inet npte-gw-router
-NPTE_EOF
-			if test -n "$(ip -o link show dev if-router group 28272 2>/dev/null)"; then
-				ip link del dev if-router || exit 1
-			fi
-		fi
-		if { test -f /run/npte/gateway/router.iptables && ! test -L /run/npte/gateway/router.iptables; }; then
-			iptables -t nat -D POSTROUTING -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
-			iptables -t nat -F NPTE-GW-ROUTER 2>/dev/null || true
-			iptables -t nat -X NPTE-GW-ROUTER 2>/dev/null || true
-			iptables -t filter -D FORWARD -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
-			iptables -t filter -F NPTE-GW-ROUTER 2>/dev/null || true
-			iptables -t filter -X NPTE-GW-ROUTER 2>/dev/null || true
-			ip6tables -t nat -D POSTROUTING -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
-			ip6tables -t nat -F NPTE-GW-ROUTER 2>/dev/null || true
-			ip6tables -t nat -X NPTE-GW-ROUTER 2>/dev/null || true
-			ip6tables -t filter -D FORWARD -m comment --comment npte:gw:router -j NPTE-GW-ROUTER 2>/dev/null || true
-			ip6tables -t filter -F NPTE-GW-ROUTER 2>/dev/null || true
-			ip6tables -t filter -X NPTE-GW-ROUTER 2>/dev/null || true
-			if test -n "$(ip -o link show dev if-router group 28272 2>/dev/null)"; then
-				ip link del dev if-router || exit 1
-			fi
-		fi
-		rm -f -- /run/npte/gateway/router.nft
-		rm -f -- /run/npte/gateway/router.iptables
 		rm -rf -- /etc/netns/client /etc/netns/server /etc/netns/router || exit 1
 		ip -batch - <<'NPTE_EOF' || exit 1
 netns del client
 netns del server
 netns del router
 NPTE_EOF
-		rm -f -- /run/npte/netns/client
-		rm -f -- /run/npte/netns/server
-		rm -f -- /run/npte/netns/router
-		rm -f -- /run/npte/intent/client
-		rm -f -- /run/npte/intent/server
-		rm -f -- /run/npte/intent/router
+		rm -f -- /run/npte/netns/client /run/npte/netns/server /run/npte/netns/router
+		rm -f -- /run/npte/intent/client /run/npte/intent/server /run/npte/intent/router
 	else
 		if test -L /run/npte/netns/client || { test -e /run/npte/netns/client && ! test -f /run/npte/netns/client; } || test -L /run/npte/intent/client || { test -e /run/npte/intent/client && ! test -f /run/npte/intent/client; }; then
 			echo 'npte: a marker or intent record of npte is not a regular file (a symbolic link or a directory); refusing to follow it: /run/npte/netns/client /run/npte/intent/client' >&2
