@@ -12,7 +12,9 @@
 // Addressing: link i joins ns(i) and ns(i+1) on 10.H.L.0/24, where H.L is
 // i in base 256; ns(i) holds .1 on if-ns(i+1), ns(i+1) holds .2 on
 // if-ns(i). Every namespace but the last has its default route via its
-// right neighbour, the last via its left one.
+// right neighbour, the last via its left one; ns3 .. ns(N-1) route
+// 10.0.1.0/24 (ns1's link) via their left neighbour, so that a ping from
+// ns1 to nsN gets its answer.
 package bench
 
 import (
@@ -78,7 +80,23 @@ func ops(n int) []op {
 		}
 		out = append(out, op{verb: "add-route", ns: Name(i), via: via})
 	}
+	// The way back to ns1 (a ping end to end): ns3 .. ns(n-1) route the
+	// first link's subnet via their left neighbour; ns2 is on it, nsN's
+	// default route already goes left.
+	first, _ := LinkAddrs(1)
+	for i := 3; i < n; i++ {
+		left, _ := LinkAddrs(i - 1)
+		out = append(out, op{verb: "add-route", ns: Name(i), cidr: first.Masked(), via: left.Addr()})
+	}
 	return out
+}
+
+// dest is an add-route's destination: "default", or its subnet.
+func (o op) dest() string {
+	if o.cidr.IsValid() {
+		return o.cidr.String()
+	}
+	return "default"
 }
 
 // argv is the npte command line of o, without "npte".
@@ -91,7 +109,7 @@ func (o op) argv() []string {
 	case "assign-addr":
 		return []string{"netns", "assign-addr", o.ns, o.other, o.cidr.String()}
 	default:
-		return []string{"netns", "add-route", o.ns, "default", o.via.String()}
+		return []string{"netns", "add-route", o.ns, o.dest(), o.via.String()}
 	}
 }
 
@@ -105,7 +123,7 @@ func (o op) plan() plan.Plan {
 	case "assign-addr":
 		return netns.AssignAddr(o.ns, o.other, o.cidr)
 	default:
-		p, err := netns.AddRoute(o.ns, "default", o.via, "")
+		p, err := netns.AddRoute(o.ns, o.dest(), o.via, "")
 		if err != nil {
 			panic(err) // a chain's next hops are unicast addresses
 		}
@@ -123,13 +141,14 @@ func (o op) steps() []plan.Step {
 	case "assign-addr":
 		return netns.AssignAddrSteps(o.ns, o.other, o.cidr)
 	default:
-		return netns.AddRouteSteps(o.ns, "default", o.via, "")
+		return netns.AddRouteSteps(o.ns, o.dest(), o.via, "")
 	}
 }
 
 // Ops returns the npte command lines (without "npte") that build a chain
 // of n namespaces, one invocation per operation: n creates, n-1 connects,
-// 2(n-1) assign-addrs and n add-routes (none for n = 1). It panics when n
+// 2(n-1) assign-addrs, n default routes (none for n = 1) and, in ns3 ..
+// ns(n-1), a route back to ns1's link. It panics when n
 // is out of 1..MaxLinks.
 func Ops(n int) [][]string {
 	all := ops(n)
@@ -157,9 +176,34 @@ func Chain(n int) plan.Plan {
 	all := ops(n)
 	steps := make([]plan.Step, 0, 1+8*len(all))
 	steps = append(steps, plan.Lock{})
+	// As lab create: the guards of every create before the first change,
+	// so that a refusal changes nothing.
 	for _, o := range all {
+		if o.verb == "create" {
+			steps = append(steps, netns.CreateGuards(o.ns)...)
+		}
+	}
+	for _, o := range all {
+		if o.verb == "create" {
+			steps = append(steps, netns.CreateActions(o.ns, netns.DefaultDNS)...)
+			continue
+		}
 		steps = append(steps, o.steps()...)
 	}
-	// Argv names no real verb: it only labels the script's header.
-	return plan.Plan{Argv: []string{"bench", "chain", strconv.Itoa(n)}, Steps: steps}
+	return plan.Plan{Argv: []string{"lab", "chain", strconv.Itoa(n)}, Steps: steps,
+		Undo: []string{"lab", "chain", "--destroy", strconv.Itoa(n)}}
+}
+
+// ChainDestroy is the teardown of Chain(n) as lab destroy does it: under
+// one lock, netns.DestroySteps for each namespace npte made (IfOwned), so
+// that it cleans up a half-built chain too.
+func ChainDestroy(n int) plan.Plan {
+	if n < 1 || n > MaxLinks {
+		panic("bench: chain length out of range: " + strconv.Itoa(n))
+	}
+	steps := []plan.Step{plan.Lock{}}
+	for i := 1; i <= n; i++ {
+		steps = append(steps, plan.IfOwned{Name: Name(i), Then: netns.DestroySteps(Name(i))})
+	}
+	return plan.Plan{Argv: []string{"lab", "chain", "--destroy", strconv.Itoa(n)}, Steps: steps}
 }

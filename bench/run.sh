@@ -14,15 +14,32 @@
 # builds the same operations for the Go benchmarks), and times, wall clock:
 #   (a) npte live, one npte invocation per operation, from an sh script;
 #   (b) sh running the concatenated --dry-run scripts of those operations;
-#   (c) the kernel floor: the same ip operations (namespaces, veth pairs,
-#       links up, addresses, routes) in one `ip -batch` plus one
+#   (c) the kernel floor: the same ip operations (namespaces, forwarding
+#       by `netns exec NS sysctl`, veth pairs, links up, addresses, routes)
+#       in one `ip -batch` plus one
 #       `ip -n NS -batch` per namespace;
 #   (d) one `npte netns create --dry-run ns1`, process start to exit.
 # Runs are interleaved (a, b, c in a rotating order, then d), with a
 # teardown (ip -all netns delete) between them; the table shows medians.
 #
+# A second table times whole-lab builds and teardowns of the same chain
+# (for N >= 2), in the same sandbox and the same interleaved loop:
+#   floor  one host `ip -batch` + one `ip -n NS -batch` per namespace;
+#          teardown: one `ip -batch` of `netns del` lines;
+#   (e)    npte lab chain N: one plan under one lock, batched (package
+#          batch); teardown: npte lab chain --destroy N (batched);
+#   (f)    sh running `npte lab chain N --dry-run` (and the --destroy one);
+#   (g)    npte lab chain --no-batch N: one plan, one command per step;
+#   (m)    Mininet (Debian's mininet package, if installed): bench/
+#          mininet_chain.py, hosts linked directly, no Open vSwitch, no
+#          controller; its own build and stop times (Python start-up not
+#          counted). `mn` is never run.
+# (a), (b) and (g) are skipped above NPTE_BENCH_PEROP_MAX namespaces.
+#
 # Environment: NPTE_BENCH_SIZES (default "10 100"), NPTE_BENCH_RUNS
-# (default 5), NPTE_BENCH_DRY (timed (d) invocations per run, default 20).
+# (default 5), NPTE_BENCH_DRY (timed (d) invocations per run, default 20),
+# NPTE_BENCH_PEROP_MAX (default 100), NPTE_BENCH_MININET (auto, or 0 to
+# leave Mininet out).
 set -eu
 
 prog=bench/run.sh
@@ -53,6 +70,10 @@ ops() {
 		done
 		echo "netns add-route ns$n default 10.$(((n - 1) >> 8)).$(((n - 1) & 255)).1"
 	fi
+	# The way back to ns1: ns3 .. ns(N-1) route its link via the left.
+	for ((i = 3; i < n; i++)); do
+		echo "netns add-route ns$i 10.0.1.0/24 10.$(((i - 1) >> 8)).$(((i - 1) & 255)).1"
+	done
 }
 
 if [ "${1:-}" = --print-ops ]; then
@@ -63,9 +84,12 @@ fi
 
 npte=${1:-./npte}
 sizes=${NPTE_BENCH_SIZES:-10 100}
+perop_max=${NPTE_BENCH_PEROP_MAX:-100}
+mininet=${NPTE_BENCH_MININET:-auto}
+pyfile=$(dirname -- "$(realpath -- "$0")")/mininet_chain.py
 runs=${NPTE_BENCH_RUNS:-5}
 dry=${NPTE_BENCH_DRY:-20}
-for v in $sizes $runs $dry; do
+for v in $sizes $runs $dry $perop_max; do
 	[[ $v =~ ^[1-9][0-9]*$ ]] || die "NPTE_BENCH_SIZES, NPTE_BENCH_RUNS and NPTE_BENCH_DRY take positive integers, not '$v'"
 done
 for v in $sizes; do
@@ -119,6 +143,77 @@ teardown() {
 	sleep "$1"
 }
 
+# timeus CMD... runs CMD (output to $work/t.out, $work/t.err) and prints
+# its wall time in µs; it dies naming CMD when it fails.
+timeus() {
+	local t0 t1
+	t0=$(now)
+	if ! "$@" >"$work/t.out" 2>"$work/t.err"; then
+		tail -5 "$work/t.err" >&2
+		die "$* failed"
+	fi
+	t1=$(now)
+	echo $((t1 - t0))
+}
+
+# clean checks that a teardown left nothing: no namespace, no marker.
+clean() {
+	local got
+	got=$(ip netns list | wc -l)
+	[ "$got" = 0 ] || die "($1) N=$2: $got namespaces left after the teardown"
+	if [ -d /run/npte/netns ]; then
+		got=$(find /run/npte/netns /run/npte/intent -mindepth 1 | wc -l)
+		[ "$got" = 0 ] || die "($1) N=$2: $got npte records left after the teardown"
+	fi
+}
+
+# pingchain N checks the chain end to end: ns1 pings nsN's address (for
+# N > 50, ns50's: a ping's TTL of 64 does not cross a longer chain).
+pingchain() {
+	local n=$1 k=$1 last
+	((k <= 50)) || k=50
+	last=$((k - 1))
+	ip netns exec ns1 ping -n -c 1 -W 5 "10.$((last >> 8)).$((last & 255)).2" >/dev/null ||
+		die "($2) N=$n: ns1 cannot ping ns$k"
+}
+
+# composite N METHOD runs one build and one teardown of a whole-lab method
+# and prints "BUILD TEARDOWN" in µs.
+composite() {
+	local n=$1 m=$2 d=$work/$1 b t
+	case $m in
+	floor)
+		b=$(timeus sh "$d/c.sh")
+		pingchain "$n" "$m"
+		t=$(timeus ip -batch "$d/c-down.batch")
+		;;
+	e)
+		b=$(timeus "$npte" lab chain "$n")
+		pingchain "$n" "$m"
+		t=$(timeus "$npte" lab chain --destroy "$n")
+		;;
+	f)
+		b=$(timeus sh "$d/f.sh")
+		pingchain "$n" "$m"
+		t=$(timeus sh "$d/f-down.sh")
+		;;
+	g)
+		b=$(timeus "$npte" lab chain --no-batch "$n")
+		pingchain "$n" "$m"
+		t=$(timeus "$npte" lab chain --no-batch --destroy "$n")
+		;;
+	m)
+		/usr/bin/python3 "$pyfile" "$n" >"$work/m.out" 2>"$work/m.err" || {
+			tail -5 "$work/m.err" >&2
+			die "(m) N=$n: mininet_chain.py failed"
+		}
+		read -r b t <"$work/m.out"
+		;;
+	esac
+	clean "$m" "$n"
+	echo "$b $t"
+}
+
 # check N METHOD verifies that the chain exists after a timed run.
 check() {
 	local n=$1 m=$2 got
@@ -152,6 +247,7 @@ prepare() {
 	{
 		for ((i = 1; i <= n; i++)); do
 			echo "netns add ns$i"
+			echo "netns exec ns$i sysctl -q -w net.ipv4.ip_forward=1"
 		done
 		for ((i = 1; i < n; i++)); do
 			echo "link add name if-ns$((i + 1)) netns ns$i type veth peer name if-ns$i netns ns$((i + 1))"
@@ -161,6 +257,13 @@ prepare() {
 		echo "set -e"
 		echo "ip -batch $d/c-host.batch"
 	} >"$d/c.sh"
+	for ((i = 1; i <= n; i++)); do
+		echo "netns del ns$i"
+	done >"$d/c-down.batch"
+	if ((n >= 2)); then
+		"$npte" lab chain "$n" --dry-run >"$d/f.sh"
+		"$npte" lab chain --destroy "$n" --dry-run >"$d/f-down.sh"
+	fi
 	for ((i = 1; i <= n; i++)); do
 		{
 			echo "link set dev lo up"
@@ -174,6 +277,9 @@ prepare() {
 				echo "route replace default via 10.$((i >> 8)).$((i & 255)).2"
 			elif ((n > 1)); then
 				echo "route replace default via 10.$(((i - 1) >> 8)).$(((i - 1) & 255)).1"
+			fi
+			if ((i >= 3 && i < n)); then
+				echo "route replace 10.0.1.0/24 via 10.$(((i - 1) >> 8)).$(((i - 1) & 255)).1"
 			fi
 		} >"$d/c-ns$i.batch"
 		echo "ip -n ns$i -batch $d/c-ns$i.batch" >>"$d/c.sh"
@@ -202,6 +308,7 @@ printf '%6s %6s  %16s %16s %16s %7s %7s %11s\n' N ops '(a) npte live' '(b) sh dr
 
 dry_times=()
 true_times=()
+declare -A cb=() ct=() # composite build and teardown times, by "N m"
 for n in $sizes; do
 	prepare "$n"
 	settle_ms=$((100 + n * 10))
@@ -209,12 +316,31 @@ for n in $sizes; do
 	teardown "$settle"
 	declare -A tm=([a]='' [b]='' [c]='')
 	methods=(a b c)
+	if ((n > perop_max)); then
+		methods=(c)
+	fi
+	cm=()
+	if ((n >= 2)); then
+		cm=(floor e f)
+		((n > perop_max)) || cm+=(g)
+		if [ "$mininet" != 0 ] && [ -x /usr/bin/python3 ] && [ -d /usr/lib/python3/dist-packages/mininet ]; then
+			cm+=(m)
+		fi
+	fi
 	for ((r = 0; r < runs; r++)); do
-		for ((k = 0; k < 3; k++)); do
-			m=${methods[(r + k) % 3]}
+		for ((k = 0; k < ${#methods[@]}; k++)); do
+			m=${methods[(r + k) % ${#methods[@]}]}
 			t=$(timed "$n" "$m")
 			check "$n" "$m"
 			tm[$m]+=" $t"
+			teardown "$settle"
+		done
+		for ((k = 0; k < ${#cm[@]}; k++)); do
+			m=${cm[(r + k) % ${#cm[@]}]}
+			read -r b t < <(composite "$n" "$m")
+			[ -n "${t:-}" ] || die "($m) N=$n failed"
+			cb["$n $m"]+=" $b"
+			ct["$n $m"]+=" $t"
 			teardown "$settle"
 		done
 		for ((k = 0; k < dry; k++)); do
@@ -228,13 +354,20 @@ for n in $sizes; do
 			true_times+=($((t1 - t0)))
 		done
 	done
+	nops=$(wc -l <"$work/$n/ops")
+	if ((n > perop_max)); then
+		# shellcheck disable=SC2086 # lists of integers
+		c=$(median ${tm[c]})
+		printf '%6s %6s  %16s %16s %13s ms %7s %7s %11s\n' "$n" "$nops" skipped skipped "$(ms "$c")" - - -
+		unset tm
+		continue
+	fi
 	# shellcheck disable=SC2086 # lists of integers
 	{
 		a=$(median ${tm[a]})
 		b=$(median ${tm[b]})
 		c=$(median ${tm[c]})
 	}
-	nops=$(wc -l <"$work/$n/ops")
 	extra=$(((a - b) / nops))
 	sign=
 	if ((extra < 0)); then
@@ -247,3 +380,39 @@ d=$(median "${dry_times[@]}")
 f=$(median "${true_times[@]}")
 echo
 echo "(d) npte netns create --dry-run ns1, start to exit: median $(ms "$d") ms (spawning /bin/true the same way: $(ms "$f") ms)"
+
+# The whole-lab table: build and teardown medians, ratios to the floor,
+# Mininet's build over each method's, and build µs per namespace.
+if ((${#cb[@]} > 0)); then
+	echo
+	echo "whole lab, chain of N built and torn down in one go (medians of $runs interleaved runs; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)):"
+	printf '%6s  %-34s %12s %8s %9s %12s %12s\n' N method build '/floor' 'mn/this' 'per node' teardown
+	for n in $sizes; do
+		((n >= 2)) || continue
+		# shellcheck disable=SC2086 # lists of integers
+		fb=$(median ${cb["$n floor"]})
+		mb=
+		if [ -n "${cb["$n m"]:-}" ]; then
+			# shellcheck disable=SC2086
+			mb=$(median ${cb["$n m"]})
+		fi
+		for m in floor e f g m; do
+			[ -n "${cb["$n $m"]:-}" ] || continue
+			case $m in
+			floor) label='iproute2 floor (ip -batch)' ;;
+			e) label='(e) npte lab chain, batched' ;;
+			f) label='(f) sh of its --dry-run script' ;;
+			g) label='(g) npte lab chain --no-batch' ;;
+			m) label='(m) Mininet 2.3, hosts linked' ;;
+			esac
+			# shellcheck disable=SC2086
+			{
+				bm=$(median ${cb["$n $m"]})
+				tdm=$(median ${ct["$n $m"]})
+			}
+			mr=-
+			[ -z "$mb" ] || mr=$(ratio "$mb" "$bm")
+			printf '%6s  %-34s %9s ms %8s %9s %9s ms %9s ms\n' "$n" "$label" "$(ms "$bm")" "$(ratio "$bm" "$fb")" "$mr" "$(ms $((bm / n)))" "$(ms "$tdm")"
+		done
+	done
+fi

@@ -170,9 +170,17 @@ func TestGatewayFidelity(t *testing.T) {
 		{
 			name:  "lab destroy removes the router's gateway",
 			setup: fidelity.Setup{Managed: []string{"client", "router", "server"}, Gateways: []string{"router.nft"}, Output: outputs(map[string]string{link: "7: if-router@if2: group 28272\n"})},
+			args:  []string{"lab", "destroy", "--no-batch"},
+			state: "",
+			has:   []string{"nft -f -", "ip link del dev if-router", "ip netns del router"},
+		},
+		{
+			name:  "batched lab destroy removes the router's gateway (the long way)",
+			setup: fidelity.Setup{Managed: []string{"client", "router", "server"}, Gateways: []string{"router.nft"}, Output: outputs(map[string]string{link: "7: if-router@if2: group 28272\n"})},
 			args:  []string{"lab", "destroy"},
 			state: "",
 			has:   []string{"nft -f -", "ip link del dev if-router", "ip netns del router"},
+			not:   []string{"ip -batch -"}, // a gateway record: the one-at-a-time teardown
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

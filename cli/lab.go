@@ -1,9 +1,24 @@
 package cli
 
 import (
+	"github.com/npte/npte/batch"
 	"github.com/npte/npte/lab"
+	"github.com/npte/npte/plan"
 	"github.com/npte/npte/validate"
 )
+
+// NoBatch is the --no-batch flag of the composite verbs.
+type NoBatch struct {
+	NoBatch bool `name:"no-batch" help:"Run (or print) one command per operation instead of batching them (one ip -batch for the host, one per namespace)."`
+}
+
+// Batched is p through the batching pass, unless --no-batch.
+func (n NoBatch) Batched(p plan.Plan) plan.Plan {
+	if n.NoBatch {
+		return p
+	}
+	return batch.Optimize(p)
+}
 
 // LabCmd groups the lab verbs: a fixed client/router/server topology
 // built only from the netns and netem plan builders.
@@ -11,12 +26,14 @@ type LabCmd struct {
 	Create  LabCreateCmd  `cmd:"" help:"Create the client/router/server lab."`
 	Destroy LabDestroyCmd `cmd:"" help:"Destroy the lab (also a half-built one)."`
 	Netem   LabNetemCmd   `cmd:"" help:"Shape the lab's router links from a profile, or clear them."`
+	Chain   LabChainCmd   `cmd:"" hidden:"" help:"Benchmark subject: create or destroy a chain ns1 - ... - nsN in one plan."`
 	LabFileCmds
 }
 
 // LabCreateCmd is `npte lab create`.
 type LabCreateCmd struct {
 	DryRun
+	NoBatch
 }
 
 // Help is the long help of lab create.
@@ -35,18 +52,22 @@ The programs it runs are ` + helpPrograms(lab.Create()) + `.
 
 Refuses (exit 2, nothing changed): any of client, router, server already taken. If a step
 fails half-way, what was made carries npte's marker or intent record: 'npte lab destroy'
-removes it.`
+removes it.
+
+By default the operations are batched: one 'ip -batch' for the host's namespaces, links and
+sysctls, one 'ip -n NS -batch' per namespace; --no-batch runs one command per operation.`
 }
 
 // Run implements the verb.
 func (c *LabCreateCmd) Run(app *App) error {
-	return app.Apply(lab.Create(), c.DryRun.DryRun)
+	return app.Apply(c.Batched(lab.Create()), c.DryRun.DryRun)
 }
 
 // LabDestroyCmd is `npte lab destroy`.
 type LabDestroyCmd struct {
 	DryRun
 	Target *validate.LabTarget `arg:"" optional:"" placeholder:"NAME|FILE" help:"A lab applied from a file (its name, or the file); without it, the built-in lab."`
+	NoBatch
 }
 
 // Help is the long help of lab destroy.
@@ -57,7 +78,12 @@ func (c *LabDestroyCmd) Help() string {
 skipped with a message and left alone, so it works on a half-built lab and succeeds when
 there is no lab. A gateway that 'npte gateway create' recorded for one of them goes too:
 its host table or chains, and its host link if-NAME if it carries npte's link group.
-The programs it runs are ` + helpPrograms(lab.Destroy()) + `.`
+The programs it runs are ` + helpPrograms(lab.Destroy()) + `.
+
+By default the teardown is batched: when npte's records name exactly client, router and
+server, each with its namespace, one 'ip -batch' deletes the three namespaces (no link of
+theirs can have a peer that survives); otherwise, and with --no-batch, each namespace's
+links are deleted (ip -n NAME link delete group 28272) before the namespace goes.`
 }
 
 // Run implements the verb.
@@ -65,7 +91,7 @@ func (c *LabDestroyCmd) Run(app *App) error {
 	if c.Target != nil {
 		return app.labDestroyTarget(*c.Target, c.DryRun.DryRun)
 	}
-	return app.Apply(lab.Destroy(), c.DryRun.DryRun)
+	return app.Apply(c.Batched(lab.Destroy()), c.DryRun.DryRun)
 }
 
 // LabNetemCmd is `npte lab netem [--profile NAME | --list]`.

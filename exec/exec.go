@@ -434,6 +434,59 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 		case plan.RemoveLabRecord:
 			err = r.labRecordRemove(s)
 			changed = err == nil
+		case plan.Batch:
+			line, e := r.batch(ctx, s, st.lock)
+			if e != nil {
+				return st.batchFail(s, line, e)
+			}
+			for _, l := range s.Lines {
+				for _, x := range l.Steps {
+					st.done = append(st.done, describe(x))
+				}
+			}
+		case plan.WriteRecords, plan.RemoveRecords:
+			// One step of the plan, the single record steps in turn: a
+			// failure names the record, and what came before is done.
+			var single []plan.Step
+			if w, ok := s.(plan.WriteRecords); ok {
+				single = w.Steps()
+			} else {
+				single = s.(plan.RemoveRecords).Steps()
+			}
+			for _, x := range single {
+				switch x := x.(type) {
+				case plan.WriteMarker:
+					err = reg.Register(x.Name)
+				case plan.WriteIntent:
+					err = reg.WriteIntent(x.Name)
+				case plan.RemoveMarker:
+					err = reg.Unregister(x.Name)
+				case plan.RemoveIntent:
+					err = reg.RemoveIntent(x.Name)
+				}
+				if err != nil {
+					return st.fail(x, err, ExitFailure)
+				}
+				st.done = append(st.done, describe(x))
+			}
+		case plan.IfOnlyOwned:
+			var ok bool
+			ok, err = onlyOwned(reg.Layout, s.Names)
+			if err == nil {
+				if !ok {
+					st.index += plan.Count(s.Then)
+				}
+				branch := s.Then
+				if !ok {
+					branch = s.Else
+				}
+				if e := r.steps(ctx, st, branch); e != nil {
+					return e
+				}
+				if ok {
+					st.index += plan.Count(s.Else)
+				}
+			}
 		case plan.Note:
 			fmt.Fprintf(r.Stderr, "npte: %s\n", s.Text)
 		default:

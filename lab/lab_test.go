@@ -221,7 +221,9 @@ func check(t *testing.T, s fidelity.Setup, world func() fidelity.World, args ...
 }
 
 func TestFidelityCreate(t *testing.T) {
-	r := check(t, fidelity.Setup{}, func() fidelity.World { return linkWorld() }, "lab", "create")
+	// The one-command-per-step form: each address and route is an event
+	// (batched, they are lines of ip -n NS -batch -; see package batch).
+	r := check(t, fidelity.Setup{}, func() fidelity.World { return linkWorld() }, "lab", "create", "--no-batch")
 	if r.Exit != 0 {
 		t.Fatalf("exit %d: %s", r.Exit, r.Stderr)
 	}

@@ -396,7 +396,7 @@ func (IfNetns) isStep() {}
 func (s IfNetns) Describe() string { return "if namespace " + s.Name + " exists" }
 
 // Count returns the number of steps, counting those inside IfOwned,
-// IfNetns, IfOutput and IfGatewayRecord as well as the conditional steps
+// IfNetns, IfOutput, IfGatewayRecord and IfOnlyOwned (both branches) as well as the conditional steps
 // themselves.
 func Count(steps []Step) int {
 	n := len(steps)
@@ -410,6 +410,8 @@ func Count(steps []Step) int {
 			n += Count(s.Then)
 		case IfGatewayRecord:
 			n += Count(s.Then)
+		case IfOnlyOwned:
+			n += Count(s.Then) + Count(s.Else)
 		}
 	}
 	return n

@@ -367,6 +367,37 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 			}
 		case plan.RemoveLabRecord:
 			r.labRecordRemove(indent, s)
+		case plan.Batch:
+			// The same heredoc as a Command with that stdin.
+			if err := r.steps([]plan.Step{plan.Command{Argv: s.Argv, Stdin: s.Stdin()}}, indent); err != nil {
+				return err
+			}
+		case plan.WriteRecords:
+			r.write(indent, "(set -C")
+			for _, n := range s.Names {
+				r.write("; : >")
+				if s.Intent {
+					r.path(l.Intent(n))
+				} else {
+					r.path(l.Marker(n))
+				}
+			}
+			r.line(")")
+		case plan.RemoveRecords:
+			r.write(indent, "rm -f --")
+			for _, n := range s.Names {
+				r.write(" ")
+				if s.Intent {
+					r.path(l.Intent(n))
+				} else {
+					r.path(l.Marker(n))
+				}
+			}
+			r.line()
+		case plan.IfOnlyOwned:
+			if err := r.ifOnlyOwned(s, indent); err != nil {
+				return err
+			}
 		case plan.Note:
 			for _, t := range strings.Split(s.Text, "\n") {
 				r.line(indent, Comment(t))
@@ -375,6 +406,62 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 			return fmt.Errorf("render: unknown step %T", s)
 		}
 	}
+	return nil
+}
+
+// ifOnlyOwned renders plan.IfOnlyOwned.
+func (r *renderer) ifOnlyOwned(s plan.IfOnlyOwned, indent string) error {
+	l := r.o.Layout
+	in := indent + "\t"
+	r.line(indent, "npte_only=1")
+	r.write(indent, "for npte_f in ")
+	r.path(l.NetnsDir())
+	r.write("/* ")
+	r.path(l.IntentDir())
+	r.line("/*; do")
+	r.line(in, "case ${npte_f##*/} in")
+	r.write(in, "'*'")
+	for _, n := range s.Names {
+		r.write(" | ")
+		r.path(n)
+	}
+	r.line(") ;;")
+	r.line(in, "*) npte_only=0 ;;")
+	r.line(in, "esac")
+	r.line(indent, "done")
+	r.write(indent, "for npte_f in ")
+	r.path(l.GatewayDir())
+	r.line("/*; do")
+	r.line(in, "case ${npte_f##*/} in")
+	r.line(in, "'*') ;;")
+	r.line(in, "*) npte_only=0 ;;")
+	r.line(in, "esac")
+	r.line(indent, "done")
+	for _, n := range s.Names {
+		m, i := l.Marker(n), l.Intent(n)
+		r.write(indent, "if ")
+		r.wrongType(m, "-f")
+		r.write(" || ")
+		r.wrongType(i, "-f")
+		r.write(" || ! { test -f ")
+		r.path(m)
+		r.write(" || test -f ")
+		r.path(i)
+		r.write("; } || ! test -e ")
+		r.path(l.Netns(n))
+		r.line("; then npte_only=0; fi")
+	}
+	r.line(indent, `if test "$npte_only" = 1; then`)
+	if err := r.steps(s.Then, in); err != nil {
+		return err
+	}
+	if len(s.Else) > 0 {
+		r.line(indent, "else")
+		if err := r.steps(s.Else, in); err != nil {
+			return err
+		}
+	}
+	r.line(indent, "fi")
 	return nil
 }
 

@@ -357,6 +357,16 @@ func openHandler(dir string) interp.OpenHandlerFunc {
 	}
 }
 
+// allUnder reports whether every path starts with prefix.
+func allUnder(paths []string, prefix string) bool {
+	for _, p := range paths {
+		if !strings.HasPrefix(p, prefix) {
+			return false
+		}
+	}
+	return true
+}
+
 // within reports whether path is dir or below it (both clean, absolute).
 func within(path, dir string) bool {
 	return path == dir || strings.HasPrefix(path, dir+"/")
@@ -400,7 +410,10 @@ func runScript(t *testing.T, file *syntax.File, l shell.Layout, w World, output 
 			case len(argv) == 2 && argv[0] == "id" && argv[1] == "-u":
 				fmt.Fprintln(hc.Stdout, os.Getuid())
 				return nil
-			case len(argv) >= 3 && argv[0] == "install" && argv[1] == "-d":
+			case len(argv) >= 5 && argv[0] == "install" && argv[1] == "-d" && within(argv[4], stateDir):
+				// The lock's own install -d of the state directories
+				// (another install -d, of /etc/netns/NAME directories
+				// in a batched plan, is recorded like any program).
 				for _, p := range argv[4:] {
 					if within(p, stateDir) {
 						_ = os.MkdirAll(p, 0o755)
@@ -424,8 +437,10 @@ func runScript(t *testing.T, file *syntax.File, l shell.Layout, w World, output 
 					}
 				}
 				return nil
-			case len(argv) == 4 && argv[0] == "rm" && argv[1] == "-f" && argv[2] == "--" && strings.HasPrefix(argv[3], l.Root+"/"):
-				_ = os.Remove(argv[3])
+			case len(argv) >= 4 && argv[0] == "rm" && argv[1] == "-f" && argv[2] == "--" && allUnder(argv[3:], l.Root+"/"):
+				for _, p := range argv[3:] {
+					_ = os.Remove(p)
+				}
 				return nil
 			case len(argv) == 4 && argv[0] == "rm" && argv[1] == "-rf" && argv[2] == "--" && strings.HasPrefix(argv[3], l.Root+"/lab/"):
 				// A lab's record (plan.RemoveLabRecord).
