@@ -199,6 +199,7 @@ func (c *LabPlanCmd) Run(app *App) error {
 // LabApplyCmd is `npte lab apply FILE [--dry-run] [--output json]`.
 type LabApplyCmd struct {
 	DryRun
+	NoBatch
 	Output string `enum:"text,json" default:"text" placeholder:"FORMAT" help:"text (run, or the script with --dry-run) or json (print the plan's typed steps and change nothing)."`
 	File   string `arg:"" placeholder:"FILE" help:"The lab file (YAML)."`
 }
@@ -240,6 +241,7 @@ func (c *LabApplyCmd) Run(app *App) error {
 	} else if cred != nil && !c.DryRun.DryRun && c.Output != "json" && makesUplink(p) {
 		return Usagef("lab %s: its uplink changes the host's firewall and forwarding, which a verb run through sudo by %s may not do (npte gateway is not in the NOPASSWD grant): remove uplink: from %s, or have an admin apply it: sudo env -u SUDO_USER npte lab apply %s", l.Name, app.Env.Getenv("SUDO_USER"), c.File, c.File)
 	}
+	p = c.Batched(p)
 	if c.Output == "json" {
 		_, err := app.Env.Stdout.Write(topology.PlanJSON(p))
 		return err
