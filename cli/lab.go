@@ -89,7 +89,7 @@ links are deleted (ip -n NAME link delete group 28272) before the namespace goes
 // Run implements the verb.
 func (c *LabDestroyCmd) Run(app *App) error {
 	if c.Target != nil {
-		return app.labDestroyTarget(*c.Target, c.DryRun.DryRun)
+		return app.labDestroyTarget(*c.Target, c.DryRun.DryRun, c.NoBatch)
 	}
 	return app.Apply(c.Batched(lab.Destroy()), c.DryRun.DryRun)
 }

@@ -267,7 +267,7 @@ func makesUplink(p plan.Plan) bool {
 // labDestroyTarget is `npte lab destroy NAME|FILE`: the plan of
 // topology.Destroy from the lab's record (and the file's nodes, if a
 // file is named and the lab has no record).
-func (a *App) labDestroyTarget(t validate.LabTarget, dry bool) error {
+func (a *App) labDestroyTarget(t validate.LabTarget, dry bool, nb NoBatch) error {
 	target := string(t)
 	name := target
 	var fromFile *topology.Lab
@@ -290,7 +290,7 @@ func (a *App) labDestroyTarget(t validate.LabTarget, dry bool) error {
 	} else {
 		return Usagef("lab %s: no such lab (npte lab list shows them; npte lab destroy FILE removes the nodes of a lab file that has no record)", name)
 	}
-	return a.Apply(topology.Destroy(name, labs, a.Env.Layout.Root), dry)
+	return a.Apply(nb.Batched(topology.Destroy(name, labs, a.Env.Layout.Root)), dry)
 }
 
 // LabListCmd is `npte lab list`.
