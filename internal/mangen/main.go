@@ -263,6 +263,9 @@ The record of a create in progress, so that an interrupted create can be destroy
 .I /run/npte/gateway/NS.BACKEND
 The record of a gateway made by \fBnpte gateway create\fR (BACKEND is nft or iptables); the destroy verbs remove exactly what it names.
 .TP
+.I /run/npte/lab/NAME/
+The record of a lab applied from a file by \fBnpte lab apply\fR (lab.json, its digest, and previous.json while a change runs); \fBnpte lab destroy\fR removes exactly what it names.
+.TP
 .I /run/npte/lock
 npte's global lock (\fBflock\fR(2)); rendered scripts take it too.
 .TP
