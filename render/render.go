@@ -376,22 +376,14 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 			r.write(indent, "(set -C")
 			for _, n := range s.Names {
 				r.write("; : >")
-				if s.Intent {
-					r.path(l.Intent(n))
-				} else {
-					r.path(l.Marker(n))
-				}
+				r.path(recordPath(l, s.Intent, n))
 			}
 			r.line(")")
 		case plan.RemoveRecords:
 			r.write(indent, "rm -f --")
 			for _, n := range s.Names {
 				r.write(" ")
-				if s.Intent {
-					r.path(l.Intent(n))
-				} else {
-					r.path(l.Marker(n))
-				}
+				r.path(recordPath(l, s.Intent, n))
 			}
 			r.line()
 		case plan.IfOnlyOwned:
@@ -558,4 +550,12 @@ func terminator(payload string) string {
 		t = "NPTE_EOF_" + strconv.Itoa(i)
 	}
 	return t
+}
+
+// recordPath is the intent record (intent) or the marker of namespace n.
+func recordPath(l shell.Layout, intent bool, n string) string {
+	if intent {
+		return l.Intent(n)
+	}
+	return l.Marker(n)
 }
