@@ -99,7 +99,7 @@ type CLI struct {
 	Globals
 	Netns       NetnsCmd      `cmd:"" help:"Create, wire, inspect and destroy npte's network namespaces."`
 	Netem       NetemCmd      `cmd:"" help:"Shape a link: delay, loss, rate caps (netem, tbf, cake), egress or ingress."`
-	Lab         LabCmd        `cmd:"" help:"The built-in client/router/server lab and its link profiles."`
+	Lab         LabCmd        `cmd:"" help:"Labs from a file (check, plan, apply, show, graph, destroy), and the built-in client/router/server lab with its link profiles."`
 	Gateway     GatewayCmd    `cmd:"" help:"Give a namespace a NAT'd uplink through the host (not for NOPASSWD)."`
 	Container   ContainerCmd  `cmd:"" help:"Debian trees (debootstrap) run with systemd-nspawn inside a lab namespace (not for NOPASSWD)."`
 	Gencerts    GencertsCmd   `cmd:"" help:"Write a CA and a server certificate for a lab's HTTPS server (no root needed)."`

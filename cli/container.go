@@ -3,6 +3,7 @@ package cli
 import (
 	"github.com/npte/npte/container"
 	"github.com/npte/npte/netns"
+	"github.com/npte/npte/validate"
 )
 
 // ContainerCmd groups the container verbs. They run a whole tree as root
@@ -56,9 +57,9 @@ func (c *ContainerCreateCmd) Run(app *App) error {
 
 // spawnFlags are the flags container run and boot share.
 type spawnFlags struct {
-	Netns      string   `name:"netns" predictor:"netns" placeholder:"NS" help:"Join npte namespace NS (default: a private network with only loopback)."`
-	Bind       []string `name:"bind" sep:"none" placeholder:"SRC[:DST]" help:"Bind-mount host directory or file SRC at DST (default SRC) in the container (repeatable)."`
-	Capability []string `name:"capability" sep:"none" placeholder:"CAP" help:"Give the container one more capability, e.g. CAP_NET_ADMIN (repeatable)."`
+	Netns      validate.Netns `name:"netns" predictor:"netns" placeholder:"NS" help:"Join npte namespace NS (default: a private network with only loopback)."`
+	Bind       []string       `name:"bind" sep:"none" placeholder:"SRC[:DST]" help:"Bind-mount host directory or file SRC at DST (default SRC) in the container (repeatable)."`
+	Capability []string       `name:"capability" sep:"none" placeholder:"CAP" help:"Give the container one more capability, e.g. CAP_NET_ADMIN (repeatable)."`
 }
 
 const spawnHelp = `With --netns NS, the container joins NS (it must be a namespace npte made: checked
@@ -116,7 +117,7 @@ func (c *ContainerRunCmd) Run(app *App) error {
 			return Usage(err)
 		}
 	}
-	s, err := container.NewSpawn(c.Rootfs, c.Netns, c.Bind, c.Capability, app.Env.Getenv("TERM"), false, cmd)
+	s, err := container.NewSpawn(c.Rootfs, string(c.Netns), c.Bind, c.Capability, app.Env.Getenv("TERM"), false, cmd)
 	if err != nil {
 		return Usage(err)
 	}
@@ -149,7 +150,7 @@ The tree needs systemd: make it with --include systemd,dbus.
 
 // Run implements the verb.
 func (c *ContainerBootCmd) Run(app *App) error {
-	s, err := container.NewSpawn(c.Rootfs, c.Netns, c.Bind, c.Capability, app.Env.Getenv("TERM"), true, nil)
+	s, err := container.NewSpawn(c.Rootfs, string(c.Netns), c.Bind, c.Capability, app.Env.Getenv("TERM"), true, nil)
 	if err != nil {
 		return Usage(err)
 	}

@@ -101,20 +101,11 @@ func startsWith(words ...string) func(plan.Command) bool {
 // conditional steps included, in order.
 func commands(steps []plan.Step) []plan.Command {
 	var out []plan.Command
-	for _, s := range steps {
-		switch s := s.(type) {
-		case plan.Command:
-			out = append(out, s)
-		case plan.IfOwned:
-			out = append(out, commands(s.Then)...)
-		case plan.IfNetns:
-			out = append(out, commands(s.Then)...)
-		case plan.IfOutput:
-			out = append(out, commands(s.Then)...)
-		case plan.IfGatewayRecord:
-			out = append(out, commands(s.Then)...)
+	plan.Walk(steps, func(s plan.Step) {
+		if c, ok := s.(plan.Command); ok {
+			out = append(out, c)
 		}
-	}
+	})
 	return out
 }
 

@@ -20,11 +20,12 @@ func (n NoBatch) Batched(p plan.Plan) plan.Plan {
 	return batch.Optimize(p)
 }
 
-// LabCmd groups the lab verbs: a fixed client/router/server topology
-// built only from the netns and netem plan builders.
+// LabCmd groups the lab verbs: the built-in client/router/server lab
+// (create, destroy, netem) and labs described by a file (LabFileCmds,
+// package topology).
 type LabCmd struct {
 	Create  LabCreateCmd  `cmd:"" help:"Create the client/router/server lab."`
-	Destroy LabDestroyCmd `cmd:"" help:"Destroy the lab (also a half-built one)."`
+	Destroy LabDestroyCmd `cmd:"" help:"Destroy a lab from a file (by name or file), or the built-in lab (also a half-built one)."`
 	Netem   LabNetemCmd   `cmd:"" help:"Shape the lab's router links from a profile, or clear them."`
 	Chain   LabChainCmd   `cmd:"" hidden:"" help:"Benchmark subject: create or destroy a chain ns1 - ... - nsN in one plan."`
 	LabFileCmds
@@ -83,7 +84,12 @@ The programs it runs are ` + helpPrograms(lab.Destroy()) + `.
 By default the teardown is batched: when npte's records name exactly client, router and
 server, each with its namespace, one 'ip -batch' deletes the three namespaces (no link of
 theirs can have a peer that survives); otherwise, and with --no-batch, each namespace's
-links are deleted (ip -n NAME link delete group 28272) before the namespace goes.`
+links are deleted (ip -n NAME link delete group 28272) before the namespace goes.
+
+With NAME or FILE, it destroys a lab applied from a file instead: exactly what its record
+(/run/npte/lab/NAME/) names, uplink included, even after a crash in the middle of an apply;
+FILE with no record removes the file's nodes that npte made. Refuses (exit 2) a lab that has
+no record and no file.`
 }
 
 // Run implements the verb.

@@ -106,18 +106,11 @@ func TestNames(t *testing.T) {
 
 func commands(steps []plan.Step) []plan.Command {
 	var out []plan.Command
-	for _, s := range steps {
-		switch s := s.(type) {
-		case plan.Command:
-			out = append(out, s)
-		case plan.IfNetns:
-			out = append(out, commands(s.Then)...)
-		case plan.IfOutput:
-			out = append(out, commands(s.Then)...)
-		case plan.IfGatewayRecord:
-			out = append(out, commands(s.Then)...)
+	plan.Walk(steps, func(s plan.Step) {
+		if c, ok := s.(plan.Command); ok {
+			out = append(out, c)
 		}
-	}
+	})
 	return out
 }
 

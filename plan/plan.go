@@ -396,30 +396,17 @@ func (IfNetns) isStep() {}
 func (s IfNetns) Describe() string { return "if namespace " + s.Name + " exists" }
 
 // Count returns the number of steps, counting those inside IfOwned,
-// IfNetns, IfOutput, IfGatewayRecord and IfOnlyOwned (both branches) as well as the conditional steps
-// themselves.
+// IfNetns, IfOutput, IfGatewayRecord and both branches of IfOnlyOwned as
+// well as the conditional steps themselves (the M of "step N/M").
 func Count(steps []Step) int {
-	n := len(steps)
-	for _, s := range steps {
-		switch s := s.(type) {
-		case IfOwned:
-			n += Count(s.Then)
-		case IfNetns:
-			n += Count(s.Then)
-		case IfOutput:
-			n += Count(s.Then)
-		case IfGatewayRecord:
-			n += Count(s.Then)
-		case IfOnlyOwned:
-			n += Count(s.Then) + Count(s.Else)
-		}
-	}
+	n := 0
+	Walk(steps, func(Step) { n++ })
 	return n
 }
 
 // Walk calls fn for every step, depth first, including the steps inside
-// IfOwned, IfNetns, IfOutput and IfGatewayRecord (after the conditional
-// step itself).
+// IfOwned, IfNetns, IfOutput, IfGatewayRecord and IfOnlyOwned (Then, then
+// Else), each after the conditional step itself.
 func Walk(steps []Step, fn func(Step)) {
 	for _, s := range steps {
 		fn(s)
@@ -432,6 +419,9 @@ func Walk(steps []Step, fn func(Step)) {
 			Walk(s.Then, fn)
 		case IfGatewayRecord:
 			Walk(s.Then, fn)
+		case IfOnlyOwned:
+			Walk(s.Then, fn)
+			Walk(s.Else, fn)
 		}
 	}
 }

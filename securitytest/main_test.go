@@ -261,19 +261,7 @@ func lockFree(t testing.TB) bool {
 // conditional step).
 func flatten(steps []plan.Step) []plan.Step {
 	var out []plan.Step
-	for _, s := range steps {
-		out = append(out, s)
-		switch s := s.(type) {
-		case plan.IfOwned:
-			out = append(out, flatten(s.Then)...)
-		case plan.IfNetns:
-			out = append(out, flatten(s.Then)...)
-		case plan.IfOutput:
-			out = append(out, flatten(s.Then)...)
-		case plan.IfGatewayRecord:
-			out = append(out, flatten(s.Then)...)
-		}
-	}
+	plan.Walk(steps, func(s plan.Step) { out = append(out, s) })
 	return out
 }
 
