@@ -17,6 +17,10 @@
 //     routes (one more for `ip -n NS -6 ...`), one `tc -n NS -batch -`,
 //     run in that order (each may depend on the ones before it: a tc
 //     line on a link an ip line made), after the host batch;
+//   - a run of namespace-creation guards (RequireAbsent and
+//     RequireEtcNetnsAbsent of each name) becomes one
+//     plan.RequireAllAbsent, which checks /run/netns and /etc/netns once
+//     (one find in the script) instead of once per name;
 //   - guards that the plan's own earlier steps prove are dropped: the
 //     marker of a namespace this plan marked, the absence of an interface
 //     in a namespace this plan created (and did not give it), the presence
@@ -98,6 +102,12 @@ func (o *optimizer) steps(steps []plan.Step) []plan.Step {
 			o.flush()
 			o.out = append(o.out, teardown(names, steps[i:i+len(names)]))
 			i += len(names) - 1
+			continue
+		}
+		if g, n := guards(steps[i:]); n > 1 {
+			o.flush()
+			o.out = append(o.out, g)
+			i += n - 1
 			continue
 		}
 		if !o.add(s) {
@@ -361,6 +371,44 @@ func batchOf(argv []string, lines []plan.BatchLine) []plan.Step {
 		return lines[0].Steps
 	}
 	return []plan.Step{plan.Batch{Argv: argv, Lines: lines}}
+}
+
+// guards coalesces the run of RequireAbsent and RequireEtcNetnsAbsent
+// steps at the start of steps into one plan.RequireAllAbsent, when the run
+// has both guards for each of its names (as netns.CreateGuards makes
+// them), and returns it with the run's length; otherwise it returns 0.
+func guards(steps []plan.Step) (plan.Step, int) {
+	var absent, etc []string
+	n := 0
+	for _, s := range steps {
+		switch s := s.(type) {
+		case plan.RequireAbsent:
+			absent = append(absent, s.Name)
+		case plan.RequireEtcNetnsAbsent:
+			etc = append(etc, s.Name)
+		default:
+			goto done
+		}
+		n++
+	}
+done:
+	if len(absent) < 2 || len(absent) != len(etc) {
+		return nil, 0
+	}
+	seen := make(map[string]bool, len(absent))
+	for _, a := range absent {
+		if seen[a] {
+			return nil, 0
+		}
+		seen[a] = true
+	}
+	for _, e := range etc {
+		if !seen[e] {
+			return nil, 0
+		}
+		delete(seen, e)
+	}
+	return plan.RequireAllAbsent{Names: absent}, n
 }
 
 // destroyRun returns the names of the IfOwned{N, netns.DestroySteps(N)}

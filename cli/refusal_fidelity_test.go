@@ -49,6 +49,24 @@ func TestRefusalFidelity(t *testing.T) {
 			want: "$STATE/netns is not a directory; refusing to create a namespace",
 		},
 		{
+			// batched: one RequireAllAbsent for the chain's names.
+			name:  "batched create, a name taken",
+			setup: fidelity.Setup{Managed: []string{"ns3"}},
+			args:  []string{"lab", "chain", "4"},
+			want:  "ns3: already exists",
+		},
+		{
+			name: "batched create, run netns is a file",
+			setup: fidelity.Setup{Plant: func(l shell.Layout) error {
+				if err := os.Remove(l.RunNetns); err != nil {
+					return err
+				}
+				return os.WriteFile(l.RunNetns, nil, 0o644)
+			}},
+			args: []string{"lab", "chain", "4"},
+			want: "$STATE/netns is not a directory; refusing to create a namespace",
+		},
+		{
 			name: "lock is a directory",
 			setup: fidelity.Setup{Plant: func(l shell.Layout) error {
 				return os.Mkdir(l.LockPath(), 0o700)

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/npte/npte/plan"
+	"github.com/npte/npte/registry"
 )
 
 // unsafeDir reports, as the rendered script's test and find do, whether p
@@ -103,4 +104,28 @@ func (r *Runner) requireRunAs(ctx context.Context, s plan.RequireRunAs, lock *os
 func (r *Runner) capture(ctx context.Context, argv []string, lock *os.File) string {
 	out, _ := r.output(ctx, argv, io.Discard, lock)
 	return strings.TrimRight(out, "\n")
+}
+
+// requireAllAbsent runs plan.RequireAllAbsent in the script's order: the
+// /run/netns check and every name's records, then the /etc/netns check
+// and every name's /etc/netns/NAME.
+func requireAllAbsent(reg *registry.Registry, s plan.RequireAllAbsent) error {
+	for _, n := range s.Names {
+		taken, err := reg.Taken(n)
+		if errors.Is(err, registry.ErrUnsafe) {
+			return &GuardError{plan.RequireAbsent{}.RunNetnsRefusal(reg.Layout)}
+		}
+		if err == nil && taken {
+			return &GuardError{plan.RequireAbsent{Name: n}.Refusal()}
+		}
+	}
+	if err := requireEtcNetnsDir(); err != nil {
+		return err
+	}
+	for _, n := range s.Names {
+		if _, err := os.Lstat(plan.EtcNetnsDir(n)); err == nil {
+			return &GuardError{plan.RequireEtcNetnsAbsent{Name: n}.Refusal()}
+		}
+	}
+	return nil
 }

@@ -339,6 +339,10 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 			if err == nil && taken {
 				return st.fail(s, &GuardError{s.Refusal()}, ExitUsage)
 			}
+		case plan.RequireAllAbsent:
+			if err = requireAllAbsent(reg, s); err != nil {
+				return st.fail(s, err, ExitUsage)
+			}
 		case plan.RequireNoSymlink:
 			for _, p := range s.Paths {
 				if fi, e := os.Lstat(p); e == nil && fi.Mode()&fs.ModeSymlink != 0 {

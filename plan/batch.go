@@ -205,3 +205,27 @@ func (s RemoveRecords) Describe() string {
 	}
 	return "remove the npte markers of " + strings.Join(s.Names, ", ")
 }
+
+// RequireAllAbsent is RequireAbsent then RequireEtcNetnsAbsent for each of
+// Names, with the two directory checks (/run/netns a directory, /etc/netns
+// root-only) made once rather than once per name. The batching pass
+// builds it from a run of those guards; their order among themselves does
+// not matter (guards change nothing), so a plan that creates N namespaces
+// checks /etc/netns with one find instead of N.
+//
+// Renders as:
+//
+//	if test -e /run/netns && ! test -d /run/netns; then echo 'npte: /run/netns is not a directory ...' >&2; exit 2; fi
+//	if test -e MARKER1 || ... || test -L /run/netns/NAME1; then echo 'npte: NAME1: already exists ...' >&2; exit 2; fi
+//	... (one line per name)
+//	if test -L /etc/netns || ... || test -n "$(find /etc/netns -prune ...)"; then echo 'npte: /etc/netns ...' >&2; exit 2; fi
+//	if test -e /etc/netns/NAME1 || test -L /etc/netns/NAME1; then echo 'npte: /etc/netns/NAME1 already exists ...' >&2; exit 2; fi
+//	... (one line per name)
+type RequireAllAbsent struct{ Names []string }
+
+// Describe implements Step.
+func (s RequireAllAbsent) Describe() string {
+	return "check that none of " + strings.Join(s.Names, ", ") + " exists yet"
+}
+
+func (RequireAllAbsent) isStep() {}

@@ -33,6 +33,28 @@ func (r *renderer) etcNetnsAbsent(indent string, s plan.RequireEtcNetnsAbsent) {
 	r.guardEnd(indent, s.Refusal())
 }
 
+// allAbsent renders plan.RequireAllAbsent: RequireAbsent's and
+// RequireEtcNetnsAbsent's tests, the directory checks once.
+func (r *renderer) allAbsent(indent string, s plan.RequireAllAbsent) {
+	l := r.o.Layout
+	r.write(indent, "if test -e ")
+	r.path(l.RunNetns)
+	r.write(" && ! test -d ")
+	r.path(l.RunNetns)
+	r.guardEnd(indent, plan.RequireAbsent{}.RunNetnsRefusal(l))
+	for _, n := range s.Names {
+		r.write(indent, "if ")
+		r.existsTest(l.Marker(n), l.Intent(n), l.Netns(n))
+		r.guardEnd(indent, plan.RequireAbsent{Name: n}.Refusal())
+	}
+	r.etcNetnsDirGuard(indent)
+	for _, n := range s.Names {
+		r.write(indent, "if ")
+		r.existsTest(plan.EtcNetnsDir(n))
+		r.guardEnd(indent, plan.RequireEtcNetnsAbsent{Name: n}.Refusal())
+	}
+}
+
 // etcNetnsClean renders plan.RequireEtcNetnsClean: the directory guard,
 // then one on /etc/netns/NAME, whose entries find lists (DIR/. ! -name .
 // -prune is POSIX for "the entries of DIR, not below") unless they are

@@ -258,6 +258,8 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 			r.write(indent, "if ")
 			r.existsTest(l.Marker(s.Name), l.Intent(s.Name), l.Netns(s.Name))
 			r.guardEnd(indent, s.Refusal())
+		case plan.RequireAllAbsent:
+			r.allAbsent(indent, s)
 		case plan.RequireNoSymlink:
 			r.write(indent, "if ")
 			r.symlinkTest(s.Paths...)
