@@ -3,6 +3,7 @@ package batch_test
 import (
 	"net/netip"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/npte/npte/lab"
 	"github.com/npte/npte/netns"
 	"github.com/npte/npte/plan"
+	"github.com/npte/npte/render"
 )
 
 // programs counts the programs a plan starts when every step runs (both
@@ -255,5 +257,48 @@ func TestOptimizeTC(t *testing.T) {
 	}
 	if strings.Join(descr, "|") != strings.Join(want, "|") {
 		t.Errorf("got\n%q\nwant\n%q", descr, want)
+	}
+}
+
+// TestOptimizeGuardsOnce: the creation guards of a chain become one
+// RequireAllAbsent naming every namespace, whose script checks /etc/netns
+// with one find (one per namespace before); a run whose names do not pair
+// up is left alone.
+func TestOptimizeGuardsOnce(t *testing.T) {
+	for _, n := range []int{2, 10, 100} {
+		p := batch.Optimize(bench.Chain(n))
+		var all []plan.RequireAllAbsent
+		plan.Walk(p.Steps, func(s plan.Step) {
+			switch s := s.(type) {
+			case plan.RequireAllAbsent:
+				all = append(all, s)
+			case plan.RequireAbsent, plan.RequireEtcNetnsAbsent:
+				t.Errorf("Chain(%d) batched keeps %#v", n, s)
+			}
+		})
+		if len(all) != 1 || len(all[0].Names) != n || all[0].Names[0] != "ns1" || all[0].Names[n-1] != "ns"+strconv.Itoa(n) {
+			t.Fatalf("Chain(%d) batched: RequireAllAbsent steps %v", n, all)
+		}
+		script, err := render.Script(p, render.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := strings.Count(script, "find /etc/netns -prune"); c != 1 {
+			t.Errorf("Chain(%d) batched script runs find /etc/netns %d times, want 1", n, c)
+		}
+		unb, err := render.Script(bench.Chain(n), render.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := strings.Count(unb, "find /etc/netns -prune"); c != n {
+			t.Errorf("Chain(%d) unbatched script runs find /etc/netns %d times, want %d", n, c, n)
+		}
+	}
+	odd := plan.Plan{Steps: []plan.Step{plan.Lock{},
+		plan.RequireAbsent{Name: "a"}, plan.RequireEtcNetnsAbsent{Name: "b"},
+		plan.RequireAbsent{Name: "b"}, plan.RequireEtcNetnsAbsent{Name: "c"},
+	}}
+	if got := batch.Optimize(odd); !reflect.DeepEqual(got.Steps, odd.Steps) {
+		t.Errorf("guards whose names do not pair up were coalesced: %#v", got.Steps)
 	}
 }

@@ -229,7 +229,7 @@ func TestLiveLabInterruptedEverywhere(t *testing.T) {
 	total := 0
 	lbNpte(t, func(i int, _ chan os.Signal) { total = i }, "lab", "create")
 	lbMust(t, 0, "lab", "destroy")
-	if total < 15 { // batched (the default): 18 steps; --no-batch: 60
+	if total < 12 { // batched (the default): 13 steps; --no-batch: 60
 		t.Fatalf("lab create has %d steps?", total)
 	}
 	stopped := 0

@@ -98,6 +98,10 @@ func TestCreateRefusesForeignEtcNetns(t *testing.T) {
 		{"lab: planted passwd for the router", func(t *testing.T) {
 			writeSandboxFile(t, "/etc/netns/router/passwd", rootPasswd, 0o644)
 		}, []string{"lab", "create"}},
+		{"lab: /etc/netns group-writable", func(t *testing.T) { chmodSandbox(t, "/etc/netns", 0o775) }, []string{"lab", "create"}},
+		{"chain: planted passwd for the last node", func(t *testing.T) {
+			writeSandboxFile(t, "/etc/netns/ns5/passwd", rootPasswd, 0o644)
+		}, []string{"lab", "chain", "5"}},
 	}
 	refused := 0
 	for _, c := range cases {
