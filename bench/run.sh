@@ -30,6 +30,11 @@
 #          batch); teardown: npte lab chain --destroy N (batched);
 #   (f)    sh running `npte lab chain N --dry-run` (and the --destroy one);
 #   (g)    npte lab chain --no-batch N: one plan, one command per step;
+#   (l)    npte lab apply FILE: the same chain (same names, addresses and
+#          routes) as a lab file; teardown: npte lab destroy chainN;
+#   (s)    sh running `npte lab apply FILE --dry-run` (teardown: sh
+#          running `npte lab destroy chainN --dry-run`, written after the
+#          build, untimed);
 #   (m)    Mininet (Debian's mininet package, if installed): bench/
 #          mininet_chain.py, hosts linked directly, no Open vSwitch, no
 #          controller; its own build and stop times (Python start-up not
@@ -165,6 +170,10 @@ clean() {
 		got=$(find /run/npte/netns /run/npte/intent -mindepth 1 | wc -l)
 		[ "$got" = 0 ] || die "($1) N=$2: $got npte records left after the teardown"
 	fi
+	if [ -d /run/npte/lab ]; then
+		got=$(find /run/npte/lab -mindepth 1 | wc -l)
+		[ "$got" = 0 ] || die "($1) N=$2: a lab record is left after the teardown"
+	fi
 }
 
 # pingchain N checks the chain end to end: ns1 pings nsN's address (for
@@ -186,6 +195,17 @@ composite() {
 		b=$(timeus sh "$d/c.sh")
 		pingchain "$n" "$m"
 		t=$(timeus ip -batch "$d/c-down.batch")
+		;;
+	l)
+		b=$(timeus "$npte" lab apply "$d/chain$n.yaml")
+		pingchain "$n" "$m"
+		t=$(timeus "$npte" lab destroy "chain$n")
+		;;
+	s)
+		b=$(timeus sh "$d/l.sh")
+		pingchain "$n" "$m"
+		"$npte" lab destroy "chain$n" --dry-run >"$d/l-down.sh"
+		t=$(timeus sh "$d/l-down.sh")
 		;;
 	e)
 		b=$(timeus "$npte" lab chain "$n")
@@ -228,6 +248,36 @@ check() {
 	fi
 }
 
+# labfile N prints the chain as a lab file: the floor's names, addresses
+# and routes (ns(i) routes by default towards nsN, and 10.0.1.0/24, ns1's
+# link, back towards ns1), except that nsN has no default route back to
+# ns(N-1) but a route to 10.0.1.0/24: npte lab check refuses the floor's
+# loop of default routes between nsN and ns(N-1). Same number of routes.
+labfile() {
+	local n=$1 i a b
+	echo "name: chain$n"
+	echo "nodes:"
+	for ((i = 1; i <= n; i++)); do
+		echo "  ns$i: {}"
+	done
+	echo "links:"
+	for ((i = 1; i < n; i++)); do
+		a="10.$((i >> 8)).$((i & 255))"
+		echo "  - endpoints: [ns$i, ns$((i + 1))]"
+		echo "    addresses: {ns$i: $a.1/24, ns$((i + 1)): $a.2/24}"
+	done
+	echo "routes: none"
+	echo "static:"
+	for ((i = 1; i <= n; i++)); do
+		if ((i < n)); then
+			echo "  - {node: ns$i, to: default, via: ns$((i + 1))}"
+		fi
+		if ((i >= 3)); then
+			echo "  - {node: ns$i, to: 10.0.1.0/24, via: ns$((i - 1))}"
+		fi
+	done
+}
+
 # prepare N writes the three scripts of a chain of N into $work/N/.
 prepare() {
 	local n=$1 d=$work/$1 op i
@@ -261,6 +311,8 @@ prepare() {
 		echo "netns del ns$i"
 	done >"$d/c-down.batch"
 	if ((n >= 2)); then
+		labfile "$n" >"$d/chain$n.yaml"
+		"$npte" lab apply "$d/chain$n.yaml" --dry-run >"$d/l.sh"
 		"$npte" lab chain "$n" --dry-run >"$d/f.sh"
 		"$npte" lab chain --destroy "$n" --dry-run >"$d/f-down.sh"
 	fi
@@ -321,7 +373,7 @@ for n in $sizes; do
 	fi
 	cm=()
 	if ((n >= 2)); then
-		cm=(floor e f)
+		cm=(floor l s e f)
 		((n > perop_max)) || cm+=(g)
 		if [ "$mininet" != 0 ] && [ -x /usr/bin/python3 ] && [ -d /usr/lib/python3/dist-packages/mininet ]; then
 			cm+=(m)
@@ -396,10 +448,12 @@ if ((${#cb[@]} > 0)); then
 			# shellcheck disable=SC2086
 			mb=$(median ${cb["$n m"]})
 		fi
-		for m in floor e f g m; do
+		for m in floor l s e f g m; do
 			[ -n "${cb["$n $m"]:-}" ] || continue
 			case $m in
 			floor) label='iproute2 floor (ip -batch)' ;;
+			l) label='(l) npte lab apply FILE' ;;
+			s) label='(s) sh of its --dry-run script' ;;
 			e) label='(e) npte lab chain, batched' ;;
 			f) label='(f) sh of its --dry-run script' ;;
 			g) label='(g) npte lab chain --no-batch' ;;
