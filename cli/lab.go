@@ -89,7 +89,7 @@ func (c *LabCreateCmd) Run(app *App) error {
 	if err != nil {
 		return err
 	}
-	return app.labApply(l, topology.BuiltinFile, []string{"lab", "create"}, c.DryRun.DryRun, c.NoBatch, "text")
+	return app.labApply(l, topology.BuiltinFile, []string{"lab", "create"}, c.DryRun.DryRun, c.NoBatch, "text", false)
 }
 
 // LabDestroyCmd is `npte lab destroy`.

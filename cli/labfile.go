@@ -228,7 +228,7 @@ func (c *LabApplyCmd) Run(app *App) error {
 	if err != nil {
 		return err
 	}
-	return app.labApply(l, c.File, []string{"lab", "apply", c.File}, c.DryRun.DryRun, c.NoBatch, c.Output)
+	return app.labApply(l, c.File, []string{"lab", "apply", c.File}, c.DryRun.DryRun, c.NoBatch, c.Output, true)
 }
 
 // labApply is the one path of lab apply and lab create: the plan of
@@ -237,8 +237,11 @@ func (c *LabApplyCmd) Run(app *App) error {
 // it makes an uplink; batched unless nb says not; printed as JSON with
 // output "json", otherwise run (the difference in words on stderr first)
 // or printed as a script. file names the lab file in messages; argv is
-// the command line the script's header names.
-func (a *App) labApply(l *topology.Lab, file string, argv []string, dry bool, nb NoBatch, output string) error {
+// the command line the script's header names. preview says whether a
+// live run prints the difference in words first (lab apply does; lab
+// create, whose file never changes, does not, so that a refusal stays
+// one npte: line).
+func (a *App) labApply(l *topology.Lab, file string, argv []string, dry bool, nb NoBatch, output string, preview bool) error {
 	rec, err := a.labRecord(l.Name)
 	if err != nil {
 		return err
@@ -261,7 +264,7 @@ func (a *App) labApply(l *topology.Lab, file string, argv []string, dry bool, nb
 		_, err := a.Env.Stdout.Write(topology.PlanJSON(p))
 		return err
 	}
-	if !dry {
+	if !dry && preview {
 		io.WriteString(a.Env.Stderr, topology.FormatDiff(l.Name, topology.Diff(old, l)))
 	}
 	return a.Apply(p, dry)
