@@ -57,8 +57,8 @@ func builtinPlans() (create, destroy plan.Plan) {
 func (c *LabCreateCmd) Help() string {
 	create, _ := builtinPlans()
 	return `Applies the built-in lab file, exactly as 'npte lab apply' applies a file: the lab
-'builtin' (examples/builtin.yaml, embedded in npte; 'npte lab graph' or 'npte lab show
-builtin' shows it), in one plan under one lock (one script with --dry-run):
+'builtin' (examples/builtin.yaml, embedded in npte; once it is made, 'npte lab show builtin'
+and 'npte lab graph builtin' show it), in one plan under one lock (one script with --dry-run):
 
   client (if-router 172.16.3.2/24) <-> (if-client 172.16.3.1/24) router
   router (if-server 172.16.2.1/24) <-> (if-router 172.16.2.2/24) server
@@ -112,10 +112,10 @@ it carries npte's link group. Then the record goes.
 The programs it runs are ` + helpPrograms(destroy) + `.
 
 Without NAME (or with NAME builtin), it destroys the built-in lab of 'npte lab create': by
-its record, or, when there is none (a lab create killed before it wrote the record, or a lab
-made by an npte that kept none), client, router and server as the built-in lab file names
-them, each only if npte made it. So it works on a half-built lab and succeeds when there is
-no lab. Refuses (exit 2) a node that another lab's record names (use npte lab destroy LAB).
+its record (written before the first change, so it covers a lab create killed at any step),
+or, when there is none (a lab made by an older npte, which kept no record), client, router and
+server as the built-in lab file names them, each only if npte made it. So it works on a
+half-built lab and succeeds when there is no lab. Refuses (exit 2) a node that another lab's record names (use npte lab destroy LAB).
 
 With FILE and no record, it removes the file's nodes that npte made. Refuses (exit 2) a lab
 that has no record and no file.
