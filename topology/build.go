@@ -16,9 +16,10 @@ import (
 
 // Record paths, under the state root (/run/npte): the applied lab is
 // ROOT/lab/NAME/lab.json (the resolved lab, canonical JSON), its sha256
-// in ROOT/lab/NAME/digest; while an apply that changes a lab runs,
-// ROOT/lab/NAME/previous.json holds the lab it started from, so that
-// `lab destroy` after a crash removes the union of both.
+// in ROOT/lab/NAME/digest; while an apply runs,
+// ROOT/lab/NAME/previous.json holds the lab it started from (the empty
+// lab for a new one), so that `lab destroy` after a crash removes the
+// union of both and a second apply refuses until then.
 const (
 	RecordFile   = "lab.json"
 	DigestFile   = "digest"
