@@ -39,6 +39,7 @@ func TestHelpNamesPrograms(t *testing.T) {
 	gw := gateway.Config{NS: "ns", Subnet: prefix("10.200.0.0/24"), Subnet6: prefix("fd00:200::/64"), Ext: "eth0", Firewall: gateway.NFT}
 	gwIPT := gw
 	gwIPT.Firewall = gateway.IPTables
+	builtinCreate, builtinDestroy := builtinPlans()
 	for _, tc := range []struct {
 		verb  string
 		help  interface{ Help() string }
@@ -52,8 +53,8 @@ func TestHelpNamesPrograms(t *testing.T) {
 		{"netns run", &NetnsRunCmd{}, []plan.Plan{run(false), run(true)}},
 		{"netem apply", &NetemApplyCmd{}, []plan.Plan{shape.Apply("ns", "iface", shape.Both, spec)}},
 		{"netem clear", &NetemClearCmd{}, []plan.Plan{shape.Clear("ns", "iface", shape.Both)}},
-		{"lab create", &LabCreateCmd{}, []plan.Plan{lab.Create()}},
-		{"lab destroy", &LabDestroyCmd{}, []plan.Plan{lab.Destroy()}},
+		{"lab create", &LabCreateCmd{}, []plan.Plan{builtinCreate}},
+		{"lab destroy", &LabDestroyCmd{}, []plan.Plan{builtinDestroy}},
 		{"lab netem", &LabNetemCmd{}, []plan.Plan{labNetem}},
 		{"gateway create", &GatewayCreateCmd{}, []plan.Plan{gateway.Create(gw), gateway.Create(gwIPT)}},
 		{"gateway destroy", &GatewayDestroyCmd{}, []plan.Plan{gateway.Destroy("ns")}},

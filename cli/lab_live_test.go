@@ -66,14 +66,15 @@ func lbList(dir string) []string {
 }
 
 // lbLeftovers describes what npte state is left (namespaces, markers,
-// intent records, /etc/netns entries), ignoring the names in keep.
+// intent records, /etc/netns entries, lab records), ignoring the names in
+// keep.
 func lbLeftovers(keep ...string) string {
 	k := map[string]bool{}
 	for _, n := range keep {
 		k[n] = true
 	}
 	var left []string
-	for _, d := range []string{"/run/netns", "/run/npte/netns", "/run/npte/intent", "/etc/netns"} {
+	for _, d := range []string{"/run/netns", "/run/npte/netns", "/run/npte/intent", "/etc/netns", "/run/npte/lab"} {
 		for _, n := range lbList(d) {
 			if !(d == "/run/netns" && k[n]) {
 				left = append(left, filepath.Join(d, n))
@@ -93,11 +94,14 @@ func TestLiveLabCreatePingDestroy(t *testing.T) {
 		return
 	}
 	r := lbMust(t, 0, "lab", "create")
-	if !strings.Contains(r.stderr, "172.16.1.0/24 is reserved") {
-		t.Errorf("no gateway hint: %s", r.stderr)
+	if !strings.Contains(r.stderr, "lab builtin applied: 11 added") {
+		t.Errorf("no summary: %s", r.stderr)
 	}
 	if got := strings.Join(lbList("/run/npte/netns"), " "); got != "client router server" {
 		t.Errorf("markers: %q", got)
+	}
+	if got := strings.Join(lbList("/run/npte/lab/builtin"), " "); got != "digest lab.json" {
+		t.Errorf("lab record: %q", got)
 	}
 	if !lbPing("client", "172.16.2.2") {
 		t.Fatal("client cannot ping the server across the router")
@@ -112,13 +116,13 @@ func TestLiveLabCreatePingDestroy(t *testing.T) {
 		t.Error("ping crossed a router that does not forward")
 	}
 	sandbox.Run(t, "ip", "netns", "exec", "router", "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
-	// A second create is refused, and changes nothing.
+	// A second create converges, as apply does: no change, exit 0.
 	before := sandbox.State(t)
-	if r := lbNpte(t, nil, "lab", "create"); r.code != 2 || !strings.Contains(r.stderr, "client: already exists") {
+	if r := lbNpte(t, nil, "lab", "create"); r.code != 0 || !strings.Contains(r.stderr, "lab builtin: no changes") {
 		t.Errorf("second create: exit %d: %s", r.code, r.stderr)
 	}
 	if after := sandbox.State(t); after != before {
-		t.Errorf("a refused create changed the state:\n%s\n---\n%s", before, after)
+		t.Errorf("a second create changed the state:\n%s\n---\n%s", before, after)
 	}
 	lbMust(t, 0, "lab", "destroy")
 	if left := lbLeftovers(); left != "" {

@@ -224,32 +224,50 @@ NOPASSWD grant). Through sudo the file is read with $SUDO_USER's rights. If a st
 
 // Run implements the verb.
 func (c *LabApplyCmd) Run(app *App) error {
-	l, rec, err := app.labFileAndRecord(c.File)
+	l, err := app.loadLab(c.File, false)
+	if err != nil {
+		return err
+	}
+	return app.labApply(l, c.File, []string{"lab", "apply", c.File}, c.DryRun.DryRun, c.NoBatch, c.Output, true)
+}
+
+// labApply is the one path of lab apply and lab create: the plan of
+// topology.Apply from the lab's record (nil when it has none) to l,
+// refused when an earlier apply did not finish or, through sudo, when
+// it makes an uplink; batched unless nb says not; printed as JSON with
+// output "json", otherwise run (the difference in words on stderr first)
+// or printed as a script. file names the lab file in messages; argv is
+// the command line the script's header names. preview says whether a
+// live run prints the difference in words first (lab apply does; lab
+// create, whose file never changes, does not, so that a refusal stays
+// one npte: line).
+func (a *App) labApply(l *topology.Lab, file string, argv []string, dry bool, nb NoBatch, output string, preview bool) error {
+	rec, err := a.labRecord(l.Name)
 	if err != nil {
 		return err
 	}
 	var old *topology.Lab
 	if rec != nil {
 		if rec.Previous != nil {
-			return Usagef("an apply of lab %s did not finish (%s/%s exists): run npte lab destroy %s, then apply again", l.Name, topology.RecordDir(app.Env.Layout.Root, l.Name), topology.PreviousFile, l.Name)
+			return Usagef("an apply of lab %s did not finish (%s/%s exists): run npte lab destroy %s, then apply again", l.Name, topology.RecordDir(a.Env.Layout.Root, l.Name), topology.PreviousFile, l.Name)
 		}
 		old = rec.Lab
 	}
-	p := topology.Apply(l, old, app.Env.Layout.Root, []string{"lab", "apply", c.File})
-	if cred, _, err := app.caller(); err != nil {
+	p := topology.Apply(l, old, a.Env.Layout.Root, argv)
+	if cred, _, err := a.caller(); err != nil {
 		return err
-	} else if cred != nil && !c.DryRun.DryRun && c.Output != "json" && makesUplink(p) {
-		return Usagef("lab %s: its uplink changes the host's firewall and forwarding, which a verb run through sudo by %s may not do (npte gateway is not in the NOPASSWD grant): remove uplink: from %s, or have an admin apply it: sudo env -u SUDO_USER npte lab apply %s", l.Name, app.Env.Getenv("SUDO_USER"), c.File, c.File)
+	} else if cred != nil && !dry && output != "json" && makesUplink(p) {
+		return Usagef("lab %s: its uplink changes the host's firewall and forwarding, which a verb run through sudo by %s may not do (npte gateway is not in the NOPASSWD grant): remove uplink: from %s, or have an admin apply it: sudo env -u SUDO_USER npte lab apply %s", l.Name, a.Env.Getenv("SUDO_USER"), file, file)
 	}
-	p = c.Batched(p)
-	if c.Output == "json" {
-		_, err := app.Env.Stdout.Write(topology.PlanJSON(p))
+	p = nb.Batched(p)
+	if output == "json" {
+		_, err := a.Env.Stdout.Write(topology.PlanJSON(p))
 		return err
 	}
-	if !c.DryRun.DryRun {
-		io.WriteString(app.Env.Stderr, topology.FormatDiff(l.Name, topology.Diff(old, l)))
+	if !dry && preview {
+		io.WriteString(a.Env.Stderr, topology.FormatDiff(l.Name, topology.Diff(old, l)))
 	}
-	return app.Apply(p, c.DryRun.DryRun)
+	return a.Apply(p, dry)
 }
 
 // makesUplink reports whether p creates a gateway (an uplink): a step
@@ -460,11 +478,26 @@ func (c *LabSchemaCmd) Run(app *App) error {
 // refuseLabNode refuses (exit 2) to act on namespace name alone when an
 // applied lab file's record names it: the lab owns it.
 func (a *App) refuseLabNode(name string) error {
+	lab, err := a.labOwning(name, "")
+	if err != nil || lab == "" {
+		return err
+	}
+	return Usagef("%s is a node of lab %s: use npte lab destroy %s (or remove the node from the lab file and npte lab apply it)", name, lab, lab)
+}
+
+// labOwning returns the lab, other than except, whose record (or the
+// previous.json of an unfinished apply) names node name, or "". An
+// unreadable record directory is the lab verbs' business: it owns
+// nothing here.
+func (a *App) labOwning(name, except string) (string, error) {
 	labs, err := topology.ListRecords(a.Env.Layout.Root, a.Env.Owner)
 	if err != nil {
-		return nil // an unreadable record directory is the lab verbs' business
+		return "", nil
 	}
 	for _, lab := range labs {
+		if lab == except {
+			continue
+		}
 		rec, err := topology.ReadRecord(a.Env.Layout.Root, lab, a.Env.Owner)
 		if err != nil || rec == nil {
 			continue
@@ -475,10 +508,10 @@ func (a *App) refuseLabNode(name string) error {
 			}
 			for _, n := range l.Nodes {
 				if n.Name == name {
-					return Usagef("%s is a node of lab %s: use npte lab destroy %s (or remove the node from the lab file and npte lab apply it)", name, lab, lab)
+					return lab, nil
 				}
 			}
 		}
 	}
-	return nil
+	return "", nil
 }

@@ -1,7 +1,15 @@
-// Package lab builds npte's fixed client/router/server lab, as pure Plan
-// builders composed only from the netns verbs' step builders (package
-// plan) and the shaping builders (package shape): one lock, one plan, one
-// script, never a re-exec of npte.
+// Package lab holds what npte knows about its built-in client/router/
+// server lab beyond its lab file: the names and addresses `npte lab netem`
+// shapes (the router's if-client and if-server), the typed profiles, and
+// Netem, a pure Plan builder composed from the shaping builders (package
+// shape).
+//
+// The lab itself is the embedded lab file examples/builtin.yaml: `npte lab
+// create` is `npte lab apply` of it (package topology, Builtin). Create and
+// Destroy below are its hand-written form, from before the lab file: no
+// verb runs them any more; they stay as a reference (a live test in cli
+// proves that the lab file builds exactly their kernel state) and as a
+// composite plan for other packages' tests and benchmarks.
 //
 // Topology and addressing (172.16.0.0/16; the third octet names the link):
 //
@@ -50,7 +58,9 @@ var (
 	Uplink   = netns.LinkName(Server) // router's if-server
 )
 
-// Create is `npte lab create`: under one lock, check that none of client,
+// Create is the hand-written form of the built-in lab (what `npte lab
+// create` ran before the lab file; see the package comment): under one
+// lock, check that none of client,
 // router and server is taken (netns.CreateGuards, all three before any
 // change, so that a refusal changes nothing), create them
 // (netns.CreateActions, default resolvers), connect client and
@@ -79,7 +89,8 @@ func Create() plan.Plan {
 	return plan.Plan{Argv: []string{"lab", "create"}, Steps: steps, Undo: []string{"lab", "destroy"}}
 }
 
-// Destroy is `npte lab destroy`: under one lock, for each of client,
+// Destroy is the hand-written teardown of the built-in lab (what `npte
+// lab destroy` ran before the lab file): under one lock, for each of client,
 // server and router that carries npte's marker or intent record
 // (plan.IfOwned), netns.DestroySteps; a namespace npte did not make is
 // skipped with a message and left alone. It works on a half-built lab and

@@ -227,7 +227,7 @@ func TestFidelityCreate(t *testing.T) {
 	if r.Exit != 0 {
 		t.Fatalf("exit %d: %s", r.Exit, r.Stderr)
 	}
-	if r.State != "netns/client netns/router netns/server" {
+	if r.State != "lab/builtin lab/builtin/digest:65 lab/builtin/lab.json:743 netns/client netns/router netns/server" {
 		t.Errorf("state %q", r.State)
 	}
 	var ips []string
@@ -241,8 +241,8 @@ func TestFidelityCreate(t *testing.T) {
 		"ip -n router addr replace 172.16.3.1/24 dev if-client",
 		"ip -n server addr replace 172.16.2.2/24 dev if-router",
 		"ip -n router addr replace 172.16.2.1/24 dev if-server",
-		"ip -n client route replace default via 172.16.3.1",
-		"ip -n server route replace default via 172.16.2.1",
+		"ip -n client route replace default via 172.16.3.1 dev if-router",
+		"ip -n server route replace default via 172.16.2.1 dev if-router",
 	}
 	if !reflect.DeepEqual(ips, want) {
 		t.Errorf("addressing:\n%s", strings.Join(ips, "\n"))

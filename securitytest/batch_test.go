@@ -119,7 +119,7 @@ func TestCrashLabCreateNoBatch(t *testing.T) {
 	if !sandbox.Enter(t) {
 		return
 	}
-	makeState(t)
+	makeLabState(t)
 	baseline := fullState(t)
 	n := killEach(t, []string{"lab", "create", "--no-batch"}, baseline, nil, func(t *testing.T, n int) {
 		if r := mustRunAny(t, "lab", "destroy", "--no-batch"); r.Code != 0 {

@@ -152,7 +152,7 @@ func TestCrashLabCreate(t *testing.T) {
 	if !sandbox.Enter(t) {
 		return
 	}
-	makeState(t)
+	makeLabState(t)
 	if r := mustRunAny(t, "lab", "create", "--dry-run"); r.Code != 0 {
 		t.Fatalf("lab create --dry-run failed: %s", r)
 	}

@@ -222,7 +222,7 @@ func TestHeldChildLabCreate(t *testing.T) {
 	if !sandbox.Enter(t) {
 		return
 	}
-	makeState(t) // netns list creates nothing: make the state directories as a first create would
+	makeLabState(t) // netns list creates nothing: make the state directories as a first create would
 	baseline := fullState(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()

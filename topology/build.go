@@ -16,9 +16,10 @@ import (
 
 // Record paths, under the state root (/run/npte): the applied lab is
 // ROOT/lab/NAME/lab.json (the resolved lab, canonical JSON), its sha256
-// in ROOT/lab/NAME/digest; while an apply that changes a lab runs,
-// ROOT/lab/NAME/previous.json holds the lab it started from, so that
-// `lab destroy` after a crash removes the union of both.
+// in ROOT/lab/NAME/digest; while an apply runs,
+// ROOT/lab/NAME/previous.json holds the lab it started from (the empty
+// lab for a new one), so that `lab destroy` after a crash removes the
+// union of both and a second apply refuses until then.
 const (
 	RecordFile   = "lab.json"
 	DigestFile   = "digest"
@@ -63,7 +64,8 @@ func DecodeRecord(b []byte) (*Lab, error) {
 // that the record is still old (its digest) or that there is none, that
 // each new node's name is free, that the kernel has what the shapings
 // and IPv6 need, that each kept node is still npte's. Then, in order:
-// the record of the lab to be (previous.json keeps old), removals
+// the record of the lab to be (previous.json keeps old, or the empty lab
+// for a new one, until the last step), removals
 // (routes, shapings, addresses, links, uplink, nodes), then nodes,
 // links, addresses, routes, shapings and uplink added or changed, and
 // last the drop of previous.json. With nothing to change the plan holds
@@ -113,9 +115,15 @@ func Apply(l, old *Lab, root string, argv []string) plan.Plan {
 		return plan.Plan{Argv: argv, Steps: steps}
 	}
 	// The record first: destroy must know every node that may exist.
-	if old != nil {
-		steps = append(steps, plan.WriteLabRecord{Name: l.Name, File: PreviousFile, Content: string(old.Encode())})
+	// previous.json says an apply is under way until the last step drops
+	// it; for a new lab it holds the empty lab, so that an apply killed
+	// half-way is never taken for a finished one (a second apply would
+	// find nothing to change).
+	from := old
+	if from == nil {
+		from = &Lab{Name: l.Name}
 	}
+	steps = append(steps, plan.WriteLabRecord{Name: l.Name, File: PreviousFile, Content: string(from.Encode())})
 	enc := l.Encode()
 	steps = append(steps,
 		plan.WriteLabRecord{Name: l.Name, File: RecordFile, Content: string(enc)},
@@ -222,9 +230,7 @@ func Apply(l, old *Lab, root string, argv []string) plan.Plan {
 			steps = append(steps, gateway.Create(cfg).Steps[1:]...)
 		}
 	}
-	if old != nil {
-		steps = append(steps, plan.RemoveLabRecord{Name: l.Name, File: PreviousFile})
-	}
+	steps = append(steps, plan.RemoveLabRecord{Name: l.Name, File: PreviousFile})
 	steps = append(steps, plan.Note{Text: "lab " + l.Name + " applied: " + summary(changes)})
 	return plan.Plan{Argv: argv, Steps: steps, Undo: []string{"lab", "destroy", l.Name}}
 }

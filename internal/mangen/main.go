@@ -264,7 +264,7 @@ The record of a create in progress, so that an interrupted create can be destroy
 The record of a gateway made by \fBnpte gateway create\fR (BACKEND is nft or iptables); the destroy verbs remove exactly what it names.
 .TP
 .I /run/npte/lab/NAME/
-The record of a lab applied from a file by \fBnpte lab apply\fR (lab.json, its digest, and previous.json while a change runs); \fBnpte lab destroy\fR removes exactly what it names.
+The record of a lab applied from a file by \fBnpte lab apply\fR, or of the built-in lab (NAME builtin) by \fBnpte lab create\fR (lab.json, its digest, and previous.json while an apply runs); \fBnpte lab destroy\fR removes exactly what it names.
 .TP
 .I /run/npte/lock
 npte's global lock (\fBflock\fR(2)); rendered scripts take it too.
@@ -370,7 +370,7 @@ Nothing else of the caller's environment matters: programs are found only in /us
 }
 
 // examples is the EXAMPLES section, in the mini-markup of text.
-const examples = `Review the built-in lab, build it, use it, shape it, tear it down:
+const examples = `Review the built-in lab (the embedded lab file examples/builtin.yaml), build it, use it, shape it, tear it down:
 
   npte lab create --dry-run > lab.sh
   sudo sh lab.sh
