@@ -84,15 +84,9 @@ func TestBusyTeardownCutsLinks(t *testing.T) {
 
 func busyTeardown(t *testing.T, script bool, baseline string) {
 	{
-		args := func(a ...string) []string {
-			if script {
-				a = append(a[:2:2], append([]string{"--dry-run"}, a[2:]...)...)
-			}
-			return a
-		}
 		// No process: no link read or deleted (live npte echoes each).
-		mustRunOK(t, script, args("lab", "chain", "4")...)
-		d := mustRunOK(t, script, args("lab", "chain", "--destroy", "4")...)
+		mustRunOK(t, script, "lab", "chain", "4")
+		d := mustRunOK(t, script, "lab", "chain", "--destroy", "4")
 		if strings.Contains(d.Stderr, "link delete") || strings.Contains(d.Stderr, "link show") || !script && !strings.Contains(d.Stderr, "+ ip -batch -\n") {
 			t.Errorf("script %v: the teardown without processes ran more than the netns del batch:\n%s", script, d.Stderr)
 		}
@@ -100,9 +94,9 @@ func busyTeardown(t *testing.T, script bool, baseline string) {
 			t.Fatalf("script %v: state differs from the start:\n--- start\n%s\n--- now\n%s", script, baseline, got)
 		}
 
-		mustRunOK(t, script, args("lab", "chain", "4")...)
+		mustRunOK(t, script, "lab", "chain", "4")
 		p2, p3 := startIn(t, "ns2"), startIn(t, "ns3")
-		d = mustRunOK(t, script, args("lab", "chain", "--destroy", "4")...)
+		d = mustRunOK(t, script, "lab", "chain", "--destroy", "4")
 		if !script && strings.Count(d.Stderr, "link delete group") != 1 {
 			t.Errorf("live: want one link delete group for two adjacent busy namespaces:\n%s", d.Stderr)
 		}
@@ -117,13 +111,53 @@ func busyTeardown(t *testing.T, script bool, baseline string) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		// An immediate re-create, with the old namespaces still alive.
-		mustRunOK(t, script, args("lab", "chain", "4")...)
+		mustRunOK(t, script, "lab", "chain", "4")
 		pingOK(t, "ns1", "10.0.3.2") // ns4's address
-		mustRunOK(t, script, args("lab", "chain", "--destroy", "4")...)
+		mustRunOK(t, script, "lab", "chain", "--destroy", "4")
 		stop(p2)
 		stop(p3)
 		if got := fullState(t); got != baseline {
 			t.Fatalf("script %v: state differs from the start:\n--- start\n%s\n--- now\n%s", script, baseline, got)
 		}
 	}
+}
+
+// TestCrashBusyTeardown kills the batched teardown of a chain of 6 with
+// processes in ns2 to ns5 before each of its steps (CutBusyLinks among
+// them); a second destroy then finishes it: the end state is the start
+// state, and no link of npte's group is left between the busy namespaces.
+func TestCrashBusyTeardown(t *testing.T) {
+	if !sandbox.Enter(t) {
+		return
+	}
+	makeState(t)
+	baseline := fullState(t)
+	var busy []*exec.Cmd
+	n := killEach(t, []string{"lab", "chain", "--destroy", "6"}, baseline, func() {
+		mustRunOK(t, false, "lab", "chain", "6")
+		busy = nil
+		for _, ns := range []string{"ns2", "ns3", "ns4", "ns5"} {
+			busy = append(busy, startIn(t, ns))
+		}
+	}, func(t *testing.T, n int) {
+		if r := mustRunAny(t, "lab", "chain", "--destroy", "6"); r.Code != 0 {
+			t.Fatalf("kill at step %d: lab chain --destroy 6 failed:\n%s", n, r)
+		}
+		for start := time.Now(); ; time.Sleep(10 * time.Millisecond) {
+			var left []string
+			for _, c := range busy {
+				left = append(left, groupLinks(t, c.Process.Pid)...)
+			}
+			if len(left) == 0 {
+				break
+			}
+			if time.Since(start) > 20*time.Second {
+				t.Fatalf("kill at step %d: links of npte's group left in the busy namespaces: %v", n, left)
+			}
+		}
+		for _, c := range busy {
+			stop(c)
+		}
+	})
+	t.Logf("batched lab chain --destroy 6 with 4 busy namespaces: %d kill points, each finished by a second destroy", n)
 }
