@@ -38,12 +38,8 @@ func busyNamespaces(l shell.Layout, names []string) []string {
 
 // inode is stat -L -c %i of p.
 func inode(p string) (uint64, bool) {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return 0, false
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
+	var st syscall.Stat_t
+	if syscall.Stat(p, &st) != nil {
 		return 0, false
 	}
 	return st.Ino, true

@@ -31,7 +31,7 @@ import "strings"
 //	for npte_w in $(stat -L -c '%i %n' -- /proc/[0-9]*/ns/net /run/netns/NAME1 ... 2>/dev/null); do
 //		if test -z "$npte_i"; then npte_i=$npte_w; continue; fi
 //		case $npte_w in
-//		/proc/*) npte_p="$npte_p $npte_i " ;;
+//		/proc/*) case $npte_p in *" $npte_i "*) ;; *) npte_p="$npte_p $npte_i " ;; esac ;;
 //		*) case $npte_p in *" $npte_i "*) npte_busy="$npte_busy ${npte_w##*/}" ;; esac ;;
 //		esac
 //		npte_i=

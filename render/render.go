@@ -482,7 +482,8 @@ func (r *renderer) cutBusyLinks(s plan.CutBusyLinks, indent string) error {
 	r.line(in, "case $npte_w in")
 	r.write(in)
 	r.path(l.ProcDir())
-	r.line(`/*) npte_p="$npte_p $npte_i " ;;`)
+	// Each namespace of a process once: few, however many processes.
+	r.line(`/*) case $npte_p in *" $npte_i "*) ;; *) npte_p="$npte_p $npte_i " ;; esac ;;`)
 	r.line(in, `*) case $npte_p in *" $npte_i "*) npte_busy="$npte_busy ${npte_w##*/}" ;; esac ;;`)
 	r.line(in, "esac")
 	r.line(in, "npte_i=")
