@@ -34,10 +34,13 @@
 // Teardown: consecutive IfOwned blocks holding exactly netns.DestroySteps
 // become one plan.IfOnlyOwned: when npte's records name exactly those
 // namespaces, each with its kernel namespace, and no gateway, no link of theirs can have
-// a peer in a namespace that survives, so one `ip -batch -` of `netns del`
-// lines (and one `rm -rf` of their /etc/netns directories) tears them
-// down with no `link delete group` at all; otherwise the original
-// one-namespace-at-a-time steps run.
+// a peer in a namespace that survives by name, so one `ip -batch -` of
+// `netns del` lines (and one `rm -rf` of their /etc/netns directories)
+// tears them down; before it, plan.CutBusyLinks deletes the links (`ip -n
+// NS link delete group`) of as few as it can of those that a process
+// keeps alive, so that no link joins two namespaces that outlive the
+// teardown (none at all when no process is in any of them); otherwise
+// the original one-namespace-at-a-time steps run.
 package batch
 
 import (
@@ -440,6 +443,9 @@ func teardown(names []string, orig []plan.Step) plan.Step {
 		c := plan.Command{Argv: []string{"ip", "netns", "del", n}}
 		del = append(del, plan.BatchLine{Args: c.Argv[1:], Steps: []plan.Step{c}})
 	}
+	// A namespace that a process is in outlives its netns del, with its
+	// links: cut those that would join two such namespaces first.
+	then = append(then, plan.CutBusyLinks{Names: slices.Clone(names), Group: netns.LinkGroup})
 	then = append(then, plan.Command{Argv: rm})
 	then = append(then, batchOf([]string{"ip", "-batch", "-"}, del)...)
 	then = append(then, plan.RemoveRecords{Names: names}, plan.RemoveRecords{Intent: true, Names: names})

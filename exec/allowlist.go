@@ -24,7 +24,7 @@ func Tools() []Tool {
 		{"modprobe", "kmod", false, "loading tcp_bbr (tolerated when missing)"},
 		{"install", "coreutils", true, "writing /etc/netns/NAME/resolv.conf"},
 		{"rm", "coreutils", true, "removing /etc/netns/NAME"},
-		{"awk", "mawk", false, "writing the resolv.conf files of a batched lab in one process"},
+		{"awk", "mawk", false, "writing the resolv.conf files of a batched lab in one process; choosing whose links a batched teardown deletes when processes keep namespaces alive"},
 		{"env", "coreutils", true, "netns run's clean environment"},
 		{"runuser", "util-linux", true, "netns run's drop to $SUDO_USER"},
 		{"id", "coreutils", true, "netns run's check of the user's uid and groups inside the namespace"},

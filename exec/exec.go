@@ -491,6 +491,8 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 					st.index += plan.Count(s.Else)
 				}
 			}
+		case plan.CutBusyLinks:
+			err = r.cutBusyLinks(ctx, st, s)
 		case plan.Note:
 			fmt.Fprintf(r.Stderr, "npte: %s\n", s.Text)
 		default:

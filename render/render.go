@@ -392,6 +392,10 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 			if err := r.ifOnlyOwned(s, indent); err != nil {
 				return err
 			}
+		case plan.CutBusyLinks:
+			if err := r.cutBusyLinks(s, indent); err != nil {
+				return err
+			}
 		case plan.Note:
 			for _, t := range strings.Split(s.Text, "\n") {
 				r.line(indent, Comment(t))
@@ -455,6 +459,70 @@ func (r *renderer) ifOnlyOwned(s plan.IfOnlyOwned, indent string) error {
 			return err
 		}
 	}
+	r.line(indent, "fi")
+	return nil
+}
+
+// cutBusyLinks renders plan.CutBusyLinks (see its comment for the shell).
+func (r *renderer) cutBusyLinks(s plan.CutBusyLinks, indent string) error {
+	l := r.o.Layout
+	in, in2 := indent+"\t", indent+"\t\t"
+	r.line(indent, "npte_busy=")
+	r.line(indent, "npte_p=")
+	r.line(indent, "npte_i=")
+	// The processes' namespaces first, then the names in order: a name is
+	// busy when its inode is one of theirs.
+	r.write(indent, "for npte_w in $(stat -L -c '%i %n' -- ")
+	r.path(l.ProcDir())
+	r.write("/[0-9]*/ns/net")
+	for _, n := range s.Names {
+		r.write(" ")
+		r.path(l.Netns(n))
+	}
+	r.line(" 2>/dev/null); do")
+	r.line(in, `if test -z "$npte_i"; then npte_i=$npte_w; continue; fi`)
+	r.line(in, "case $npte_w in")
+	r.write(in)
+	r.path(l.ProcDir())
+	// Each namespace of a process once: few, however many processes.
+	r.line(`/*) case $npte_p in *" $npte_i "*) ;; *) npte_p="$npte_p $npte_i " ;; esac ;;`)
+	r.line(in, `*) case $npte_p in *" $npte_i "*) npte_busy="$npte_busy ${npte_w##*/}" ;; esac ;;`)
+	r.line(in, "esac")
+	r.line(in, "npte_i=")
+	r.line(indent, "done")
+	r.line(indent, `if test -n "$npte_busy"; then`)
+	r.line(in, "npte_l=")
+	r.line(in, "for npte_b in $npte_busy; do")
+	show := s.ShowArgv("NS")
+	r.line(in2, `npte_l="$npte_l`)
+	r.line("@$npte_b")
+	r.write("$(")
+	if err := r.argv(show[:2]); err != nil {
+		return err
+	}
+	r.write(` "$npte_b" `)
+	if err := r.argv(show[3:]); err != nil {
+		return err
+	}
+	r.line(`)" || exit 1`)
+	r.line(in, "done")
+	r.write(in, `npte_c=$(printf '%s\n' "$npte_l" | `)
+	if err := r.argv(s.CoverArgv()); err != nil {
+		return err
+	}
+	r.line(") || exit 1")
+	r.line(in, "for npte_b in $npte_c; do")
+	del := s.DeleteArgv("NS")
+	r.write(in2)
+	if err := r.argv(del[:2]); err != nil {
+		return err
+	}
+	r.write(` "$npte_b" `)
+	if err := r.argv(del[3:]); err != nil {
+		return err
+	}
+	r.line(" || exit 1")
+	r.line(in, "done")
 	r.line(indent, "fi")
 	return nil
 }

@@ -10,10 +10,14 @@ import (
 	"github.com/npte/npte/internal/sandbox"
 )
 
-// mustRunOK runs npte ARGS (live, or its --dry-run script with script)
-// and fails the test unless it exits 0.
+// mustRunOK runs npte ARGS (live, or with script its --dry-run script,
+// the flag put after the first two words) and fails the test unless it
+// exits 0.
 func mustRunOK(t *testing.T, script bool, args ...string) result {
 	t.Helper()
+	if script && len(args) >= 2 {
+		args = append(args[:2:2], append([]string{"--dry-run"}, args[2:]...)...)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	r := run(ctx, t, proc{Args: args, Script: script})

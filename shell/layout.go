@@ -11,6 +11,17 @@ type Layout struct {
 	Root string
 	// RunNetns is where iproute2 keeps named namespaces, /run/netns.
 	RunNetns string
+	// Proc is the proc file system whose PID/ns/net links say which
+	// network namespace each process is in; empty means /proc (ProcDir).
+	Proc string
+}
+
+// ProcDir is the proc file system, Proc or /proc.
+func (l Layout) ProcDir() string {
+	if l.Proc == "" {
+		return "/proc"
+	}
+	return l.Proc
 }
 
 // DefaultLayout is the layout npte uses on a real system.

@@ -21,6 +21,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	osexec "os/exec"
 	"os/user"
 	"path/filepath"
 	"sort"
@@ -92,6 +93,11 @@ type Setup struct {
 	// on its standard output (both sides print it): steps that read a
 	// program's output (RequireNoRoute, IfOutput) take the same branch.
 	Output func(argv []string) string
+	// Busy are namespaces that a process is in (plan.CutBusyLinks): the
+	// private proc directory (shell.Layout.Proc) gets a process whose
+	// ns/net leads to each one's /run/netns/NAME, besides one in a
+	// namespace of its own. Name them in Managed (or Foreign) too.
+	Busy []string
 	// Gateways are gateway records (NS.BACKEND) that exist before the run.
 	Gateways []string
 	// Plant, when not nil, changes the private state layout (made as the
@@ -131,9 +137,9 @@ func (s Setup) output(argv []string) string {
 func StateRoot(t *testing.T, managed ...string) (layout shell.Layout, bin string) {
 	t.Helper()
 	root := t.TempDir()
-	layout = shell.Layout{Root: filepath.Join(root, "npte"), RunNetns: filepath.Join(root, "netns")}
+	layout = shell.Layout{Root: filepath.Join(root, "npte"), RunNetns: filepath.Join(root, "netns"), Proc: filepath.Join(root, "proc")}
 	bin = filepath.Join(root, "bin")
-	for _, d := range []string{layout.Root, layout.NetnsDir(), layout.IntentDir(), layout.RunNetns, bin} {
+	for _, d := range []string{layout.Root, layout.NetnsDir(), layout.IntentDir(), layout.RunNetns, bin, layout.Proc + "/1/ns"} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -148,6 +154,13 @@ func StateRoot(t *testing.T, managed ...string) (layout shell.Layout, bin string
 		if err := os.WriteFile(layout.Marker(n), nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// Process 1 is in a namespace of its own (a file of its own).
+	if err := os.WriteFile(filepath.Join(root, "hostns"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(root, "hostns"), layout.Proc+"/1/ns/net"); err != nil {
+		t.Fatal(err)
 	}
 	return layout, bin
 }
@@ -169,6 +182,15 @@ func (s Setup) env(t *testing.T, args []string) (cli.Env, *bytes.Buffer, *bytes.
 	}
 	for _, n := range s.Intents {
 		touch(layout.Intent(n))
+	}
+	for i, n := range s.Busy {
+		dir := fmt.Sprintf("%s/%d/ns", layout.Proc, 100+i)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(layout.Netns(n), dir+"/net"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, g := range s.Gateways {
 		if err := os.MkdirAll(layout.GatewayDir(), 0o755); err != nil {
@@ -240,6 +262,9 @@ func Live(t *testing.T, s Setup, w World, args ...string) Result {
 			ev.Stdin = string(b)
 		}
 		events = append(events, ev)
+		if isCover(c.Argv) {
+			return runCover(t, c.Argv, ev.Stdin, c.Stdout)
+		}
 		if c.Stdout != nil && c.Stdout != io.Discard {
 			_, _ = io.WriteString(c.Stdout, s.output(c.Argv))
 		}
@@ -454,6 +479,10 @@ func runScript(t *testing.T, file *syntax.File, l shell.Layout, w World, output 
 				// plan.RequireRootfs: the real find reads the tree and
 				// the directories above it, as the live side's Lstat does.
 				return next(ctx, argv)
+			case len(argv) > 4 && argv[0] == "stat" && argv[1] == "-L" && argv[2] == "-c" && argv[3] == "%i %n" && argv[4] == "--" && allUnder(argv[5:], stateDir+"/"):
+				// plan.CutBusyLinks: the real stat reads the private
+				// proc and /run/netns, as the live side's Stat does.
+				return next(ctx, argv)
 			}
 			ev := Event{Argv: append([]string(nil), argv...), Locked: locked}
 			if hc.Stdin != nil {
@@ -461,6 +490,9 @@ func runScript(t *testing.T, file *syntax.File, l shell.Layout, w World, output 
 				ev.Stdin = string(b)
 			}
 			events = append(events, ev)
+			if isCover(argv) {
+				return runCover(t, argv, ev.Stdin, hc.Stdout)
+			}
 			_, _ = io.WriteString(hc.Stdout, output(argv))
 			if code := w(argv); code != 0 {
 				return interp.ExitStatus(uint8(code))
@@ -658,4 +690,28 @@ func fmtEvents(evs []Event) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// isCover reports whether argv is plan.CutBusyLinks's awk (CoverArgv).
+func isCover(argv []string) bool {
+	return len(argv) == 4 && argv[0] == "awk" && argv[1] == "-v" && strings.HasPrefix(argv[2], "names=") && argv[3] == plan.CoverAwk
+}
+
+// runCover runs the real awk of plan.CutBusyLinks (a fixed program that
+// reads its standard input and prints: it writes no file) on both sides,
+// so that the namespaces it chooses, and the deletions that follow, are
+// compared.
+func runCover(t *testing.T, argv []string, stdin string, stdout io.Writer) error {
+	t.Helper()
+	c := osexec.Command("/usr/bin/awk", argv[1:]...)
+	c.Env = []string{"PATH=" + shell.SafePath}
+	c.Stdin = strings.NewReader(stdin)
+	out, err := c.Output()
+	if err != nil {
+		t.Fatalf("fidelity: the cover awk failed: %v", err)
+	}
+	if stdout != nil {
+		_, _ = stdout.Write(out)
+	}
+	return nil
 }
