@@ -289,4 +289,3 @@ func (r *resolver) refCoverRuns(l *Lab, g *graph, s int, p netip.Prefix, runs []
 	r.refCoverRuns(l, g, s, lo, left)
 	r.refCoverRuns(l, g, s, hi, right)
 }
-
