@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -55,20 +56,20 @@ func (g *graph) bfs(s int, dist, hop, queue []int) {
 	}
 	dist[s] = 0
 	queue = append(queue[:0], s)
-	for len(queue) > 0 {
-		u := queue[0]
-		queue = queue[1:]
-		for _, e := range g.adj[u] {
-			if dist[e.to] >= 0 {
-				continue
-			}
-			dist[e.to] = dist[u] + 1
-			if u == s {
-				hop[e.to] = e.to
-			} else {
-				hop[e.to] = hop[u]
-			}
+	for _, e := range g.adj[s] {
+		if dist[e.to] < 0 {
+			dist[e.to], hop[e.to] = 1, e.to
 			queue = append(queue, e.to)
+		}
+	}
+	for qi := 1; qi < len(queue); qi++ {
+		u := queue[qi]
+		du, hu := dist[u]+1, hop[u]
+		for _, e := range g.adj[u] {
+			if dist[e.to] < 0 {
+				dist[e.to], hop[e.to] = du, hu
+				queue = append(queue, e.to)
+			}
 		}
 	}
 }
@@ -161,11 +162,11 @@ func (r *resolver) routes(f *File, l *Lab) {
 		a, b   int // endpoints; b is -1 for the uplink's subnet
 		v6     bool
 		inPool bool
-		lo, hi netip.Addr
+		lo, hi u128
 	}
 	infos := make([]dinfo, len(dests))
 	for i, d := range dests {
-		in := dinfo{a: d.at[0], b: -1, v6: d.p.Addr().Is6(), lo: d.p.Masked().Addr(), hi: lastAddr(d.p)}
+		in := dinfo{a: d.at[0], b: -1, v6: d.p.Addr().Is6(), lo: addr128(d.p.Masked().Addr()), hi: addr128(lastAddr(d.p))}
 		if len(d.at) > 1 {
 			in.b = d.at[1]
 		}
@@ -278,19 +279,56 @@ func (r *resolver) routes(f *File, l *Lab) {
 			}
 		}
 	}
-	sort.SliceStable(l.Routes, func(i, j int) bool {
-		a, b := l.Routes[i], l.Routes[j]
+	sortRoutes(l.Routes)
+}
+
+// sortRoutes sorts routes by node, then family (IPv4 first), then
+// destination (default first, then by prefix), keeping the order of equal
+// ones. The keys are parsed once; routes already in order (the common
+// case: they are made node by node) are left as they are.
+func sortRoutes(rs []RouteSpec) {
+	type key struct {
+		def bool
+		p   netip.Prefix
+	}
+	keys := make([]key, len(rs))
+	for i, r := range rs {
+		if r.To == "default" {
+			keys[i].def = true
+		} else {
+			keys[i].p = netip.MustParsePrefix(r.To)
+		}
+	}
+	less := func(i, j int) bool {
+		a, b := &rs[i], &rs[j]
 		if a.Node != b.Node {
 			return a.Node < b.Node
 		}
 		if a.Via.Is6() != b.Via.Is6() {
 			return !a.Via.Is6()
 		}
-		if a.To == "default" || b.To == "default" {
-			return a.To == "default" && b.To != "default"
+		if keys[i].def || keys[j].def {
+			return keys[i].def && !keys[j].def
 		}
-		return prefixLess(netip.MustParsePrefix(a.To), netip.MustParsePrefix(b.To))
-	})
+		return prefixLess(keys[i].p, keys[j].p)
+	}
+	sorted := true
+	for i := 1; i < len(rs) && sorted; i++ {
+		sorted = !less(i, i-1)
+	}
+	if sorted {
+		return
+	}
+	perm := make([]int, len(rs))
+	for i := range perm {
+		perm[i] = i
+	}
+	sort.SliceStable(perm, func(x, y int) bool { return less(perm[x], perm[y]) })
+	out := make([]RouteSpec, len(rs))
+	for i, p := range perm {
+		out[i] = rs[p]
+	}
+	copy(rs, out)
 }
 
 func removeRoute(rs []RouteSpec, node, to string) []RouteSpec {
@@ -329,10 +367,34 @@ func (r *resolver) addRoute(l *Lab, g *graph, s, v int, to string, v6, static bo
 	l.Routes = append(l.Routes, RouteSpec{Node: g.names[s], To: to, Via: via.Addr(), Dev: mine.Iface, Static: static})
 }
 
+// u128 is an address as a 128-bit number (an IPv4 address as its
+// IPv4-mapped IPv6 form): runs compare and split on it without the
+// pointer netip.Addr carries.
+type u128 struct{ hi, lo uint64 }
+
+func addr128(a netip.Addr) u128 {
+	b := a.As16()
+	return u128{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
+}
+
+func (a u128) cmp(b u128) int {
+	switch {
+	case a.hi < b.hi:
+		return -1
+	case a.hi > b.hi:
+		return 1
+	case a.lo < b.lo:
+		return -1
+	case a.lo > b.lo:
+		return 1
+	}
+	return 0
+}
+
 // run is a range of addresses (inclusive) whose destinations all go
 // through one neighbour.
 type run struct {
-	lo, hi netip.Addr
+	lo, hi u128
 	label  int
 }
 
@@ -340,14 +402,19 @@ type run struct {
 // itself when all its runs go through one neighbour, else each half of p
 // in turn. Attached subnets are not in runs: the kernel's connected
 // routes are more specific than any aggregate. Subnets do not overlap,
-// so runs do not either.
+// so runs do not either. A run that crosses the middle of p belongs to
+// both halves: only its label matters inside a half, so runs are never
+// cut, only the slice is.
 func (r *resolver) coverRuns(l *Lab, g *graph, s int, p netip.Prefix, runs []run) {
 	if len(runs) == 0 {
 		return
 	}
 	mixed := false
 	for _, x := range runs[1:] {
-		mixed = mixed || x.label != runs[0].label
+		if x.label != runs[0].label {
+			mixed = true
+			break
+		}
 	}
 	if !mixed {
 		r.addRoute(l, g, s, runs[0].label, p.String(), p.Addr().Is6(), false)
@@ -358,21 +425,12 @@ func (r *resolver) coverRuns(l *Lab, g *graph, s int, p netip.Prefix, runs []run
 	}
 	lo := netip.PrefixFrom(p.Addr(), p.Bits()+1)
 	hi := nextPrefix(lo)
-	loEnd := lastAddr(lo)
-	var left, right []run
-	for _, x := range runs {
-		switch {
-		case x.hi.Compare(loEnd) <= 0:
-			left = append(left, x)
-		case x.lo.Compare(loEnd) > 0:
-			right = append(right, x)
-		default: // crosses the middle
-			left = append(left, run{x.lo, loEnd, x.label})
-			right = append(right, run{hi.Addr(), x.hi, x.label})
-		}
-	}
-	r.coverRuns(l, g, s, lo, left)
-	r.coverRuns(l, g, s, hi, right)
+	loEnd := addr128(lastAddr(lo))
+	// left: the runs that start in lo; right: those that end in hi.
+	i := sort.Search(len(runs), func(k int) bool { return runs[k].lo.cmp(loEnd) > 0 })
+	j := sort.Search(len(runs), func(k int) bool { return runs[k].hi.cmp(loEnd) > 0 })
+	r.coverRuns(l, g, s, lo, runs[:i])
+	r.coverRuns(l, g, s, hi, runs[j:])
 }
 
 // lastAddr is the last address of p.
