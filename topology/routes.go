@@ -17,6 +17,9 @@ type graph struct {
 	// adj[i] are i's neighbours, sorted by name, each with the first link
 	// (in file order) between them.
 	adj [][]edge
+	// start and to are adj without the links, flat (CSR): i's
+	// neighbours are to[start[i]:start[i+1]], the form the BFS walks.
+	start, to []int32
 }
 
 type edge struct {
@@ -41,8 +44,16 @@ func newGraph(l *Lab) *graph {
 		g.adj[a] = append(g.adj[a], edge{b, li})
 		g.adj[b] = append(g.adj[b], edge{a, li})
 	}
+	g.start = make([]int32, len(g.adj)+1)
 	for i := range g.adj {
 		sort.Slice(g.adj[i], func(x, y int) bool { return g.adj[i][x].to < g.adj[i][y].to })
+		g.start[i+1] = g.start[i] + int32(len(g.adj[i]))
+	}
+	g.to = make([]int32, 0, g.start[len(g.adj)])
+	for i := range g.adj {
+		for _, e := range g.adj[i] {
+			g.to = append(g.to, int32(e.to))
+		}
 	}
 	return g
 }
@@ -50,25 +61,25 @@ func newGraph(l *Lab) *graph {
 // bfs returns, from s, each node's distance (-1: unreachable) and the
 // neighbour of s the shortest path starts with (ties: the path found
 // first when neighbours are visited in name order).
-func (g *graph) bfs(s int, dist, hop, queue []int) {
+func (g *graph) bfs(s int, dist, hop, queue []int32) {
 	for i := range dist {
 		dist[i], hop[i] = -1, -1
 	}
 	dist[s] = 0
-	queue = append(queue[:0], s)
-	for _, e := range g.adj[s] {
-		if dist[e.to] < 0 {
-			dist[e.to], hop[e.to] = 1, e.to
-			queue = append(queue, e.to)
+	queue = append(queue[:0], int32(s))
+	for _, v := range g.to[g.start[s]:g.start[s+1]] {
+		if dist[v] < 0 {
+			dist[v], hop[v] = 1, v
+			queue = append(queue, v)
 		}
 	}
 	for qi := 1; qi < len(queue); qi++ {
 		u := queue[qi]
 		du, hu := dist[u]+1, hop[u]
-		for _, e := range g.adj[u] {
-			if dist[e.to] < 0 {
-				dist[e.to], hop[e.to] = du, hu
-				queue = append(queue, e.to)
+		for _, v := range g.to[g.start[u]:g.start[u+1]] {
+			if dist[v] < 0 {
+				dist[v], hop[v] = du, hu
+				queue = append(queue, v)
 			}
 		}
 	}
@@ -156,43 +167,58 @@ func (r *resolver) routes(f *File, l *Lab) {
 	autoHop := map[skey]int{}
 
 	n := len(g.names)
-	dist, hop, queue := make([]int, n), make([]int, n), make([]int, 0, n)
-	// What each destination needs, computed once.
+	dist, hop, queue := make([]int32, n), make([]int32, n), make([]int32, 0, n)
+	// What each destination needs, computed once: its endpoints (b is -1
+	// for the uplink's subnet), its class, and its first and last
+	// address (for the runs).
+	const (
+		pool4 = iota // in the IPv4 pool: aggregated by runs
+		pool6        // in the IPv6 pool: aggregated by runs
+		alone        // outside the pools: a route of its own
+	)
 	type dinfo struct {
-		a, b   int // endpoints; b is -1 for the uplink's subnet
-		v6     bool
-		inPool bool
-		lo, hi u128
+		a, b   int32
+		class  uint8
+		static bool // a static route names it
 	}
 	infos := make([]dinfo, len(dests))
+	cv := &cover{r: r, l: l, g: g, lo: make([]u128, len(dests)), hi: make([]u128, len(dests))}
 	for i, d := range dests {
-		in := dinfo{a: d.at[0], b: -1, v6: d.p.Addr().Is6(), lo: addr128(d.p.Masked().Addr()), hi: addr128(lastAddr(d.p))}
+		in := dinfo{a: int32(d.at[0]), b: -1, class: alone, static: staticDest[destKeys[i]]}
 		if len(d.at) > 1 {
-			in.b = d.at[1]
+			in.b = int32(d.at[1])
 		}
+		v6 := d.p.Addr().Is6()
 		pool := l.IPv4Pool
-		if in.v6 {
+		if v6 {
 			pool = l.IPv6Pool
 		}
-		in.inPool = pool.IsValid() && pool.Contains(d.p.Addr()) && d.p.Bits() >= pool.Bits()
+		if pool.IsValid() && pool.Contains(d.p.Addr()) && d.p.Bits() >= pool.Bits() {
+			in.class = pool4
+			if v6 {
+				in.class = pool6
+			}
+		}
 		infos[i] = in
+		cv.lo[i], cv.hi[i] = addr128(d.p.Masked().Addr()), addr128(lastAddr(d.p))
 	}
-	var runs4, runs6 []run // reused from node to node
+	var runs [2][]run // by class, reused from node to node
 	for s := 0; s < n; s++ {
-		runs4, runs6 = runs4[:0], runs6[:0]
+		runs[pool4], runs[pool6] = runs[pool4][:0], runs[pool6][:0]
 		if !auto && len(staticDest) == 0 {
 			break
 		}
 		g.bfs(s, dist, hop, queue)
+		s32 := int32(s)
 		for di := range infos {
 			d := &infos[di]
 			// The label: -1 attached, -2 unreachable, else the neighbour
 			// the shortest path to the nearer endpoint starts with.
-			lb := -2
-			if d.a == s || d.b == s {
+			var lb int32 = -2
+			if d.a == s32 || d.b == s32 {
 				lb = -1
 			} else {
-				best := -1
+				best := int32(-1)
 				if dist[d.a] >= 0 {
 					best = d.a
 				}
@@ -203,9 +229,9 @@ func (r *resolver) routes(f *File, l *Lab) {
 					lb = hop[best]
 				}
 			}
-			if len(staticDest) > 0 && staticDest[destKeys[di]] {
+			if d.static {
 				if lb >= 0 {
-					autoHop[skey{s, destKeys[di]}] = lb
+					autoHop[skey{s, destKeys[di]}] = int(lb)
 				}
 				if _, ok := statics[skey{s, destKeys[di]}]; ok {
 					lb = -1 // a static route replaces the automatic one
@@ -214,31 +240,29 @@ func (r *resolver) routes(f *File, l *Lab) {
 			if !auto || lb < 0 {
 				continue
 			}
-			if !d.inPool {
-				r.addRoute(l, g, s, lb, destKeys[di], d.v6, false)
+			if d.class == alone {
+				r.addRoute(l, g, s, int(lb), destKeys[di], dests[di].p.Addr().Is6(), false)
 				continue
 			}
-			runs := &runs4
-			if d.v6 {
-				runs = &runs6
-			}
-			if k := len(*runs); k > 0 && (*runs)[k-1].label == lb {
-				(*runs)[k-1].hi = d.hi
+			rs := runs[d.class]
+			if k := len(rs); k > 0 && rs[k-1].label == lb {
+				rs[k-1].last = int32(di)
 				continue
 			}
-			*runs = append(*runs, run{d.lo, d.hi, lb})
+			runs[d.class] = append(rs, run{int32(di), int32(di), lb})
 		}
 		if up >= 0 && s != up && dist[up] >= 0 {
-			autoHop[skey{s, "default"}] = hop[up]
+			autoHop[skey{s, "default"}] = int(hop[up])
 			if auto {
-				r.addRoute(l, g, s, hop[up], "default", false, false)
+				r.addRoute(l, g, s, int(hop[up]), "default", false, false)
 				if l.Uplink.Subnet6.IsValid() {
-					r.addRoute(l, g, s, hop[up], "default", true, false)
+					r.addRoute(l, g, s, int(hop[up]), "default", true, false)
 				}
 			}
 		}
-		r.coverRuns(l, g, s, l.IPv4Pool, runs4)
-		r.coverRuns(l, g, s, l.IPv6Pool, runs6)
+		cv.s = s
+		cv.runs(l.IPv4Pool, runs[pool4])
+		cv.runs(l.IPv6Pool, runs[pool6])
 	}
 	for _, k := range staticOrder {
 		if k.to == "default" {
@@ -391,21 +415,32 @@ func (a u128) cmp(b u128) int {
 	return 0
 }
 
-// run is a range of addresses (inclusive) whose destinations all go
+// run is a range of destinations (by index, inclusive; the ones between
+// that are not in it are attached to the node) whose routes all go
 // through one neighbour.
 type run struct {
-	lo, hi u128
-	label  int
+	first, last int32
+	label       int32
 }
 
-// coverRuns adds the routes of node s for runs (sorted, inside p): p
+// cover makes the aggregated routes of one node s from its runs; lo and
+// hi are the first and last address of each destination.
+type cover struct {
+	r      *resolver
+	l      *Lab
+	g      *graph
+	s      int
+	lo, hi []u128
+}
+
+// runs adds the routes of node s for runs (sorted, inside p): p
 // itself when all its runs go through one neighbour, else each half of p
 // in turn. Attached subnets are not in runs: the kernel's connected
 // routes are more specific than any aggregate. Subnets do not overlap,
 // so runs do not either. A run that crosses the middle of p belongs to
 // both halves: only its label matters inside a half, so runs are never
 // cut, only the slice is.
-func (r *resolver) coverRuns(l *Lab, g *graph, s int, p netip.Prefix, runs []run) {
+func (c *cover) runs(p netip.Prefix, runs []run) {
 	if len(runs) == 0 {
 		return
 	}
@@ -417,7 +452,7 @@ func (r *resolver) coverRuns(l *Lab, g *graph, s int, p netip.Prefix, runs []run
 		}
 	}
 	if !mixed {
-		r.addRoute(l, g, s, runs[0].label, p.String(), p.Addr().Is6(), false)
+		c.r.addRoute(c.l, c.g, c.s, int(runs[0].label), p.String(), p.Addr().Is6(), false)
 		return
 	}
 	if p.Bits() >= p.Addr().BitLen() {
@@ -427,10 +462,10 @@ func (r *resolver) coverRuns(l *Lab, g *graph, s int, p netip.Prefix, runs []run
 	hi := nextPrefix(lo)
 	loEnd := addr128(lastAddr(lo))
 	// left: the runs that start in lo; right: those that end in hi.
-	i := sort.Search(len(runs), func(k int) bool { return runs[k].lo.cmp(loEnd) > 0 })
-	j := sort.Search(len(runs), func(k int) bool { return runs[k].hi.cmp(loEnd) > 0 })
-	r.coverRuns(l, g, s, lo, runs[:i])
-	r.coverRuns(l, g, s, hi, runs[j:])
+	i := sort.Search(len(runs), func(k int) bool { return c.lo[runs[k].first].cmp(loEnd) > 0 })
+	j := sort.Search(len(runs), func(k int) bool { return c.hi[runs[k].last].cmp(loEnd) > 0 })
+	c.runs(lo, runs[:i])
+	c.runs(hi, runs[j:])
 }
 
 // lastAddr is the last address of p.
