@@ -247,7 +247,7 @@ func DecodeRecord(b []byte) (*Lab, error) {
 // only the guards. root is the state root (/run/npte).
 func Apply(l, old *Lab, root string, argv []string) plan.Plan {
 	dir := RecordDir(root, l.Name)
-	changes := Diff(old, l)
+	changes := diff(old, l, false) // Apply uses no values of a new lab
 	// About the number of steps, so that steps grows once or never.
 	size := 16 + 2*len(l.Nodes) + len(changes)
 	for _, c := range changes {

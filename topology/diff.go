@@ -20,7 +20,12 @@ type Object struct {
 
 // Objects lists the lab's objects in build order: nodes, links,
 // addresses, routes, shapings, uplink.
-func (l *Lab) Objects() []Object {
+func (l *Lab) Objects() []Object { return l.objects(true) }
+
+// objects is Objects; without values, Value is left empty for nodes,
+// routes and the uplink (Apply of a new lab needs no values: nothing is
+// compared).
+func (l *Lab) objects(values bool) []Object {
 	if l == nil {
 		return nil
 	}
@@ -30,7 +35,11 @@ func (l *Lab) Objects() []Object {
 	}
 	out := make([]Object, 0, n)
 	for i, n := range l.Nodes {
-		out = append(out, Object{"node", n.Name, "dns " + strings.Join(n.DNS, ","), i})
+		v := ""
+		if values {
+			v = "dns " + strings.Join(n.DNS, ",")
+		}
+		out = append(out, Object{"node", n.Name, v, i})
 	}
 	for i, lk := range l.Links {
 		out = append(out, Object{"link", linkKey(lk), lk.Kind, i})
@@ -43,7 +52,11 @@ func (l *Lab) Objects() []Object {
 		}
 	}
 	for i, r := range l.Routes {
-		out = append(out, Object{"route", routeKey(r), "via " + r.Via.String() + " dev " + r.Dev, i})
+		v := ""
+		if values {
+			v = "via " + r.Via.String() + " dev " + r.Dev
+		}
+		out = append(out, Object{"route", routeKey(r), v, i})
 	}
 	for _, lk := range l.Links {
 		for _, e := range [2]*End{&lk.A, &lk.B} {
@@ -109,7 +122,11 @@ var kindOrder = map[string]int{"node": 0, "link": 1, "address": 2, "route": 3, "
 // Diff compares old (nil: nothing) with new (nil: nothing) object by
 // object: removals first (in reverse build order), then changes and
 // additions in build order.
-func Diff(old, new *Lab) []Change {
+func Diff(old, new *Lab) []Change { return diff(old, new, true) }
+
+// diff is Diff; without values, the changes of a new lab (old nil) carry
+// no New value for nodes and routes (see objects).
+func diff(old, new *Lab, values bool) []Change {
 	type ent struct {
 		o   Object
 		pos int
@@ -121,7 +138,7 @@ func Diff(old, new *Lab) []Change {
 		}
 		return m
 	}
-	oldObjs, newObjs := old.Objects(), new.Objects()
+	oldObjs, newObjs := old.objects(values || old != nil), new.objects(values || old != nil)
 	if len(oldObjs) == 0 {
 		// Everything is added, in build order (Objects' order).
 		out := make([]Change, len(newObjs))
