@@ -263,6 +263,13 @@ func (r *resolver) routes(f *File, l *Lab) {
 		cv.s = s
 		cv.runs(l.IPv4Pool, runs[pool4])
 		cv.runs(l.IPv6Pool, runs[pool6])
+		if s == n/16 && s > 0 {
+			// Room for the routes of all nodes at the rate so far: a
+			// large lab's routes grow once, not a dozen times.
+			if want := len(l.Routes)/(s+1)*n*5/4 + 16; want > cap(l.Routes) {
+				l.Routes = append(make([]RouteSpec, 0, want), l.Routes...)
+			}
+		}
 	}
 	for _, k := range staticOrder {
 		if k.to == "default" {
