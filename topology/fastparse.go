@@ -33,6 +33,8 @@ type fnode struct {
 	vals  []*fnode
 	items []*fnode
 	str   string
+	// seen holds the keys of a large mapping, for has.
+	seen map[string]bool
 }
 
 // fline is one line with content: its indentation and its text, without
@@ -172,12 +174,27 @@ func (p *fastParser) blockSeq(indent int) (*fnode, bool) {
 	return s, true
 }
 
+// has reports whether the mapping m has key already. The caller then
+// appends it to m.keys.
 func (m *fnode) has(key string) bool {
-	for _, k := range m.keys {
-		if k == key {
-			return true
+	if len(m.keys) < 16 {
+		for _, k := range m.keys {
+			if k == key {
+				return true
+			}
+		}
+		return false
+	}
+	if m.seen == nil {
+		m.seen = make(map[string]bool, 2*len(m.keys))
+		for _, k := range m.keys {
+			m.seen[k] = true
 		}
 	}
+	if m.seen[key] {
+		return true
+	}
+	m.seen[key] = true
 	return false
 }
 

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -102,6 +103,11 @@ func TestFastParseIsParse(t *testing.T) {
 		if !checkFast(t, data) {
 			t.Errorf("the fast path refuses a generated lab:\n%s", data)
 		}
+	}
+	// A duplicate key in a large mapping (has switches to a set).
+	dup := strings.Replace(string(ChainFile(50)), "  n40: {}\n", "  n40: {}\n  n3: {}\n", 1)
+	if _, ok := fastParse([]byte(dup)); ok {
+		t.Errorf("the fast path takes a duplicate node of a large mapping")
 	}
 	t.Logf("fast path took %d of %d files", n, len(fastCorpus(t)))
 	if n < 30 {
