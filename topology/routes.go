@@ -202,13 +202,16 @@ func (r *resolver) routes(f *File, l *Lab) {
 		infos[i] = in
 		cv.lo[i], cv.hi[i] = addr128(d.p.Masked().Addr()), addr128(lastAddr(d.p))
 	}
-	var runs [2][]run // by class, reused from node to node
+	var runs [2][]run    // by class, reused from node to node
+	tree := newForest(g) // nil: a BFS from each node
 	for s := 0; s < n; s++ {
 		runs[pool4], runs[pool6] = runs[pool4][:0], runs[pool6][:0]
 		if !auto && len(staticDest) == 0 {
 			break
 		}
-		g.bfs(s, dist, hop, queue)
+		if tree == nil {
+			g.bfs(s, dist, hop, queue)
+		}
 		s32 := int32(s)
 		for di := range infos {
 			d := &infos[di]
@@ -217,6 +220,8 @@ func (r *resolver) routes(f *File, l *Lab) {
 			var lb int32 = -2
 			if d.a == s32 || d.b == s32 {
 				lb = -1
+			} else if tree != nil {
+				lb = tree.label(s32, d.a)
 			} else {
 				best := int32(-1)
 				if dist[d.a] >= 0 {
@@ -251,12 +256,20 @@ func (r *resolver) routes(f *File, l *Lab) {
 			}
 			runs[d.class] = append(rs, run{int32(di), int32(di), lb})
 		}
-		if up >= 0 && s != up && dist[up] >= 0 {
-			autoHop[skey{s, "default"}] = int(hop[up])
+		upHop := int32(-1) // the neighbour toward the uplink's node
+		switch {
+		case up < 0 || s == up:
+		case tree != nil:
+			upHop = tree.hop(s32, int32(up))
+		case dist[up] >= 0:
+			upHop = hop[up]
+		}
+		if upHop >= 0 {
+			autoHop[skey{s, "default"}] = int(upHop)
 			if auto {
-				r.addRoute(l, g, s, int(hop[up]), "default", false, false)
+				r.addRoute(l, g, s, int(upHop), "default", false, false)
 				if l.Uplink.Subnet6.IsValid() {
-					r.addRoute(l, g, s, int(hop[up]), "default", true, false)
+					r.addRoute(l, g, s, int(upHop), "default", true, false)
 				}
 			}
 		}

@@ -30,6 +30,30 @@ func genLab(shape string, n int, extra string) []byte {
 			fmt.Fprintf(&b, "  c%d: {}\n", i)
 			links = append(links, [2]string{"hub", fmt.Sprintf("c%d", i)})
 		}
+	case "tree": // a binary tree
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "  n%d: {}\n", i)
+			if i > 0 {
+				links = append(links, [2]string{fmt.Sprintf("n%d", (i-1)/2), fmt.Sprintf("n%d", i)})
+			}
+		}
+	case "forest": // three chains, and an isolated node
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "  n%d: {}\n", i)
+			if i > 0 && (n < 7 || i%(n/3+1) != 0 && i != n-1) {
+				links = append(links, [2]string{fmt.Sprintf("n%d", i-1), fmt.Sprintf("n%d", i)})
+			}
+		}
+	case "ring": // a chain closed into a cycle, and a tail
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "  n%d: {}\n", i)
+			if i > 0 {
+				links = append(links, [2]string{fmt.Sprintf("n%d", i-1), fmt.Sprintf("n%d", i)})
+			}
+		}
+		if n > 3 {
+			links = append(links, [2]string{"n0", fmt.Sprintf("n%d", n/2)})
+		}
 	case "grid":
 		side := 1
 		for side*side < n {
@@ -56,7 +80,8 @@ func genLab(shape string, n int, extra string) []byte {
 
 // TestRoutesMatchReference checks the route computation against the
 // straightforward reference (routes_ref_test.go) on generated chains,
-// stars and grids of 200 nodes, IPv4-only and dual-stack, with an uplink
+// stars, trees, forests (with an isolated node), a cycle with a tail
+// and grids of 2, 7 and 200 nodes, IPv4-only and dual-stack, with an uplink
 // and static routes, and on every example: the same routes (node,
 // destination, next hop, device), in the same order.
 func TestRoutesMatchReference(t *testing.T) {
@@ -65,9 +90,9 @@ func TestRoutesMatchReference(t *testing.T) {
 		data []byte
 	}
 	var cases []tc
-	for _, shape := range []string{"chain", "star", "grid"} {
-		first := map[string]string{"chain": "n0", "star": "hub", "grid": "r0c0"}[shape]
-		second := map[string]string{"chain": "n1", "star": "c0", "grid": "r0c1"}[shape]
+	for _, shape := range []string{"chain", "star", "grid", "tree", "forest", "ring"} {
+		first := map[string]string{"chain": "n0", "star": "hub", "grid": "r0c0", "tree": "n0", "forest": "n0", "ring": "n0"}[shape]
+		second := map[string]string{"chain": "n1", "star": "c0", "grid": "r0c1", "tree": "n1", "forest": "n1", "ring": "n1"}[shape]
 		for _, v := range []struct{ name, extra string }{
 			{"v4", "addressing: {ipv4: 10.0.0.0/8}\n"},
 			{"dual", "addressing: {ipv4: 10.0.0.0/12, ipv6: 'fd00:6e70::/48'}\n"},
