@@ -180,6 +180,8 @@ func (r *resolver) routes(f *File, l *Lab) {
 		a, b   int32
 		class  uint8
 		static bool // a static route names it
+		// In a lab without cycles: a's component and preorder number.
+		comp, tin int32
 	}
 	infos := make([]dinfo, len(dests))
 	cv := &cover{r: r, l: l, g: g, lo: make([]u128, len(dests)), hi: make([]u128, len(dests))}
@@ -204,6 +206,11 @@ func (r *resolver) routes(f *File, l *Lab) {
 	}
 	var runs [2][]run    // by class, reused from node to node
 	tree := newForest(g) // nil: a BFS from each node
+	if tree != nil {
+		for i := range infos {
+			infos[i].comp, infos[i].tin = tree.comp[infos[i].a], tree.tin[infos[i].a]
+		}
+	}
 	for s := 0; s < n; s++ {
 		runs[pool4], runs[pool6] = runs[pool4][:0], runs[pool6][:0]
 		if !auto && len(staticDest) == 0 {
@@ -213,15 +220,26 @@ func (r *resolver) routes(f *File, l *Lab) {
 			g.bfs(s, dist, hop, queue)
 		}
 		s32 := int32(s)
+		var sComp, sTin, sOut, sParent int32 // s in the tree
+		if tree != nil {
+			sComp, sTin, sOut, sParent = tree.comp[s], tree.tin[s], tree.tout[s], tree.parent[s]
+		}
 		for di := range infos {
 			d := &infos[di]
 			// The label: -1 attached, -2 unreachable, else the neighbour
-			// the shortest path to the nearer endpoint starts with.
+			// the shortest path to the nearer endpoint starts with
+			// (forest.label, inlined for its common cases).
 			var lb int32 = -2
 			if d.a == s32 || d.b == s32 {
 				lb = -1
 			} else if tree != nil {
-				lb = tree.label(s32, d.a)
+				switch {
+				case d.comp != sComp:
+				case d.tin <= sTin || d.tin > sOut: // a is not below s
+					lb = sParent
+				default:
+					lb = tree.label(s32, d.a)
+				}
 			} else {
 				best := int32(-1)
 				if dist[d.a] >= 0 {
