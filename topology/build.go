@@ -284,7 +284,7 @@ func Apply(l, old *Lab, root string, argv []string) plan.Plan {
 			steps = append(steps, plan.RequireManaged{Name: n.Name})
 		}
 	}
-	if wantsIPv6(changes) {
+	if wantsIPv6(l, changes) {
 		steps = append(steps, netns.RequireIPv6())
 	}
 	var specs []shape.Spec
@@ -353,6 +353,7 @@ func Apply(l, old *Lab, root string, argv []string) plan.Plan {
 		}
 	}
 	// Additions and changes, in build order.
+	var argvs []string
 	for _, c := range changes {
 		if c.Op == "-" {
 			continue
@@ -376,7 +377,11 @@ func Apply(l, old *Lab, root string, argv []string) plan.Plan {
 			steps = append(steps, plan.Command{Argv: argv})
 		case "route":
 			r := &l.Routes[c.ref]
-			argv := make([]string, 0, 11)
+			if len(argvs) < 11 {
+				argvs = make([]string, 11*256) // the argv of 256 routes, one allocation
+			}
+			argv := argvs[:0:11]
+			argvs = argvs[11:]
 			argv = append(argv, "ip", "-n", r.Node)
 			if r.Via.Is6() {
 				argv = append(argv, "-6")
@@ -421,13 +426,15 @@ func itoa(n int) string {
 	return string(b)
 }
 
-func wantsIPv6(cs []Change) bool {
+// wantsIPv6 reports whether the changes add an IPv6 address or route to
+// l.
+func wantsIPv6(l *Lab, cs []Change) bool {
 	for _, c := range cs {
 		if c.Op == "-" {
 			continue
 		}
 		// Interface names hold no ':', so only an IPv6 address does.
-		if c.Kind == "address" && strings.Contains(c.Key, ":") || c.Kind == "route" && strings.Contains(c.Key, " -6 ") {
+		if c.Kind == "address" && strings.Contains(c.Key, ":") || c.Kind == "route" && l.Routes[c.ref].Via.Is6() {
 			return true
 		}
 	}

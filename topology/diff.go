@@ -22,9 +22,9 @@ type Object struct {
 // addresses, routes, shapings, uplink.
 func (l *Lab) Objects() []Object { return l.objects(true) }
 
-// objects is Objects; without values, Value is left empty for nodes,
-// routes and the uplink (Apply of a new lab needs no values: nothing is
-// compared).
+// objects is Objects; without values, Value is left empty for nodes
+// and routes, and Key for routes (Apply of a new lab compares nothing:
+// it finds each route by its ref).
 func (l *Lab) objects(values bool) []Object {
 	if l == nil {
 		return nil
@@ -52,11 +52,11 @@ func (l *Lab) objects(values bool) []Object {
 		}
 	}
 	for i, r := range l.Routes {
-		v := ""
+		k, v := "", ""
 		if values {
-			v = "via " + r.Via.String() + " dev " + r.Dev
+			k, v = routeKey(r), "via "+r.Via.String()+" dev "+r.Dev
 		}
-		out = append(out, Object{"route", routeKey(r), v, i})
+		out = append(out, Object{"route", k, v, i})
 	}
 	for _, lk := range l.Links {
 		for _, e := range [2]*End{&lk.A, &lk.B} {
