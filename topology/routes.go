@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -28,26 +29,25 @@ type edge struct {
 }
 
 func newGraph(l *Lab) *graph {
-	g := &graph{index: map[string]int{}}
+	g := &graph{index: make(map[string]int, len(l.Nodes)), names: make([]string, 0, len(l.Nodes))}
 	for i, n := range l.Nodes {
 		g.names = append(g.names, n.Name)
 		g.index[n.Name] = i
 	}
 	g.adj = make([][]edge, len(g.names))
-	seen := map[[2]int]bool{}
 	for li, lk := range l.Links {
 		a, b := g.index[lk.A.Node], g.index[lk.B.Node]
-		if seen[[2]int{a, b}] {
-			continue
-		}
-		seen[[2]int{a, b}], seen[[2]int{b, a}] = true, true
 		g.adj[a] = append(g.adj[a], edge{b, li})
 		g.adj[b] = append(g.adj[b], edge{a, li})
 	}
 	g.start = make([]int32, len(g.adj)+1)
-	for i := range g.adj {
-		sort.Slice(g.adj[i], func(x, y int) bool { return g.adj[i][x].to < g.adj[i][y].to })
-		g.start[i+1] = g.start[i] + int32(len(g.adj[i]))
+	for i, es := range g.adj {
+		// By neighbour; of several links to one neighbour, the first
+		// (the sort is stable: links were added in file order).
+		slices.SortStableFunc(es, func(x, y edge) int { return x.to - y.to })
+		es = slices.CompactFunc(es, func(x, y edge) bool { return x.to == y.to })
+		g.adj[i] = es
+		g.start[i+1] = g.start[i] + int32(len(es))
 	}
 	g.to = make([]int32, 0, g.start[len(g.adj)])
 	for i := range g.adj {

@@ -105,6 +105,9 @@ func TestRoutesMatchReference(t *testing.T) {
 			}
 		}
 	}
+	// Two links between the same nodes: routes use the first.
+	cases = append(cases, tc{"parallel", []byte("name: par\nnodes: {a: {}, b: {}, c: {}}\nlinks:\n  - [a, b]\n" +
+		"  - {endpoints: [b, c], ifaces: {b: x1, c: y1}}\n  - {endpoints: [c, b], ifaces: {b: x2, c: y2}}\n  - [c, a]\n")})
 	for _, f := range examples(t) {
 		data, err := os.ReadFile(f)
 		if err != nil {
