@@ -1,7 +1,5 @@
 package topology
 
-import "sort"
-
 // forest answers the route computation's next-hop questions on a lab
 // whose graph has no cycle (chains, stars, trees: most large labs)
 // without a BFS from every node: between two nodes of a tree there is
@@ -74,21 +72,22 @@ func (f *forest) hop(s, t int32) int32 {
 	if !f.in(t, s) {
 		return f.parent[s]
 	}
-	// The child of s whose subtree holds t: the last one numbered
-	// before t (children are in preorder).
-	kids := f.kids[s]
-	i := sort.Search(len(kids), func(k int) bool { return f.tin[kids[k]] > f.tin[t] })
-	return kids[i-1]
+	return f.child(s, f.tin[t])
 }
 
-// label is graph.bfs's label of a destination with endpoints a and b (b
-// -1 for the uplink's subnet) seen from s, which is neither: the hop
-// toward the nearer endpoint, -2 if unreachable. In a tree that is the
-// hop toward a: the path from s to the farther endpoint runs through the
-// nearer one, so both start with the same hop.
-func (f *forest) label(s, a int32) int32 {
-	if h := f.hop(s, a); h >= 0 {
-		return h
+// child is the child of s whose subtree holds the node numbered tin (in
+// the subtree of s, not s): the last child numbered at most tin
+// (children are in preorder).
+func (f *forest) child(s, tin int32) int32 {
+	kids := f.kids[s]
+	lo, hi := 0, len(kids) // f.tin[kids[lo]] <= tin < f.tin[kids[hi]]
+	for hi-lo > 1 {
+		m := int(uint(lo+hi) >> 1)
+		if f.tin[kids[m]] <= tin {
+			lo = m
+		} else {
+			hi = m
+		}
 	}
-	return -2
+	return kids[lo]
 }

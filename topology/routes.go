@@ -227,8 +227,10 @@ func (r *resolver) routes(f *File, l *Lab) {
 		for di := range infos {
 			d := &infos[di]
 			// The label: -1 attached, -2 unreachable, else the neighbour
-			// the shortest path to the nearer endpoint starts with
-			// (forest.label, inlined for its common cases).
+			// the shortest path to the nearer endpoint starts with. In a
+			// tree that is the hop toward a (forest.hop, inlined): the
+			// path from s to the farther endpoint runs through the nearer
+			// one, so both start with the same hop.
 			var lb int32 = -2
 			if d.a == s32 || d.b == s32 {
 				lb = -1
@@ -237,8 +239,8 @@ func (r *resolver) routes(f *File, l *Lab) {
 				case d.comp != sComp:
 				case d.tin <= sTin || d.tin > sOut: // a is not below s
 					lb = sParent
-				default:
-					lb = tree.label(s32, d.a)
+				default: // a is below s
+					lb = tree.child(s32, d.tin)
 				}
 			} else {
 				best := int32(-1)
