@@ -10,26 +10,27 @@ import (
 // 1000-node chain: the issue's target is under 50 ms per run.
 //
 // Before and after the performance work of issue 13 (commit 822cf33 and
-// this branch), on the 2-vCPU development machine while 7 other builds
-// ran on it (load average 8.7): both test binaries in turn, median of 5
-// runs of 20 ops (wall time, so inflated by the load alike):
+// branch s18-perf), on the 2-vCPU development machine shared with other
+// builds (load average 2.9 to 4.0 during the runs): both test binaries
+// in turn, median of 5 runs of 20 ops, wall time:
 //
-//	benchmark        before                     after
-//	PlanRender1000   413 ms  54.6 MB  364k allocs  142 ms  19.6 MB  123k allocs
-//	Load1000         169 ms  19.5 MB  206k allocs   69 ms   4.8 MB   44k allocs
-//	Parse1000         92 ms  12.5 MB  149k allocs    2 ms   0.9 MB    8k allocs
-//	Resolve1000       98 ms   7.0 MB   57k allocs   46 ms   3.9 MB   36k allocs
-//	Apply1000        134 ms  27.2 MB  139k allocs   41 ms  10.1 MB   60k allocs
-//	Render1000        61 ms   7.9 MB   19k allocs   61 ms   4.7 MB   19k allocs
+//	benchmark        before                        after
+//	PlanRender1000   139 ms  54.6 MB  364k allocs   54 ms  19.0 MB  118k allocs
+//	Load1000          71 ms  19.5 MB  206k allocs   17 ms   4.2 MB   39k allocs
+//	Parse1000         34 ms  12.5 MB  149k allocs  1.3 ms   0.9 MB    8k allocs
+//	Resolve1000       47 ms   7.0 MB   57k allocs   21 ms   3.3 MB   31k allocs
+//	Apply1000         47 ms  27.2 MB  139k allocs   21 ms  10.1 MB   60k allocs
+//	Render1000        26 ms   7.9 MB   19k allocs   16 ms   4.7 MB   19k allocs
 //
-// CPU time (user+sys) per PlanRender1000 op, same conditions, median of
-// 5: 207 ms before, 71 ms after: 2.9 times less. The issue's first
-// measurement, 147 ms before on a less loaded machine, scales to about
-// 50 ms. Where the time went: the YAML library's parse and reflection
-// decode (now fastParse, the library only for unusual files and error
-// positions), a BFS per node for the routes (none for labs without
-// cycles: forest), JSON reflection for the record (labEncoder), maps and
-// re-parsed keys in Diff and Apply (refs), and allocation throughout.
+// PlanRender1000's fastest run after: 37 ms. CPU time (user+sys) per
+// PlanRender1000 op, same conditions, median of 5: 175 ms before, 50 ms
+// after. Where the time went: the YAML library's parse and reflection
+// decode (now fastParse; the library only for unusual files and for
+// error positions), a BFS per node for the routes (none for labs
+// without cycles: forest), JSON reflection for the record (labEncoder),
+// maps and re-parsed keys in Diff and Apply (refs), syntax.Quote for
+// words that need no quoting (render.plainWord), and allocation
+// throughout.
 func BenchmarkPlanRender1000(b *testing.B) {
 	data := ChainFile(1000)
 	b.ReportAllocs()
