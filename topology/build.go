@@ -32,13 +32,190 @@ func LabsDir(root string) string { return root + "/lab" }
 // RecordDir is the record directory of lab name under root.
 func RecordDir(root, name string) string { return LabsDir(root) + "/" + name }
 
-// Encode is the canonical JSON of the lab: its record.
+// Encode is the canonical JSON of the lab: its record. It is
+// encoding/json's Marshal of the Lab, byte for byte (TestEncodeIsMarshal),
+// written by hand because a large lab's record is most of the time of a
+// plan: the reflection-free encoder is several times faster.
 func (l *Lab) Encode() []byte {
-	b, err := json.Marshal(l)
-	if err != nil {
-		panic(err) // a Lab always encodes
+	e := labEncoder{b: make([]byte, 0, 256+64*len(l.Nodes)+256*len(l.Links)+96*len(l.Routes))}
+	e.lab(l)
+	return e.b
+}
+
+// labEncoder appends a Lab's JSON to b.
+type labEncoder struct{ b []byte }
+
+func (e *labEncoder) raw(s string) { e.b = append(e.b, s...) }
+
+// str writes s as encoding/json does: quoted, with HTML characters,
+// control characters and invalid UTF-8 escaped. Plain printable ASCII
+// (every name and address) is written as it is; anything else goes
+// through encoding/json.
+func (e *labEncoder) str(s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			e.b = append(e.b, q...)
+			return
+		}
 	}
-	return b
+	e.b = append(e.b, '"')
+	e.b = append(e.b, s...)
+	e.b = append(e.b, '"')
+}
+
+func (e *labEncoder) strs(ss []string) {
+	if ss == nil {
+		e.raw("null")
+		return
+	}
+	e.b = append(e.b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			e.b = append(e.b, ',')
+		}
+		e.str(s)
+	}
+	e.b = append(e.b, ']')
+}
+
+// prefix writes p's MarshalText (its AppendTo) as a JSON string: digits,
+// hex digits, '.', ':' and '/' only (or "invalid Prefix").
+func (e *labEncoder) prefix(p netip.Prefix) {
+	e.b = append(e.b, '"')
+	e.b = p.AppendTo(e.b)
+	e.b = append(e.b, '"')
+}
+
+func (e *labEncoder) prefixes(ps []netip.Prefix) {
+	if ps == nil {
+		e.raw("null")
+		return
+	}
+	e.b = append(e.b, '[')
+	for i, p := range ps {
+		if i > 0 {
+			e.b = append(e.b, ',')
+		}
+		e.prefix(p)
+	}
+	e.b = append(e.b, ']')
+}
+
+// addr writes a's MarshalText as a JSON string; a zone, which may hold
+// anything, goes through str.
+func (e *labEncoder) addr(a netip.Addr) {
+	if a.Zone() != "" {
+		t, _ := a.MarshalText()
+		e.str(string(t))
+		return
+	}
+	e.b = append(e.b, '"')
+	e.b = a.AppendTo(e.b)
+	e.b = append(e.b, '"')
+}
+
+func (e *labEncoder) end(x *End) {
+	e.raw(`{"node":`)
+	e.str(x.Node)
+	e.raw(`,"iface":`)
+	e.str(x.Iface)
+	e.raw(`,"addrs":`)
+	e.prefixes(x.Addrs)
+	if x.Shape != "" {
+		e.raw(`,"shape":`)
+		e.str(x.Shape)
+	}
+	if len(x.ShapeArgs) > 0 {
+		e.raw(`,"shape_args":`)
+		e.strs(x.ShapeArgs)
+	}
+	e.b = append(e.b, '}')
+}
+
+func (e *labEncoder) lab(l *Lab) {
+	e.raw(`{"name":`)
+	e.str(l.Name)
+	e.raw(`,"ipv4_pool":`)
+	e.prefix(l.IPv4Pool)
+	if l.IPv6Pool != (netip.Prefix{}) {
+		e.raw(`,"ipv6_pool":`)
+		e.prefix(l.IPv6Pool)
+	}
+	e.raw(`,"nodes":`)
+	if l.Nodes == nil {
+		e.raw("null")
+	} else {
+		e.b = append(e.b, '[')
+		for i := range l.Nodes {
+			n := &l.Nodes[i]
+			if i > 0 {
+				e.b = append(e.b, ',')
+			}
+			e.raw(`{"name":`)
+			e.str(n.Name)
+			e.raw(`,"dns":`)
+			e.strs(n.DNS)
+			e.b = append(e.b, '}')
+		}
+		e.b = append(e.b, ']')
+	}
+	e.raw(`,"links":`)
+	if l.Links == nil {
+		e.raw("null")
+	} else {
+		e.b = append(e.b, '[')
+		for i := range l.Links {
+			lk := &l.Links[i]
+			if i > 0 {
+				e.b = append(e.b, ',')
+			}
+			e.raw(`{"kind":`)
+			e.str(lk.Kind)
+			e.raw(`,"a":`)
+			e.end(&lk.A)
+			e.raw(`,"b":`)
+			e.end(&lk.B)
+			e.raw(`,"subnets":`)
+			e.prefixes(lk.Subnets)
+			e.b = append(e.b, '}')
+		}
+		e.b = append(e.b, ']')
+	}
+	e.raw(`,"routes":`)
+	if l.Routes == nil {
+		e.raw("null")
+	} else {
+		e.b = append(e.b, '[')
+		for i := range l.Routes {
+			r := &l.Routes[i]
+			if i > 0 {
+				e.b = append(e.b, ',')
+			}
+			e.raw(`{"node":`)
+			e.str(r.Node)
+			e.raw(`,"to":`)
+			e.str(r.To)
+			e.raw(`,"via":`)
+			e.addr(r.Via)
+			e.raw(`,"dev":`)
+			e.str(r.Dev)
+			if r.Static {
+				e.raw(`,"static":true`)
+			}
+			e.b = append(e.b, '}')
+		}
+		e.b = append(e.b, ']')
+	}
+	if l.Uplink != nil {
+		u, err := json.Marshal(l.Uplink)
+		if err != nil {
+			panic(err) // an UplinkSpec always encodes
+		}
+		e.raw(`,"uplink":`)
+		e.b = append(e.b, u...)
+	}
+	e.b = append(e.b, '}')
 }
 
 // Digest is the sha256 of Encode, hex.
@@ -72,8 +249,19 @@ func DecodeRecord(b []byte) (*Lab, error) {
 // only the guards. root is the state root (/run/npte).
 func Apply(l, old *Lab, root string, argv []string) plan.Plan {
 	dir := RecordDir(root, l.Name)
-	changes := Diff(old, l)
-	steps := []plan.Step{plan.Lock{}}
+	changes := diff(old, l, false) // Apply uses no values of a new lab
+	// About the number of steps, so that steps grows once or never.
+	size := 16 + 2*len(l.Nodes) + len(changes)
+	for _, c := range changes {
+		switch c.Kind {
+		case "node":
+			size += 9
+		case "link", "shape", "uplink":
+			size += 8
+		}
+	}
+	steps := make([]plan.Step, 0, size)
+	steps = append(steps, plan.Lock{})
 	steps = append(steps, plan.RequireNoSymlink{Paths: []string{LabsDir(root), dir, dir + "/" + RecordFile, dir + "/" + DigestFile, dir + "/" + PreviousFile}})
 	if old == nil {
 		steps = append(steps, plan.RequireLabRecord{Name: l.Name})
@@ -98,7 +286,7 @@ func Apply(l, old *Lab, root string, argv []string) plan.Plan {
 			steps = append(steps, plan.RequireManaged{Name: n.Name})
 		}
 	}
-	if wantsIPv6(changes) {
+	if wantsIPv6(l, changes) {
 		steps = append(steps, netns.RequireIPv6())
 	}
 	var specs []shape.Spec
@@ -131,16 +319,10 @@ func Apply(l, old *Lab, root string, argv []string) plan.Plan {
 
 	// Removals, in reverse build order (Diff's order).
 	gone := func(node string) bool { _, ok := removedNodes[node]; return ok }
-	oldLinks := map[string]LinkSpec{}
-	if old != nil {
-		for _, lk := range old.Links {
-			oldLinks[linkKey(lk)] = lk
-		}
-	}
 	removedLinkIfaces := map[string]bool{} // "node iface" of links that go
 	for _, c := range changes {
 		if c.Op == "-" && c.Kind == "link" {
-			lk := oldLinks[c.Key]
+			lk := old.Links[c.ref]
 			removedLinkIfaces[lk.A.Node+" "+lk.A.Iface] = true
 			removedLinkIfaces[lk.B.Node+" "+lk.B.Iface] = true
 		}
@@ -149,25 +331,25 @@ func Apply(l, old *Lab, root string, argv []string) plan.Plan {
 		if c.Op != "-" {
 			continue
 		}
-		f := strings.Fields(c.Key)
+		f0, f1, f2 := fields3(c.Key)
 		switch c.Kind {
 		case "uplink":
 			steps = append(steps, gateway.Destroy(c.Key).Steps[1:]...)
 		case "shape":
-			if !gone(f[0]) && !removedLinkIfaces[c.Key] {
-				steps = append(steps, shape.ClearSteps(f[0], f[1], shape.Egress)...)
+			if !gone(f0) && !removedLinkIfaces[c.Key] {
+				steps = append(steps, shape.ClearSteps(f0, f1, shape.Egress)...)
 			}
 		case "route":
-			if !gone(f[0]) {
-				steps = append(steps, routeDel(old, c.Key))
+			if !gone(f0) {
+				steps = append(steps, routeDel(old.Routes[c.ref]))
 			}
 		case "address":
-			if !gone(f[0]) && !removedLinkIfaces[f[0]+" "+f[1]] {
-				p := netip.MustParsePrefix(f[2])
-				steps = append(steps, plan.Command{Argv: []string{"ip", "-n", f[0], "addr", "del", p.String(), "dev", f[1]}})
+			if !gone(f0) && !removedLinkIfaces[f0+" "+f1] {
+				p := netip.MustParsePrefix(f2)
+				steps = append(steps, plan.Command{Argv: []string{"ip", "-n", f0, "addr", "del", p.String(), "dev", f1}})
 			}
 		case "link":
-			lk := oldLinks[c.Key]
+			lk := old.Links[c.ref]
 			switch {
 			case !gone(lk.A.Node):
 				steps = append(steps, plan.Command{Argv: []string{"ip", "-n", lk.A.Node, "link", "delete", "dev", lk.A.Iface}})
@@ -179,48 +361,43 @@ func Apply(l, old *Lab, root string, argv []string) plan.Plan {
 		}
 	}
 	// Additions and changes, in build order.
-	newLinks := map[string]LinkSpec{}
-	for _, lk := range l.Links {
-		newLinks[linkKey(lk)] = lk
-	}
-	routes := map[string]RouteSpec{}
-	for _, r := range l.Routes {
-		routes[routeKey(r)] = r
-	}
-	nodeDNS := map[string][]string{}
-	for _, n := range l.Nodes {
-		nodeDNS[n.Name] = n.DNS
-	}
+	var argvs []string
 	for _, c := range changes {
 		if c.Op == "-" {
 			continue
 		}
-		f := strings.Fields(c.Key)
 		switch c.Kind {
 		case "node":
 			if c.Op == "+" {
-				steps = append(steps, netns.CreateActions(c.Key, nodeDNS[c.Key])...)
+				steps = append(steps, netns.CreateActions(c.Key, l.Nodes[c.ref].DNS)...)
 			} else {
-				steps = append(steps, dnsSteps(c.Key, nodeDNS[c.Key]))
+				steps = append(steps, dnsSteps(c.Key, l.Nodes[c.ref].DNS))
 			}
 		case "link":
-			steps = append(steps, linkSteps(newLinks[c.Key])...)
+			steps = append(steps, linkSteps(l.Links[c.ref])...)
 		case "address":
-			p := netip.MustParsePrefix(f[2])
-			argv := []string{"ip", "-n", f[0], "addr", "replace", p.String(), "dev", f[1]}
-			if p.Addr().Is6() {
-				argv = append(argv, "nodad")
+			f0, f1, f2 := fields3(c.Key)
+			p := netip.MustParsePrefix(f2)
+			argv := []string{"ip", "-n", f0, "addr", "replace", p.String(), "dev", f1, "nodad"}
+			if !p.Addr().Is6() {
+				argv = argv[:len(argv)-1]
 			}
 			steps = append(steps, plan.Command{Argv: argv})
 		case "route":
-			r := routes[c.Key]
-			argv := []string{"ip", "-n", r.Node}
+			r := &l.Routes[c.ref]
+			if len(argvs) < 11 {
+				argvs = make([]string, 11*256) // the argv of 256 routes, one allocation
+			}
+			argv := argvs[:0:11]
+			argvs = argvs[11:]
+			argv = append(argv, "ip", "-n", r.Node)
 			if r.Via.Is6() {
 				argv = append(argv, "-6")
 			}
 			steps = append(steps, plan.Command{Argv: append(argv, "route", "replace", r.To, "via", r.Via.String(), "dev", r.Dev)})
 		case "shape":
-			steps = append(steps, shape.ShapeSteps(f[0], f[1], shape.Egress, l.specs[c.Key])...)
+			f0, f1, _ := fields3(c.Key)
+			steps = append(steps, shape.ShapeSteps(f0, f1, shape.Egress, l.specs[c.Key])...)
 		case "uplink":
 			u := l.Uplink
 			if c.Op == "~" {
@@ -255,13 +432,15 @@ func itoa(n int) string {
 	return string(b)
 }
 
-func wantsIPv6(cs []Change) bool {
+// wantsIPv6 reports whether the changes add an IPv6 address or route to
+// l.
+func wantsIPv6(l *Lab, cs []Change) bool {
 	for _, c := range cs {
 		if c.Op == "-" {
 			continue
 		}
 		// Interface names hold no ':', so only an IPv6 address does.
-		if c.Kind == "address" && strings.Contains(c.Key, ":") || c.Kind == "route" && strings.Contains(c.Key, " -6 ") {
+		if c.Kind == "address" && strings.Contains(c.Key, ":") || c.Kind == "route" && l.Routes[c.ref].Via.Is6() {
 			return true
 		}
 	}
@@ -290,18 +469,13 @@ func linkSteps(lk LinkSpec) []plan.Step {
 	}
 }
 
-func routeDel(old *Lab, key string) plan.Step {
-	for _, r := range old.Routes {
-		if routeKey(r) == key {
-			argv := []string{"ip", "-n", r.Node}
-			if r.Via.Is6() {
-				argv = append(argv, "-6")
-			}
-			return plan.Command{Argv: append(argv, "route", "del", r.To, "via", r.Via.String()), Tolerant: true,
-				Show: "remove the route to " + r.To + " on " + r.Node + " (gone already if its link went)"}
-		}
+func routeDel(r RouteSpec) plan.Step {
+	argv := []string{"ip", "-n", r.Node}
+	if r.Via.Is6() {
+		argv = append(argv, "-6")
 	}
-	return plan.Note{Text: "no route " + key}
+	return plan.Command{Argv: append(argv, "route", "del", r.To, "via", r.Via.String()), Tolerant: true,
+		Show: "remove the route to " + r.To + " on " + r.Node + " (gone already if its link went)"}
 }
 
 // Destroy is `npte lab destroy NAME|FILE`: under one lock, each node of

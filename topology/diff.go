@@ -13,35 +13,55 @@ type Object struct {
 	Kind  string `json:"kind"`
 	Key   string `json:"key"`
 	Value string `json:"value"`
+	// ref is the object's index in its lab's Nodes, Links or Routes (by
+	// Kind), or -1: Apply finds the object without parsing Key.
+	ref int
 }
 
 // Objects lists the lab's objects in build order: nodes, links,
 // addresses, routes, shapings, uplink.
-func (l *Lab) Objects() []Object {
-	var out []Object
+func (l *Lab) Objects() []Object { return l.objects(true) }
+
+// objects is Objects; without values, Value is left empty for nodes
+// and routes, and Key for routes (Apply of a new lab compares nothing:
+// it finds each route by its ref).
+func (l *Lab) objects(values bool) []Object {
 	if l == nil {
 		return nil
 	}
-	for _, n := range l.Nodes {
-		out = append(out, Object{"node", n.Name, "dns " + strings.Join(n.DNS, ",")})
+	n := len(l.Nodes) + len(l.Links) + len(l.Routes) + 1
+	for _, lk := range l.Links {
+		n += len(lk.A.Addrs) + len(lk.B.Addrs) + 2
+	}
+	out := make([]Object, 0, n)
+	for i, n := range l.Nodes {
+		v := ""
+		if values {
+			v = "dns " + strings.Join(n.DNS, ",")
+		}
+		out = append(out, Object{"node", n.Name, v, i})
+	}
+	for i, lk := range l.Links {
+		out = append(out, Object{"link", linkKey(lk), lk.Kind, i})
 	}
 	for _, lk := range l.Links {
-		out = append(out, Object{"link", linkKey(lk), lk.Kind})
-	}
-	for _, lk := range l.Links {
-		for _, e := range []End{lk.A, lk.B} {
+		for _, e := range [2]*End{&lk.A, &lk.B} {
 			for _, a := range e.Addrs {
-				out = append(out, Object{"address", e.Node + " " + e.Iface + " " + a.String(), ""})
+				out = append(out, Object{"address", e.Node + " " + e.Iface + " " + a.String(), "", -1})
 			}
 		}
 	}
-	for _, r := range l.Routes {
-		out = append(out, Object{"route", routeKey(r), "via " + r.Via.String() + " dev " + r.Dev})
+	for i, r := range l.Routes {
+		k, v := "", ""
+		if values {
+			k, v = routeKey(r), "via "+r.Via.String()+" dev "+r.Dev
+		}
+		out = append(out, Object{"route", k, v, i})
 	}
 	for _, lk := range l.Links {
-		for _, e := range []End{lk.A, lk.B} {
+		for _, e := range [2]*End{&lk.A, &lk.B} {
 			if e.Shape != "" {
-				out = append(out, Object{"shape", e.Node + " " + e.Iface, e.Shape})
+				out = append(out, Object{"shape", e.Node + " " + e.Iface, e.Shape, -1})
 			}
 		}
 	}
@@ -50,7 +70,7 @@ func (l *Lab) Objects() []Object {
 		if u.Subnet6.IsValid() {
 			v += " subnet6 " + u.Subnet6.String()
 		}
-		out = append(out, Object{"uplink", u.Node, v + " firewall " + u.Firewall})
+		out = append(out, Object{"uplink", u.Node, v + " firewall " + u.Firewall, -1})
 	}
 	return out
 }
@@ -75,6 +95,9 @@ type Change struct {
 	Key  string `json:"key"`
 	Old  string `json:"old,omitempty"`
 	New  string `json:"new,omitempty"`
+	// ref is the object's Object.ref: in the new lab for '+' and '~', in
+	// the old one for '-'.
+	ref int
 }
 
 // String is the change in words, as `npte lab plan` prints it.
@@ -99,7 +122,11 @@ var kindOrder = map[string]int{"node": 0, "link": 1, "address": 2, "route": 3, "
 // Diff compares old (nil: nothing) with new (nil: nothing) object by
 // object: removals first (in reverse build order), then changes and
 // additions in build order.
-func Diff(old, new *Lab) []Change {
+func Diff(old, new *Lab) []Change { return diff(old, new, true) }
+
+// diff is Diff; without values, the changes of a new lab (old nil) carry
+// no New value for nodes and routes (see objects).
+func diff(old, new *Lab, values bool) []Change {
 	type ent struct {
 		o   Object
 		pos int
@@ -111,26 +138,42 @@ func Diff(old, new *Lab) []Change {
 		}
 		return m
 	}
-	oldObjs, newObjs := old.Objects(), new.Objects()
+	oldObjs, newObjs := old.objects(values || old != nil), new.objects(values || old != nil)
+	if len(oldObjs) == 0 {
+		// Everything is added, in build order (Objects' order).
+		out := make([]Change, len(newObjs))
+		for i, o := range newObjs {
+			out[i] = Change{Op: "+", Kind: o.Kind, Key: o.Key, New: o.Value, ref: o.ref}
+		}
+		return out
+	}
 	om, nm := index(oldObjs), index(newObjs)
 	var removed, rest []Change
 	for _, o := range oldObjs {
 		if _, ok := nm[[2]string{o.Kind, o.Key}]; !ok {
-			removed = append(removed, Change{Op: "-", Kind: o.Kind, Key: o.Key, Old: o.Value})
+			removed = append(removed, Change{Op: "-", Kind: o.Kind, Key: o.Key, Old: o.Value, ref: o.ref})
 		}
 	}
 	for _, o := range newObjs {
 		e, ok := om[[2]string{o.Kind, o.Key}]
 		switch {
 		case !ok:
-			rest = append(rest, Change{Op: "+", Kind: o.Kind, Key: o.Key, New: o.Value})
+			rest = append(rest, Change{Op: "+", Kind: o.Kind, Key: o.Key, New: o.Value, ref: o.ref})
 		case e.o.Value != o.Value:
-			rest = append(rest, Change{Op: "~", Kind: o.Kind, Key: o.Key, Old: e.o.Value, New: o.Value})
+			rest = append(rest, Change{Op: "~", Kind: o.Kind, Key: o.Key, Old: e.o.Value, New: o.Value, ref: o.ref})
 		}
 	}
 	sort.SliceStable(removed, func(i, j int) bool { return kindOrder[removed[i].Kind] > kindOrder[removed[j].Kind] })
 	sort.SliceStable(rest, func(i, j int) bool { return kindOrder[rest[i].Kind] < kindOrder[rest[j].Kind] })
 	return append(removed, rest...)
+}
+
+// fields3 splits "A B C" (a Key of an address, or "A B" of a shape) at
+// its spaces, without allocating: the parts hold no spaces.
+func fields3(key string) (a, b, c string) {
+	a, rest, _ := strings.Cut(key, " ")
+	b, c, _ = strings.Cut(rest, " ")
+	return a, b, c
 }
 
 // FormatDiff writes the changes in words, one per line, with a summary

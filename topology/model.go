@@ -135,7 +135,8 @@ func resolve(f *File, src *source) (*Lab, error) {
 	if len(f.Nodes) == 0 {
 		r.fail("a lab needs at least one node under nodes:", "nodes")
 	}
-	nodes := map[string]bool{}
+	nodes := make(map[string]bool, len(f.Nodes))
+	l.Nodes = make([]NodeSpec, 0, len(f.Nodes))
 	for _, name := range sortedKeys(f.Nodes) {
 		n := f.Nodes[name]
 		if n == nil {
@@ -205,15 +206,12 @@ func (r *resolver) pool(s string, v6 bool, bits int, path ...any) netip.Prefix {
 }
 
 func (r *resolver) links(f *File, l *Lab, nodes map[string]bool) {
-	ifaces := map[string]map[string]bool{} // node -> iface names
+	ifaces := make(map[[2]string]bool, 2*len(f.Links)) // node, iface
 	useIface := func(node, iface string, path ...any) {
-		if ifaces[node] == nil {
-			ifaces[node] = map[string]bool{}
-		}
-		if ifaces[node][iface] {
+		if ifaces[[2]string{node, iface}] {
 			r.fail(fmt.Sprintf("node %s has two interfaces named %s (two links between the same nodes need ifaces: names)", node, iface), path...)
 		}
-		ifaces[node][iface] = true
+		ifaces[[2]string{node, iface}] = true
 	}
 	for i, lk := range f.Links {
 		if len(lk.Endpoints) != 2 {

@@ -53,10 +53,32 @@ func (es Errors) Error() string {
 	return b.String()
 }
 
-// source is a parsed file, kept to find positions of values.
+// source is a parsed file, kept to find positions of values. After the
+// fast path (fastParse) file is nil until an error needs a position:
+// then data is parsed by the library, once.
 type source struct {
 	name string
+	data []byte
 	file *ast.File
+}
+
+// ast returns the file's syntax tree, parsing it if needed; nil if the
+// library cannot (it parsed the same bytes before, so it can).
+func (s *source) ast() (file *ast.File) {
+	if s.file != nil || s.data == nil {
+		return s.file
+	}
+	defer func() {
+		if recover() != nil {
+			file = nil
+		}
+	}()
+	f, err := parser.ParseBytes(s.data, 0)
+	if err != nil {
+		return nil
+	}
+	s.file, s.data = f, nil
+	return f
 }
 
 // Parse decodes a lab file strictly (unknown keys, duplicate keys and
@@ -68,6 +90,21 @@ func Parse(name string, data []byte) (*File, error) {
 }
 
 func parse(name string, data []byte) (f *File, src *source, err error) {
+	defer func() {
+		// The YAML library must not take npte down on a hostile file.
+		if r := recover(); r != nil {
+			f, src, err = nil, nil, Errors{{File: name, Msg: fmt.Sprintf("cannot parse the file: %v", r)}}
+		}
+	}()
+	if f, ok := fastParse(data); ok {
+		return f, &source{name: name, data: data}, nil
+	}
+	return parseLibrary(name, data)
+}
+
+// parseLibrary is parse by the YAML library alone: every file, every
+// error with its position.
+func parseLibrary(name string, data []byte) (f *File, src *source, err error) {
 	defer func() {
 		// The YAML library must not take npte down on a hostile file.
 		if r := recover(); r != nil {
@@ -159,6 +196,10 @@ func (s *source) at(msg string, path ...any) *Error {
 		return e
 	}
 	e.File = s.name
+	file := s.ast()
+	if file == nil {
+		return e
+	}
 	for len(path) >= 0 {
 		b := (&yaml.PathBuilder{}).Root()
 		for _, p := range path {
@@ -169,7 +210,7 @@ func (s *source) at(msg string, path ...any) *Error {
 				b = b.Index(uint(p))
 			}
 		}
-		if n, err := b.Build().FilterFile(s.file); err == nil && n != nil && n.GetToken() != nil {
+		if n, err := b.Build().FilterFile(file); err == nil && n != nil && n.GetToken() != nil {
 			tk := n.GetToken()
 			e.Line, e.Column, e.Snippet = tk.Position.Line, tk.Position.Column, snippet(tk)
 			return e

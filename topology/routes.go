@@ -1,8 +1,10 @@
 package topology
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -16,6 +18,9 @@ type graph struct {
 	// adj[i] are i's neighbours, sorted by name, each with the first link
 	// (in file order) between them.
 	adj [][]edge
+	// start and to are adj without the links, flat (CSR): i's
+	// neighbours are to[start[i]:start[i+1]], the form the BFS walks.
+	start, to []int32
 }
 
 type edge struct {
@@ -24,24 +29,31 @@ type edge struct {
 }
 
 func newGraph(l *Lab) *graph {
-	g := &graph{index: map[string]int{}}
+	g := &graph{index: make(map[string]int, len(l.Nodes)), names: make([]string, 0, len(l.Nodes))}
 	for i, n := range l.Nodes {
 		g.names = append(g.names, n.Name)
 		g.index[n.Name] = i
 	}
 	g.adj = make([][]edge, len(g.names))
-	seen := map[[2]int]bool{}
 	for li, lk := range l.Links {
 		a, b := g.index[lk.A.Node], g.index[lk.B.Node]
-		if seen[[2]int{a, b}] {
-			continue
-		}
-		seen[[2]int{a, b}], seen[[2]int{b, a}] = true, true
 		g.adj[a] = append(g.adj[a], edge{b, li})
 		g.adj[b] = append(g.adj[b], edge{a, li})
 	}
+	g.start = make([]int32, len(g.adj)+1)
+	for i, es := range g.adj {
+		// By neighbour; of several links to one neighbour, the first
+		// (the sort is stable: links were added in file order).
+		slices.SortStableFunc(es, func(x, y edge) int { return x.to - y.to })
+		es = slices.CompactFunc(es, func(x, y edge) bool { return x.to == y.to })
+		g.adj[i] = es
+		g.start[i+1] = g.start[i] + int32(len(es))
+	}
+	g.to = make([]int32, 0, g.start[len(g.adj)])
 	for i := range g.adj {
-		sort.Slice(g.adj[i], func(x, y int) bool { return g.adj[i][x].to < g.adj[i][y].to })
+		for _, e := range g.adj[i] {
+			g.to = append(g.to, int32(e.to))
+		}
 	}
 	return g
 }
@@ -49,26 +61,26 @@ func newGraph(l *Lab) *graph {
 // bfs returns, from s, each node's distance (-1: unreachable) and the
 // neighbour of s the shortest path starts with (ties: the path found
 // first when neighbours are visited in name order).
-func (g *graph) bfs(s int, dist, hop, queue []int) {
+func (g *graph) bfs(s int, dist, hop, queue []int32) {
 	for i := range dist {
 		dist[i], hop[i] = -1, -1
 	}
 	dist[s] = 0
-	queue = append(queue[:0], s)
-	for len(queue) > 0 {
-		u := queue[0]
-		queue = queue[1:]
-		for _, e := range g.adj[u] {
-			if dist[e.to] >= 0 {
-				continue
+	queue = append(queue[:0], int32(s))
+	for _, v := range g.to[g.start[s]:g.start[s+1]] {
+		if dist[v] < 0 {
+			dist[v], hop[v] = 1, v
+			queue = append(queue, v)
+		}
+	}
+	for qi := 1; qi < len(queue); qi++ {
+		u := queue[qi]
+		du, hu := dist[u]+1, hop[u]
+		for _, v := range g.to[g.start[u]:g.start[u+1]] {
+			if dist[v] < 0 {
+				dist[v], hop[v] = du, hu
+				queue = append(queue, v)
 			}
-			dist[e.to] = dist[u] + 1
-			if u == s {
-				hop[e.to] = e.to
-			} else {
-				hop[e.to] = hop[u]
-			}
-			queue = append(queue, e.to)
 		}
 	}
 }
@@ -155,43 +167,83 @@ func (r *resolver) routes(f *File, l *Lab) {
 	autoHop := map[skey]int{}
 
 	n := len(g.names)
-	dist, hop, queue := make([]int, n), make([]int, n), make([]int, 0, n)
-	// What each destination needs, computed once.
+	dist, hop, queue := make([]int32, n), make([]int32, n), make([]int32, 0, n)
+	// What each destination needs, computed once: its endpoints (b is -1
+	// for the uplink's subnet), its class, and its first and last
+	// address (for the runs).
+	const (
+		pool4 = iota // in the IPv4 pool: aggregated by runs
+		pool6        // in the IPv6 pool: aggregated by runs
+		alone        // outside the pools: a route of its own
+	)
 	type dinfo struct {
-		a, b   int // endpoints; b is -1 for the uplink's subnet
-		v6     bool
-		inPool bool
-		lo, hi netip.Addr
+		a, b   int32
+		class  uint8
+		static bool // a static route names it
+		// In a lab without cycles: a's component and preorder number.
+		comp, tin int32
 	}
 	infos := make([]dinfo, len(dests))
+	cv := &cover{r: r, l: l, g: g, lo: make([]u128, len(dests)), hi: make([]u128, len(dests))}
 	for i, d := range dests {
-		in := dinfo{a: d.at[0], b: -1, v6: d.p.Addr().Is6(), lo: d.p.Masked().Addr(), hi: lastAddr(d.p)}
+		in := dinfo{a: int32(d.at[0]), b: -1, class: alone, static: staticDest[destKeys[i]]}
 		if len(d.at) > 1 {
-			in.b = d.at[1]
+			in.b = int32(d.at[1])
 		}
+		v6 := d.p.Addr().Is6()
 		pool := l.IPv4Pool
-		if in.v6 {
+		if v6 {
 			pool = l.IPv6Pool
 		}
-		in.inPool = pool.IsValid() && pool.Contains(d.p.Addr()) && d.p.Bits() >= pool.Bits()
+		if pool.IsValid() && pool.Contains(d.p.Addr()) && d.p.Bits() >= pool.Bits() {
+			in.class = pool4
+			if v6 {
+				in.class = pool6
+			}
+		}
 		infos[i] = in
+		cv.lo[i], cv.hi[i] = addr128(d.p.Masked().Addr()), addr128(lastAddr(d.p))
 	}
-	var runs4, runs6 []run // reused from node to node
+	var runs [2][]run    // by class, reused from node to node
+	tree := newForest(g) // nil: a BFS from each node
+	if tree != nil {
+		for i := range infos {
+			infos[i].comp, infos[i].tin = tree.comp[infos[i].a], tree.tin[infos[i].a]
+		}
+	}
 	for s := 0; s < n; s++ {
-		runs4, runs6 = runs4[:0], runs6[:0]
+		runs[pool4], runs[pool6] = runs[pool4][:0], runs[pool6][:0]
 		if !auto && len(staticDest) == 0 {
 			break
 		}
-		g.bfs(s, dist, hop, queue)
+		if tree == nil {
+			g.bfs(s, dist, hop, queue)
+		}
+		s32 := int32(s)
+		var sComp, sTin, sOut, sParent int32 // s in the tree
+		if tree != nil {
+			sComp, sTin, sOut, sParent = tree.comp[s], tree.tin[s], tree.tout[s], tree.parent[s]
+		}
 		for di := range infos {
 			d := &infos[di]
 			// The label: -1 attached, -2 unreachable, else the neighbour
-			// the shortest path to the nearer endpoint starts with.
-			lb := -2
-			if d.a == s || d.b == s {
+			// the shortest path to the nearer endpoint starts with. In a
+			// tree that is the hop toward a (forest.hop, inlined): the
+			// path from s to the farther endpoint runs through the nearer
+			// one, so both start with the same hop.
+			var lb int32 = -2
+			if d.a == s32 || d.b == s32 {
 				lb = -1
+			} else if tree != nil {
+				switch {
+				case d.comp != sComp:
+				case d.tin <= sTin || d.tin > sOut: // a is not below s
+					lb = sParent
+				default: // a is below s
+					lb = tree.child(s32, d.tin)
+				}
 			} else {
-				best := -1
+				best := int32(-1)
 				if dist[d.a] >= 0 {
 					best = d.a
 				}
@@ -202,9 +254,9 @@ func (r *resolver) routes(f *File, l *Lab) {
 					lb = hop[best]
 				}
 			}
-			if len(staticDest) > 0 && staticDest[destKeys[di]] {
+			if d.static {
 				if lb >= 0 {
-					autoHop[skey{s, destKeys[di]}] = lb
+					autoHop[skey{s, destKeys[di]}] = int(lb)
 				}
 				if _, ok := statics[skey{s, destKeys[di]}]; ok {
 					lb = -1 // a static route replaces the automatic one
@@ -213,31 +265,44 @@ func (r *resolver) routes(f *File, l *Lab) {
 			if !auto || lb < 0 {
 				continue
 			}
-			if !d.inPool {
-				r.addRoute(l, g, s, lb, destKeys[di], d.v6, false)
+			if d.class == alone {
+				r.addRoute(l, g, s, int(lb), destKeys[di], dests[di].p.Addr().Is6(), false)
 				continue
 			}
-			runs := &runs4
-			if d.v6 {
-				runs = &runs6
-			}
-			if k := len(*runs); k > 0 && (*runs)[k-1].label == lb {
-				(*runs)[k-1].hi = d.hi
+			rs := runs[d.class]
+			if k := len(rs); k > 0 && rs[k-1].label == lb {
+				rs[k-1].last = int32(di)
 				continue
 			}
-			*runs = append(*runs, run{d.lo, d.hi, lb})
+			runs[d.class] = append(rs, run{int32(di), int32(di), lb})
 		}
-		if up >= 0 && s != up && dist[up] >= 0 {
-			autoHop[skey{s, "default"}] = hop[up]
+		upHop := int32(-1) // the neighbour toward the uplink's node
+		switch {
+		case up < 0 || s == up:
+		case tree != nil:
+			upHop = tree.hop(s32, int32(up))
+		case dist[up] >= 0:
+			upHop = hop[up]
+		}
+		if upHop >= 0 {
+			autoHop[skey{s, "default"}] = int(upHop)
 			if auto {
-				r.addRoute(l, g, s, hop[up], "default", false, false)
+				r.addRoute(l, g, s, int(upHop), "default", false, false)
 				if l.Uplink.Subnet6.IsValid() {
-					r.addRoute(l, g, s, hop[up], "default", true, false)
+					r.addRoute(l, g, s, int(upHop), "default", true, false)
 				}
 			}
 		}
-		r.coverRuns(l, g, s, l.IPv4Pool, runs4)
-		r.coverRuns(l, g, s, l.IPv6Pool, runs6)
+		cv.s = s
+		cv.runs(l.IPv4Pool, runs[pool4])
+		cv.runs(l.IPv6Pool, runs[pool6])
+		if s == n/16 && s > 0 {
+			// Room for the routes of all nodes at the rate so far: a
+			// large lab's routes grow once, not a dozen times.
+			if want := len(l.Routes)/(s+1)*n*5/4 + 16; want > cap(l.Routes) {
+				l.Routes = append(make([]RouteSpec, 0, want), l.Routes...)
+			}
+		}
 	}
 	for _, k := range staticOrder {
 		if k.to == "default" {
@@ -278,19 +343,56 @@ func (r *resolver) routes(f *File, l *Lab) {
 			}
 		}
 	}
-	sort.SliceStable(l.Routes, func(i, j int) bool {
-		a, b := l.Routes[i], l.Routes[j]
+	sortRoutes(l.Routes)
+}
+
+// sortRoutes sorts routes by node, then family (IPv4 first), then
+// destination (default first, then by prefix), keeping the order of equal
+// ones. The keys are parsed once; routes already in order (the common
+// case: they are made node by node) are left as they are.
+func sortRoutes(rs []RouteSpec) {
+	type key struct {
+		def bool
+		p   netip.Prefix
+	}
+	keys := make([]key, len(rs))
+	for i, r := range rs {
+		if r.To == "default" {
+			keys[i].def = true
+		} else {
+			keys[i].p = netip.MustParsePrefix(r.To)
+		}
+	}
+	less := func(i, j int) bool {
+		a, b := &rs[i], &rs[j]
 		if a.Node != b.Node {
 			return a.Node < b.Node
 		}
 		if a.Via.Is6() != b.Via.Is6() {
 			return !a.Via.Is6()
 		}
-		if a.To == "default" || b.To == "default" {
-			return a.To == "default" && b.To != "default"
+		if keys[i].def || keys[j].def {
+			return keys[i].def && !keys[j].def
 		}
-		return prefixLess(netip.MustParsePrefix(a.To), netip.MustParsePrefix(b.To))
-	})
+		return prefixLess(keys[i].p, keys[j].p)
+	}
+	sorted := true
+	for i := 1; i < len(rs) && sorted; i++ {
+		sorted = !less(i, i-1)
+	}
+	if sorted {
+		return
+	}
+	perm := make([]int, len(rs))
+	for i := range perm {
+		perm[i] = i
+	}
+	sort.SliceStable(perm, func(x, y int) bool { return less(perm[x], perm[y]) })
+	out := make([]RouteSpec, len(rs))
+	for i, p := range perm {
+		out[i] = rs[p]
+	}
+	copy(rs, out)
 }
 
 func removeRoute(rs []RouteSpec, node, to string) []RouteSpec {
@@ -329,28 +431,68 @@ func (r *resolver) addRoute(l *Lab, g *graph, s, v int, to string, v6, static bo
 	l.Routes = append(l.Routes, RouteSpec{Node: g.names[s], To: to, Via: via.Addr(), Dev: mine.Iface, Static: static})
 }
 
-// run is a range of addresses (inclusive) whose destinations all go
-// through one neighbour.
-type run struct {
-	lo, hi netip.Addr
-	label  int
+// u128 is an address as a 128-bit number (an IPv4 address as its
+// IPv4-mapped IPv6 form): runs compare and split on it without the
+// pointer netip.Addr carries.
+type u128 struct{ hi, lo uint64 }
+
+func addr128(a netip.Addr) u128 {
+	b := a.As16()
+	return u128{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
 }
 
-// coverRuns adds the routes of node s for runs (sorted, inside p): p
+func (a u128) cmp(b u128) int {
+	switch {
+	case a.hi < b.hi:
+		return -1
+	case a.hi > b.hi:
+		return 1
+	case a.lo < b.lo:
+		return -1
+	case a.lo > b.lo:
+		return 1
+	}
+	return 0
+}
+
+// run is a range of destinations (by index, inclusive; the ones between
+// that are not in it are attached to the node) whose routes all go
+// through one neighbour.
+type run struct {
+	first, last int32
+	label       int32
+}
+
+// cover makes the aggregated routes of one node s from its runs; lo and
+// hi are the first and last address of each destination.
+type cover struct {
+	r      *resolver
+	l      *Lab
+	g      *graph
+	s      int
+	lo, hi []u128
+}
+
+// runs adds the routes of node s for runs (sorted, inside p): p
 // itself when all its runs go through one neighbour, else each half of p
 // in turn. Attached subnets are not in runs: the kernel's connected
 // routes are more specific than any aggregate. Subnets do not overlap,
-// so runs do not either.
-func (r *resolver) coverRuns(l *Lab, g *graph, s int, p netip.Prefix, runs []run) {
+// so runs do not either. A run that crosses the middle of p belongs to
+// both halves: only its label matters inside a half, so runs are never
+// cut, only the slice is.
+func (c *cover) runs(p netip.Prefix, runs []run) {
 	if len(runs) == 0 {
 		return
 	}
 	mixed := false
 	for _, x := range runs[1:] {
-		mixed = mixed || x.label != runs[0].label
+		if x.label != runs[0].label {
+			mixed = true
+			break
+		}
 	}
 	if !mixed {
-		r.addRoute(l, g, s, runs[0].label, p.String(), p.Addr().Is6(), false)
+		c.r.addRoute(c.l, c.g, c.s, int(runs[0].label), p.String(), p.Addr().Is6(), false)
 		return
 	}
 	if p.Bits() >= p.Addr().BitLen() {
@@ -358,21 +500,12 @@ func (r *resolver) coverRuns(l *Lab, g *graph, s int, p netip.Prefix, runs []run
 	}
 	lo := netip.PrefixFrom(p.Addr(), p.Bits()+1)
 	hi := nextPrefix(lo)
-	loEnd := lastAddr(lo)
-	var left, right []run
-	for _, x := range runs {
-		switch {
-		case x.hi.Compare(loEnd) <= 0:
-			left = append(left, x)
-		case x.lo.Compare(loEnd) > 0:
-			right = append(right, x)
-		default: // crosses the middle
-			left = append(left, run{x.lo, loEnd, x.label})
-			right = append(right, run{hi.Addr(), x.hi, x.label})
-		}
-	}
-	r.coverRuns(l, g, s, lo, left)
-	r.coverRuns(l, g, s, hi, right)
+	loEnd := addr128(lastAddr(lo))
+	// left: the runs that start in lo; right: those that end in hi.
+	i := sort.Search(len(runs), func(k int) bool { return c.lo[runs[k].first].cmp(loEnd) > 0 })
+	j := sort.Search(len(runs), func(k int) bool { return c.hi[runs[k].last].cmp(loEnd) > 0 })
+	c.runs(lo, runs[:i])
+	c.runs(hi, runs[j:])
 }
 
 // lastAddr is the last address of p.
