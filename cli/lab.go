@@ -122,8 +122,10 @@ that has no record and no file.
 
 By default the teardown is batched: when npte's records name exactly the lab's nodes, each
 with its namespace, one 'ip -batch' deletes the namespaces (no link of theirs can have a peer
-that survives); otherwise, and with --no-batch, each namespace's links are deleted
-(ip -n NAME link delete group 28272) before the namespace goes.`
+in a namespace that keeps its name); before it, the links of as few as needed of the nodes
+that a process keeps alive are deleted (ip -n NAME link delete group 28272), so that no lab
+link joins two namespaces that outlive the destroy (none when no process is in any node);
+otherwise, and with --no-batch, each namespace's links are deleted before the namespace goes.`
 }
 
 // Run implements the verb.
