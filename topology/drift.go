@@ -24,7 +24,7 @@ type NodeState struct {
 // namespace, a missing interface, an address the record has and the
 // kernel not (or the other way round; link-local IPv6 addresses aside),
 // and an interface whose egress shaping read back (shape.ReadQdiscs)
-// differs from the recorded one.
+// differs from the recorded one, knob by knob (sameShaping).
 func Drift(l *Lab, kernel map[string]NodeState) ([]string, error) {
 	var out []string
 	ends := map[string][]End{}
@@ -92,10 +92,38 @@ func Drift(l *Lab, kernel map[string]NodeState) ([]string, error) {
 			} else if k.State != "" && k.State != shape.StateNone {
 				kargs = []string{k.Qdisc + " (" + k.State + ")"}
 			}
-			if !slices.Equal(kargs, append([]string{}, e.ShapeArgs...)) {
+			if !sameShaping(k, e.ShapeArgs) {
 				out = append(out, fmt.Sprintf("node %s: %s is shaped [%s], the record [%s]", n.Name, e.Iface, strings.Join(kargs, " "), strings.Join(e.ShapeArgs, " ")))
 			}
 		}
 	}
 	return out, nil
+}
+
+// sameShaping reports whether the kernel's egress shaping k is the
+// recorded one (netem apply flags, shape.Spec.Args; none when empty).
+// Both sides are compared as knobs (shape.ParseArgs), not as words: the
+// record spells a loss "random 1%" and a jitter's distribution out,
+// where the kernel's read-back says "1%" and reports no distribution at
+// all, so the recorded distribution is taken as read back (the kernel
+// cannot show it).
+func sameShaping(k shape.Shaping, recorded []string) bool {
+	if len(recorded) == 0 {
+		return !k.Shaped && (k.State == "" || k.State == shape.StateNone)
+	}
+	if !k.Shaped {
+		return false
+	}
+	want, err := shape.ParseArgs(recorded)
+	if err != nil {
+		return false
+	}
+	got, err := k.Spec()
+	if err != nil {
+		return false
+	}
+	if got.Distribution != "" && want.Distribution != "" {
+		got.Distribution = want.Distribution
+	}
+	return slices.Equal(got.Args(), want.Args())
 }

@@ -1,0 +1,99 @@
+package topology
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/shlex"
+
+	"github.com/npte/npte/shape"
+)
+
+// TestDriftShapingAsKnobs checks Drift's shaping comparison against tc
+// -j output recorded on the user-mode Linux 6.1 kernel
+// (shape/testdata/tcjson): a tree npte built from the recorded flags is
+// no drift, even where the record spells a knob otherwise than the
+// kernel's read-back ("random 1%", a distribution the kernel does not
+// report); other shaping, missing shaping and shaping on an unshaped end
+// are drift, with the kernel's and the record's values.
+func TestDriftShapingAsKnobs(t *testing.T) {
+	cases := map[string]string{} // name -> flags, from uml-cases.txt
+	b, err := os.ReadFile("../shape/testdata/tcjson/uml-cases.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if name, flags, ok := strings.Cut(l, "|"); ok && !strings.HasPrefix(l, "#") {
+			cases[name] = flags
+		}
+	}
+	fixture := func(name string) []byte {
+		b, err := os.ReadFile("../shape/testdata/tcjson/uml-" + name + ".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	recorded := func(name string) []string {
+		if name == "" {
+			return nil
+		}
+		args, err := shlex.Split(cases[name])
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := shape.ParseArgs(args)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return s.Args()
+	}
+	// The fixtures shape device x of namespace ns.
+	noqueue := []byte(`[{"kind":"noqueue","handle":"0:","dev":"x","root":true,"refcnt":2,"options":{}}]`)
+	for _, c := range []struct {
+		name     string
+		record   string // uml-cases.txt line whose flags the record holds ("" unshaped)
+		kernel   []byte
+		drift    bool
+		contains []string
+	}{
+		{name: "jitter with reorder", record: "jitter", kernel: fixture("jitter")},
+		{name: "pareto, not reported by the kernel", record: "jitterdist", kernel: fixture("jitterdist")},
+		{name: "every netem knob", record: "full", kernel: fixture("full")},
+		{name: "loss 1% (random)", record: "profile-wifi-down", kernel: fixture("profile-wifi-down")},
+		{name: "netem and fq_codel child", record: "delayfqcodel", kernel: fixture("delayfqcodel")},
+		{name: "root tbf", record: "tbf1500k", kernel: fixture("tbf1500k")},
+		{name: "unshaped", kernel: noqueue},
+		{name: "other delay", record: "delayfqcodel", kernel: fixture("jitter"), drift: true,
+			contains: []string{"node ns: x is shaped [--delay 10ms 2ms 25% --reorder 25% 50% gap 5], the record [--delay 10ms --child fq_codel]"}},
+		{name: "shaping removed", record: "tbf1500k", kernel: noqueue, drift: true,
+			contains: []string{"node ns: x is shaped [], the record [--rate 1500kbit]"}},
+		{name: "shaping added", kernel: fixture("delayfqcodel"), drift: true,
+			contains: []string{"node ns: x is shaped [--delay 10ms --child fq_codel], the record []"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l := &Lab{
+				Name:  "l",
+				Nodes: []NodeSpec{{Name: "ns"}, {Name: "peer"}},
+				Links: []LinkSpec{{Kind: KindVeth, A: End{Node: "ns", Iface: "x", ShapeArgs: recorded(c.record)}, B: End{Node: "peer", Iface: "y"}}},
+			}
+			kernel := map[string]NodeState{
+				"ns":   {Addr: []byte(`[{"ifname":"lo","addr_info":[]},{"ifname":"x","addr_info":[]}]`), Qdisc: c.kernel},
+				"peer": {Addr: []byte(`[{"ifname":"y","addr_info":[]}]`), Qdisc: []byte(`[]`)},
+			}
+			got, err := Drift(l, kernel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (len(got) > 0) != c.drift {
+				t.Fatalf("drift %q, want drift: %v", got, c.drift)
+			}
+			for _, want := range c.contains {
+				if len(got) != 1 || got[0] != want {
+					t.Errorf("drift %q, want [%q]", got, want)
+				}
+			}
+		})
+	}
+}
