@@ -24,7 +24,10 @@ type NodeState struct {
 // namespace, a missing interface, an address the record has and the
 // kernel not (or the other way round; link-local IPv6 addresses aside),
 // and an interface whose egress shaping read back (shape.ReadQdiscs)
-// differs from the recorded one, knob by knob (sameShaping).
+// differs from the recorded one, knob by knob (sameShaping): a root
+// qdisc added by hand (at a handle other than the kernel default's 0:)
+// counts as foreign shaping, and any ingress shaping is drift (a lab
+// has none).
 func Drift(l *Lab, kernel map[string]NodeState) ([]string, error) {
 	var out []string
 	ends := map[string][]End{}
@@ -64,11 +67,17 @@ func Drift(l *Lab, kernel map[string]NodeState) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("node %s: %w", n.Name, err)
 		}
-		egress := map[string]shape.Shaping{}
+		egress, ingress := map[string]shape.Shaping{}, map[string]shape.Shaping{}
 		for _, s := range shapings {
 			if s.Direction == shape.Egress {
 				egress[s.Iface] = s
+			} else {
+				ingress[s.Iface] = s
 			}
+		}
+		added, err := addedRoots(st.Qdisc)
+		if err != nil {
+			return nil, fmt.Errorf("node %s: %w", n.Name, err)
 		}
 		for _, e := range ends[n.Name] {
 			if !present[e.Iface] {
@@ -86,6 +95,10 @@ func Drift(l *Lab, kernel map[string]NodeState) ([]string, error) {
 				out = append(out, fmt.Sprintf("node %s: %s has addresses [%s], the record [%s]", n.Name, e.Iface, strings.Join(got, " "), strings.Join(want, " ")))
 			}
 			k := egress[e.Iface]
+			if q := added[e.Iface]; q != "" && !k.Shaped && (k.State == "" || k.State == shape.StateNone) {
+				// Not npte's tree, and not the kernel's default either.
+				k.Qdisc, k.State = q, shape.StateForeign
+			}
 			kargs := []string{}
 			if k.Shaped {
 				kargs = k.Args
@@ -94,6 +107,15 @@ func Drift(l *Lab, kernel map[string]NodeState) ([]string, error) {
 			}
 			if !sameShaping(k, e.ShapeArgs) {
 				out = append(out, fmt.Sprintf("node %s: %s is shaped [%s], the record [%s]", n.Name, e.Iface, strings.Join(kargs, " "), strings.Join(e.ShapeArgs, " ")))
+			}
+			if in, ok := ingress[e.Iface]; ok {
+				// A lab shapes each direction as the egress of its
+				// sending end: the record has no ingress shaping.
+				iargs := in.Args
+				if !in.Shaped {
+					iargs = []string{in.Qdisc + " (" + in.State + ")"}
+				}
+				out = append(out, fmt.Sprintf("node %s: %s has ingress shaping [%s], the record none", n.Name, e.Iface, strings.Join(iargs, " ")))
 			}
 		}
 	}
@@ -126,4 +148,27 @@ func sameShaping(k shape.Shaping, recorded []string) bool {
 		got.Distribution = want.Distribution
 	}
 	return slices.Equal(got.Args(), want.Args())
+}
+
+// addedRoots returns, by device, "KIND HANDLE" of each root qdisc of `tc
+// -j qdisc show` output that is not at handle 0: (where the kernel puts
+// its default qdisc: noqueue, pfifo_fast, mq, or net.core.default_qdisc):
+// one that someone added, whatever it is.
+func addedRoots(qdiscs []byte) (map[string]string, error) {
+	var qs []struct {
+		Kind   string `json:"kind"`
+		Handle string `json:"handle"`
+		Dev    string `json:"dev"`
+		Root   bool   `json:"root"`
+	}
+	if err := json.Unmarshal(qdiscs, &qs); err != nil {
+		return nil, fmt.Errorf("cannot read tc -j qdisc show: %w", err)
+	}
+	out := map[string]string{}
+	for _, q := range qs {
+		if q.Root && q.Handle != "0:" {
+			out[q.Dev] = q.Kind + " " + q.Handle
+		}
+	}
+	return out, nil
 }

@@ -71,6 +71,10 @@ func TestDriftShapingAsKnobs(t *testing.T) {
 			contains: []string{"node ns: x is shaped [], the record [--rate 1500kbit]"}},
 		{name: "shaping added", kernel: fixture("delayfqcodel"), drift: true,
 			contains: []string{"node ns: x is shaped [--delay 10ms --child fq_codel], the record []"}},
+		{name: "kernel default fq_codel", kernel: []byte(`[{"kind":"fq_codel","handle":"0:","dev":"x","root":true,"refcnt":2,"options":{"limit":10240,"flows":1024,"quantum":1514,"target":0.005,"interval":0.1,"memory_limit":33554432,"ecn":true,"drop_batch":64}}]`)},
+		{name: "netem added by hand", kernel: []byte(`[{"kind":"netem","handle":"8004:","dev":"x","root":true,"refcnt":2,"options":{"limit":1000,"delay":{"delay":0.007,"jitter":0,"correlation":0},"ecn":false,"gap":0}}]`), drift: true,
+			contains: []string{"node ns: x is shaped [netem 8004: (foreign)], the record []"}},
+		{name: "ingress added", record: "tbf1500k", kernel: fixture("ingressnetem"), drift: true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			l := &Lab{
