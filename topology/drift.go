@@ -110,10 +110,12 @@ func Drift(l *Lab, kernel map[string]NodeState) ([]string, error) {
 			}
 			if in, ok := ingress[e.Iface]; ok {
 				// A lab shapes each direction as the egress of its
-				// sending end: the record has no ingress shaping.
+				// sending end: the record has no ingress shaping. Drift
+				// gets no tc filters, so the tree is named by its qdisc
+				// (npte netem show NODE IFACE reads it whole).
 				iargs := in.Args
 				if !in.Shaped {
-					iargs = []string{in.Qdisc + " (" + in.State + ")"}
+					iargs = []string{in.Qdisc}
 				}
 				out = append(out, fmt.Sprintf("node %s: %s has ingress shaping [%s], the record none", n.Name, e.Iface, strings.Join(iargs, " ")))
 			}
