@@ -40,8 +40,14 @@ func (l *Lab) Encode() []byte {
 	return b
 }
 
-// Digest is the sha256 of Encode, hex.
-func (l *Lab) Digest() string { return digest(l.Encode()) }
+// Digest is the sha256 of Encode, hex; for a lab made by Refresh, the
+// Digest of the record it was refreshed from.
+func (l *Lab) Digest() string {
+	if l.digest != "" {
+		return l.digest
+	}
+	return digest(l.Encode())
+}
 
 func digest(b []byte) string {
 	s := sha256.Sum256(b)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/shlex"
 
+	"github.com/npte/npte/render"
 	"github.com/npte/npte/shape"
 )
 
@@ -99,5 +100,70 @@ func TestDriftShapingAsKnobs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRefreshRestoresDrift checks that Refresh takes each drifted
+// address and egress shaping from the kernel, so that the plan of the
+// unchanged file restores the record (and keeps the guard on the
+// record's digest), and that a kernel without drift refreshes to no
+// change.
+func TestRefreshRestoresDrift(t *testing.T) {
+	l, err := LoadBytes("t.yaml", []byte("name: t\nnodes: {a: {}, b: {}}\nlinks:\n  - endpoints: [a, b]\n    shape:\n      a->b: {rate: 1500kbit}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbf, err := os.ReadFile("../shape/testdata/tcjson/uml-tbf1500k.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbfA := []byte(strings.ReplaceAll(string(tbf), `"dev":"x"`, `"dev":"if-b"`))
+	addrs := func(iface, addr string) []byte {
+		return []byte(`[{"ifname":"lo","addr_info":[]},{"ifname":"` + iface + `","addr_info":[{"local":"` + addr + `","prefixlen":24},{"local":"fe80::1","prefixlen":64}]}]`)
+	}
+	clean := map[string]NodeState{
+		"a": {Addr: addrs("if-b", "172.16.0.1"), Qdisc: tbfA},
+		"b": {Addr: addrs("if-a", "172.16.0.2"), Qdisc: []byte(`[{"kind":"noqueue","handle":"0:","dev":"if-a","root":true,"options":{}}]`)},
+	}
+	if d, err := Drift(l, clean); err != nil || len(d) != 0 {
+		t.Fatalf("Drift of the applied lab: %q %v", d, err)
+	}
+	r, err := Refresh(l, clean)
+	if err != nil || len(Diff(r, l)) != 0 || r.Digest() != l.Digest() {
+		t.Fatalf("Refresh without drift: %v, diff %v", err, Diff(r, l))
+	}
+	drifted := map[string]NodeState{
+		"a": {Addr: addrs("if-b", "172.16.0.9"), Qdisc: []byte(`[{"kind":"noqueue","handle":"0:","dev":"if-b","root":true,"options":{}}]`)},
+		"b": {Addr: addrs("if-a", "172.16.0.2"), Qdisc: []byte(`[{"kind":"netem","handle":"8004:","dev":"if-a","root":true,"options":{"limit":1000,"delay":{"delay":0.007,"jitter":0,"correlation":0},"ecn":false,"gap":0}}]`)},
+	}
+	r, err = Refresh(l, drifted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range Diff(r, l) {
+		got = append(got, c.String())
+	}
+	want := []string{
+		"- shape b if-a (kernel [netem 8004: (foreign)])",
+		"- address a if-b 172.16.0.9/24",
+		"+ address a if-b 172.16.0.1/24",
+		"+ shape a if-b (rate 1500kbit)",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Diff(Refresh(record), file):\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if r.Digest() != l.Digest() {
+		t.Errorf("Refresh changed the digest the plan guards the record with")
+	}
+	script, err := render.Script(Apply(l, r, "/run/npte", []string{"lab", "apply", "t.yaml"}), render.Options{Version: "(test)"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{l.Digest(), "tc -n b qdisc del dev if-a root", "ip -n a addr del 172.16.0.9/24 dev if-b",
+		"addr replace 172.16.0.1/24 dev if-b", "qdisc add dev if-b root handle 1: tbf rate 1500kbit"} {
+		if !strings.Contains(script, w) {
+			t.Errorf("the plan of the unchanged file lacks %q:\n%s", w, script)
+		}
 	}
 }
