@@ -83,8 +83,9 @@ func end(t *testing.T, l topology.Lab, node, iface string) topology.End {
 // show` reads every shaping back as recorded (no drift), changes the
 // kernel behind npte's back and checks that exactly the changed objects
 // are flagged, with the kernel's and the record's values, in text and
-// JSON; then what `lab plan` and `lab apply` of the unchanged file do
-// about the drift; and that `lab destroy` leaves a clean guest (issue 13).
+// JSON; that `lab plan` and `lab apply` of the unchanged file restore the
+// drifted addresses and shaping; and that `lab destroy` leaves a clean
+// guest (issue 13).
 func TestUMLLabShowDrift(t *testing.T) {
 	if !uml.Enter(t, uml.StandardModules, 4*time.Minute, binVar+"="+npteBin()) {
 		return
@@ -163,46 +164,78 @@ func TestUMLLabShowDrift(t *testing.T) {
 	}
 	checkDrift("after the changes")
 
-	// lab plan and lab apply compare the file with the record, not with
-	// the kernel: an unchanged file is no change, and apply runs only its
-	// guards and leaves the drift (lab plan says so and points to lab
-	// show). Repairing is destroy and apply (below).
+	// lab plan and lab apply (as root) read the kernel first: the plan of
+	// the unchanged file restores each drifted address and egress shaping
+	// (terraform's refresh before plan), and says so object by object.
+	// Ingress shaping has no object in a lab: it stays flagged until
+	// netem clear.
 	plan := npte(t, "lab", "plan", file)
 	t.Logf("lab plan of the unchanged file:\n%s", plan)
-	if !strings.Contains(plan, "no changes; the record already matches the file") || !strings.Contains(plan, "npte lab show drift") {
-		t.Errorf("lab plan of the unchanged file:\n%s", plan)
+	wantPlan := []string{
+		`^- shape c if-r \(kernel \[netem [0-9a-f]+: \(foreign\)\]\)$`,
+		`^- address r if-c 172.16.2.11/24$`,
+		`^\+ address r if-c 172.16.2.1/24$`,
+		`^~ shape a if-r: kernel \[--delay 50ms 5ms 25% --loss 1% --child fq_codel\] -> delay 20ms 5ms 25%, loss random 1%, child fq_codel$`,
+		`^~ shape r if-a: kernel \[--delay 25ms --rate 3mbit\] -> profile dsl$`,
+		`^\+ shape b if-r \(rate 20mbit\)$`,
+		`^lab drift: 2 to add, 2 to change, 2 to remove$`,
+	}
+	lines := strings.Split(strings.TrimSpace(plan), "\n")
+	if len(lines) != len(wantPlan) {
+		t.Errorf("lab plan of the drifted lab: %d lines, want %d:\n%s", len(lines), len(wantPlan), plan)
+	}
+	for i, re := range wantPlan {
+		if i >= len(lines) || !regexp.MustCompile(re).MatchString(lines[i]) {
+			t.Errorf("lab plan line %d does not match %s:\n%s", i+1, re, plan)
+		}
+	}
+	script := dryRun(t, "lab", "apply", file)
+	for _, w := range []string{"addr del 172.16.2.11/24 dev if-c", "tc -n c qdisc del dev if-r root", "tc -n b qdisc add dev if-r root handle 1: tbf rate 20mbit"} {
+		if !strings.Contains(script, w) {
+			t.Errorf("lab apply --dry-run of the drifted lab lacks %q:\n%s", w, script)
+		}
 	}
 	out := npte(t, "lab", "apply", file)
 	t.Logf("lab apply of the unchanged file:\n%s", out)
-	checkDrift("after lab apply of the unchanged file")
+	drift, text, _ = showLab(t, "drift")
+	if len(drift) != 1 || !regexp.MustCompile(wantDrift[4]).MatchString(drift[0]) {
+		t.Errorf("lab show after lab apply of the drifted lab: want only the ingress shaping:\n%s", text)
+	}
+	npte(t, "netem", "clear", "--direction", "ingress", "r", "if-b")
+	drift, text, _ = showLab(t, "drift")
+	if len(drift) != 0 || !strings.Contains(text, "the kernel matches the record") {
+		t.Errorf("lab show after apply and netem clear --direction ingress:\n%s", text)
+	}
+	t.Logf("lab show after lab apply of the unchanged file and netem clear of the ingress:\n%s", text)
+	if plan := npte(t, "lab", "plan", file); !strings.Contains(plan, "no changes; the record already matches the file") {
+		t.Errorf("lab plan after the repair:\n%s", plan)
+	}
+	// c reaches a through r again (c's route is via r's restored address).
+	must(t, "ip", "netns", "exec", "c", "ping", "-n", "-c", "2", "-i", "0.2", "-W", "3", "172.16.0.1")
 
-	// 3. lab destroy leaves a clean guest, whatever was added by hand;
-	// destroy and apply restore the recorded lab; destroy again.
-	clean := func(when string) {
-		t.Helper()
-		if out := must(t, "ip", "netns", "list"); strings.TrimSpace(out) != "" {
-			t.Errorf("%s: namespaces left: %s", when, out)
-		}
-		if out := must(t, "ip", "-o", "link", "show"); strings.Count(out, "\n") != 1 {
-			t.Errorf("%s: links left besides lo:\n%s", when, out)
-		}
-		if ents, err := os.ReadDir("/etc/netns"); err != nil || len(ents) != 0 {
-			t.Errorf("%s: /etc/netns holds %v (%v)", when, ents, err)
-		}
-		if ents, err := os.ReadDir("/run/npte/lab"); err == nil && len(ents) != 0 {
-			t.Errorf("%s: lab records left: %v", when, ents)
-		}
-		if out := must(t, npteBin(), "lab", "list"); strings.Count(strings.TrimSpace(out), "\n") != 0 {
-			t.Errorf("%s: lab list:\n%s", when, out)
-		}
+	// 3. lab destroy leaves a clean guest, whatever was added by hand
+	// (a foreign root qdisc, an ifb device, an address).
+	must(t, "tc", "-n", "c", "qdisc", "add", "dev", "if-r", "root", "netem", "delay", "7ms")
+	npte(t, "netem", "apply", "--direction", "ingress", "--rate", "10mbit", "r", "if-b")
+	must(t, "ip", "-n", "a", "addr", "add", "172.16.0.77/24", "dev", "if-r")
+	if drift, text, _ := showLab(t, "drift"); len(drift) != 3 {
+		t.Errorf("lab show before destroy: want 3 DRIFT lines:\n%s", text)
 	}
 	npte(t, "lab", "destroy", "drift")
-	clean("lab destroy of the drifted lab")
-	npte(t, "lab", "apply", file)
-	if drift, text, _ := showLab(t, "drift"); len(drift) != 0 {
-		t.Errorf("lab show after destroy and apply:\n%s", text)
+	if out := must(t, "ip", "netns", "list"); strings.TrimSpace(out) != "" {
+		t.Errorf("namespaces left: %s", out)
 	}
-	must(t, "ip", "netns", "exec", "a", "ping", "-n", "-c", "2", "-i", "0.2", "-W", "3", "172.16.2.2")
-	npte(t, "lab", "destroy", "drift")
-	clean("lab destroy")
+	if out := must(t, "ip", "-o", "link", "show"); strings.Count(out, "\n") != 1 {
+		t.Errorf("links left besides lo:\n%s", out)
+	}
+	if ents, err := os.ReadDir("/etc/netns"); err != nil || len(ents) != 0 {
+		t.Errorf("/etc/netns holds %v (%v)", ents, err)
+	}
+	if ents, err := os.ReadDir("/run/npte/lab"); err == nil && len(ents) != 0 {
+		t.Errorf("lab records left: %v", ents)
+	}
+	if out := must(t, npteBin(), "lab", "list"); strings.Count(strings.TrimSpace(out), "\n") != 0 {
+		t.Errorf("lab list after destroy:\n%s", out)
+	}
+	t.Log("lab destroy of the drifted lab: no namespace, no link but lo, /etc/netns and the lab records empty")
 }
