@@ -359,7 +359,9 @@ func (c *LabShowCmd) Help() string {
 routes, shaping and uplink. As root it also reads the kernel (ip -j addr show and tc -j qdisc
 show in each node, under npte's lock if it exists, creating nothing) and flags each
 difference from the record (drift): a missing namespace or interface, other addresses, other
-shaping. --json prints {"lab": RECORD, "drift": [...]} ("drift" is null without root).`
+egress shaping (compared knob by knob; a qdisc added by hand counts), any ingress shaping.
+lab apply FILE restores drifted addresses and egress shaping. --json prints {"lab": RECORD,
+"drift": [...]} ("drift" is null without root).`
 }
 
 // Run implements the verb.
