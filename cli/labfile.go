@@ -164,8 +164,9 @@ type LabPlanCmd struct {
 func (c *LabPlanCmd) Help() string {
 	return `Compares the lab file with the lab's record (/run/npte/lab/NAME/, written by apply) and
 prints the difference object by object: + added, - removed, ~ changed in place (nodes, links,
-addresses, routes, shaping, uplink). A lab that does not exist yet is all additions. It
-changes nothing.`
+addresses, routes, shaping, uplink). A lab that does not exist yet is all additions. As root
+it first reads the kernel, as lab show does: an address or an egress shaping that drifted
+from the record shows as the change that restores the file's. It changes nothing.`
 }
 
 // labFileAndRecord reads the lab file and the record of the lab it
@@ -190,10 +191,27 @@ func (c *LabPlanCmd) Run(app *App) error {
 	}
 	var old *topology.Lab
 	if rec != nil {
-		old = rec.Lab
+		if old, err = app.labRefresh(rec.Lab); err != nil {
+			return err
+		}
 	}
 	_, err = io.WriteString(app.Env.Stdout, topology.FormatDiff(l.Name, topology.Diff(old, l)))
 	return err
+}
+
+// labRefresh is the record old as the plan of lab plan and lab apply
+// starts from: as root, with each address and egress shaping that drifted
+// in the kernel taken from the kernel (topology.Refresh), so that the
+// plan restores the file's; otherwise old itself.
+func (a *App) labRefresh(old *topology.Lab) (*topology.Lab, error) {
+	if old == nil || a.Env.Euid != 0 {
+		return old, nil
+	}
+	kernel, err := a.labKernel(old)
+	if err != nil {
+		return nil, err
+	}
+	return topology.Refresh(old, kernel)
 }
 
 // LabApplyCmd is `npte lab apply FILE [--dry-run] [--output json]`.
@@ -212,7 +230,10 @@ namespace, link group 28272), addresses, routes, the shaping of 'netem apply' pe
 and the uplink of 'gateway create'. The file is recorded in /run/npte/lab/NAME/.
 
 Apply converges: with the lab already there, the plan holds only the changes (lab plan FILE
-prints them in words); with no changes, only its guards. --output json prints the plan
+prints them in words); with no changes, only its guards. As root it first reads the kernel,
+as lab show does, and restores each address and egress shaping that drifted from the record
+(a missing namespace or interface, or ingress shaping added by hand, it leaves to lab
+destroy and netem clear). --output json prints the plan
 itself (typed steps) and changes nothing.
 
 Refuses (exit 2, nothing changed): an invalid file (see lab check), a node name taken by a
@@ -251,7 +272,9 @@ func (a *App) labApply(l *topology.Lab, file string, argv []string, dry bool, nb
 		if rec.Previous != nil {
 			return Usagef("an apply of lab %s did not finish (%s/%s exists): run npte lab destroy %s, then apply again", l.Name, topology.RecordDir(a.Env.Layout.Root, l.Name), topology.PreviousFile, l.Name)
 		}
-		old = rec.Lab
+		if old, err = app.labRefresh(rec.Lab); err != nil {
+			return err
+		}
 	}
 	p := topology.Apply(l, old, a.Env.Layout.Root, argv)
 	if cred, _, err := a.caller(); err != nil {
@@ -354,7 +377,9 @@ func (c *LabShowCmd) Help() string {
 routes, shaping and uplink. As root it also reads the kernel (ip -j addr show and tc -j qdisc
 show in each node, under npte's lock if it exists, creating nothing) and flags each
 difference from the record (drift): a missing namespace or interface, other addresses, other
-shaping. --json prints {"lab": RECORD, "drift": [...]} ("drift" is null without root).`
+egress shaping (compared knob by knob; a qdisc added by hand counts), any ingress shaping.
+lab apply FILE restores drifted addresses and egress shaping. --json prints {"lab": RECORD,
+"drift": [...]} ("drift" is null without root).`
 }
 
 // Run implements the verb.
@@ -404,9 +429,19 @@ func (c *LabShowCmd) Run(app *App) error {
 	return nil
 }
 
-// labDrift reads each node of l from the kernel (under the lock if it
-// exists) and compares it with the record (topology.Drift).
+// labDrift reads each node of l from the kernel and compares it with the
+// record (topology.Drift).
 func (a *App) labDrift(l *topology.Lab) ([]string, error) {
+	kernel, err := a.labKernel(l)
+	if err != nil {
+		return nil, err
+	}
+	return topology.Drift(l, kernel)
+}
+
+// labKernel reads each node of l from the kernel (under the lock if it
+// exists, creating nothing): ip -j addr show and tc -j qdisc show.
+func (a *App) labKernel(l *topology.Lab) (map[string]topology.NodeState, error) {
 	unlock, err := a.Registry.LockExisting(a.Context())
 	if err != nil {
 		return nil, err
@@ -431,7 +466,7 @@ func (a *App) labDrift(l *topology.Lab) ([]string, error) {
 		}
 		kernel[n.Name] = topology.NodeState{Addr: addr.Stdout, Qdisc: qd.Stdout}
 	}
-	return topology.Drift(l, kernel)
+	return kernel, nil
 }
 
 // LabGraphCmd is `npte lab graph FILE|NAME [--format dot|mermaid]`.

@@ -218,8 +218,14 @@ func (e *labEncoder) lab(l *Lab) {
 	e.b = append(e.b, '}')
 }
 
-// Digest is the sha256 of Encode, hex.
-func (l *Lab) Digest() string { return digest(l.Encode()) }
+// Digest is the sha256 of Encode, hex; for a lab made by Refresh, the
+// Digest of the record it was refreshed from.
+func (l *Lab) Digest() string {
+	if l.digest != "" {
+		return l.digest
+	}
+	return digest(l.Encode())
+}
 
 func digest(b []byte) string {
 	s := sha256.Sum256(b)

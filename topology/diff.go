@@ -181,7 +181,9 @@ func fields3(key string) (a, b, c string) {
 func FormatDiff(name string, cs []Change) string {
 	var b strings.Builder
 	if len(cs) == 0 {
-		fmt.Fprintf(&b, "lab %s: no changes; the kernel already matches the file (apply would run only its guards)\n", name)
+		// The diff compares the file with the record, not with the
+		// kernel: drift (lab show) is not a change here.
+		fmt.Fprintf(&b, "lab %s: no changes; the record already matches the file (apply would run only its guards; npte lab show %s compares the kernel with the record)\n", name, name)
 		return b.String()
 	}
 	var add, chg, del int

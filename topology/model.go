@@ -38,6 +38,9 @@ type Lab struct {
 	Uplink *UplinkSpec `json:"uplink,omitempty"`
 	// specs are the validated shapings by "NODE IFACE" (not recorded).
 	specs map[string]shape.Spec
+	// digest, set by Refresh, is the Digest of the record the lab was
+	// refreshed from (not recorded).
+	digest string
 }
 
 // NodeSpec is a resolved node.
