@@ -272,7 +272,7 @@ func (a *App) labApply(l *topology.Lab, file string, argv []string, dry bool, nb
 		if rec.Previous != nil {
 			return Usagef("an apply of lab %s did not finish (%s/%s exists): run npte lab destroy %s, then apply again", l.Name, topology.RecordDir(a.Env.Layout.Root, l.Name), topology.PreviousFile, l.Name)
 		}
-		if old, err = app.labRefresh(rec.Lab); err != nil {
+		if old, err = a.labRefresh(rec.Lab); err != nil {
 			return err
 		}
 	}
