@@ -61,6 +61,7 @@ func Optimize(p plan.Plan) plan.Plan {
 		created: map[string]bool{},
 		ifaces:  map[string]bool{},
 		ran:     map[string]bool{},
+		slab:    make([]plan.Step, 0, len(p.Steps)),
 	}
 	out := p
 	out.Steps = o.steps(p.Steps)
@@ -74,6 +75,18 @@ type optimizer struct {
 	ran     map[string]bool // tolerated commands already kept once (modprobe)
 	out     []plan.Step
 	r       run
+	// cur is the step add was called with, as the plan holds it (an
+	// interface value: a batch line keeps it without boxing it again);
+	// slab holds the one-step lists of batch lines, allocated once.
+	cur  plan.Step
+	slab []plan.Step
+}
+
+// one returns the one-step list of the current step, from the slab.
+func (o *optimizer) one() []plan.Step {
+	o.slab = append(o.slab, o.cur)
+	n := len(o.slab)
+	return o.slab[n-1 : n : n]
 }
 
 // run is what the current run of batchable steps will emit.
@@ -90,11 +103,7 @@ type run struct {
 }
 
 func key(prefix []string) string {
-	k := ""
-	for _, w := range prefix {
-		k += w + "\x00"
-	}
-	return k
+	return strings.Join(prefix, "\x00")
 }
 
 func (o *optimizer) steps(steps []plan.Step) []plan.Step {
@@ -113,6 +122,7 @@ func (o *optimizer) steps(steps []plan.Step) []plan.Step {
 			i += n - 1
 			continue
 		}
+		o.cur = s
 		if !o.add(s) {
 			o.flush()
 			o.out = append(o.out, s)
@@ -194,16 +204,16 @@ func (o *optimizer) command(s plan.Command) bool {
 	switch {
 	case len(a) == 4 && a[0] == "ip" && a[1] == "netns" && a[2] == "add" && batchable(a[1:]):
 		o.created[a[3]] = true
-		o.r.host = append(o.r.host, plan.BatchLine{Args: a[1:], Steps: []plan.Step{s}})
+		o.r.host = append(o.r.host, plan.BatchLine{Args: a[1:], Steps: o.one()})
 		return true
 	case len(a) > 3 && a[0] == "ip" && a[1] == "link" && a[2] == "add" && batchable(a[1:]):
 		for _, f := range vethEnds(a) {
 			o.ifaces[f] = true
 		}
-		o.r.host = append(o.r.host, plan.BatchLine{Args: a[1:], Steps: []plan.Step{s}})
+		o.r.host = append(o.r.host, plan.BatchLine{Args: a[1:], Steps: o.one()})
 		return true
 	case isSysctl(a) && batchable(a[1:]):
-		o.r.host = append(o.r.host, plan.BatchLine{Args: a[1:], Steps: []plan.Step{s}})
+		o.r.host = append(o.r.host, plan.BatchLine{Args: a[1:], Steps: o.one()})
 		return true
 	case len(a) > 4 && (a[0] == "ip" || a[0] == "tc") && a[1] == "-n" && a[3] != "netns":
 		n := 3
@@ -221,7 +231,7 @@ func (o *optimizer) command(s plan.Command) bool {
 		if _, ok := o.r.nsLines[k]; !ok {
 			o.r.nsKeys = append(o.r.nsKeys, prefix)
 		}
-		o.r.nsLines[k] = append(o.r.nsLines[k], plan.BatchLine{Args: a[n:], Steps: []plan.Step{s}})
+		o.r.nsLines[k] = append(o.r.nsLines[k], plan.BatchLine{Args: a[n:], Steps: o.one()})
 		return true
 	}
 	return false

@@ -143,6 +143,9 @@ func TestBatchWord(t *testing.T) {
 		{"a#b", "", false},
 		{`a\b`, "", false},
 		{"a\nb", "", false},
+		{"a\rb", "", false},
+		{"a\x00b", "", false},
+		{"a b\tc", "\"a b\tc\"", true},
 	} {
 		got, ok := plan.BatchWord(tc.in)
 		if got != tc.out || ok != tc.ok {

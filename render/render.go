@@ -375,7 +375,9 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 			r.labRecordRemove(indent, s)
 		case plan.Batch:
 			// The same heredoc as a Command with that stdin.
-			if err := r.steps([]plan.Step{plan.Command{Argv: s.Argv, Stdin: s.Stdin()}}, indent); err != nil {
+			in := s.Stdin()
+			r.b.Grow(len(in) + 128)
+			if err := r.steps([]plan.Step{plan.Command{Argv: s.Argv, Stdin: in}}, indent); err != nil {
 				return err
 			}
 		case plan.WriteRecords:
@@ -615,15 +617,26 @@ func (r *renderer) lock(rest []plan.Step, indent string) error {
 // terminator returns a heredoc terminator that no line of payload equals:
 // NPTE_EOF, or NPTE_EOF_1, NPTE_EOF_2, ... when the payload has that line.
 func terminator(payload string) string {
-	lines := map[string]bool{}
-	for _, l := range strings.Split(payload, "\n") {
-		lines[l] = true
-	}
 	t := "NPTE_EOF"
-	for i := 1; lines[t]; i++ {
+	for i := 1; hasLine(payload, t); i++ {
 		t = "NPTE_EOF_" + strconv.Itoa(i)
 	}
 	return t
+}
+
+// hasLine reports whether one of payload's lines is t.
+func hasLine(payload, t string) bool {
+	for {
+		i := strings.Index(payload, t)
+		if i < 0 {
+			return false
+		}
+		end := i + len(t)
+		if (i == 0 || payload[i-1] == '\n') && (end == len(payload) || payload[end] == '\n') {
+			return true
+		}
+		payload = payload[i+1:]
+	}
 }
 
 // recordPath is the intent record (intent) or the marker of namespace n.

@@ -95,6 +95,7 @@ var terminatorPayloads = []string{
 	"NPTE_EOF",
 	"a\nNPTE_EOF\nNPTE_EOF_1\nb\n",
 	"NPTE_EOF_1\nNPTE_EOF\n",
+	"xNPTE_EOF\nNPTE_EOFx\n NPTE_EOF_1\nNPTE_EOF_1\nNPTE_EOF",
 	" NPTE_EOF\nNPTE_EOF \n\tNPTE_EOF\n",
 	"$(id) `id` $HOME ${x} \\ ' \" # \\\n",
 	"no trailing newline",

@@ -3,6 +3,7 @@ package topology
 import (
 	"testing"
 
+	"github.com/npte/npte/batch"
 	"github.com/npte/npte/render"
 )
 
@@ -106,6 +107,24 @@ func BenchmarkRender1000(b *testing.B) {
 	p := Apply(l, nil, "/run/npte", []string{"lab", "apply", "chain1000.yaml"})
 	b.ReportAllocs()
 	for b.Loop() {
+		if _, err := render.Script(p, render.Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPlanBatchRender1000 is what `npte lab apply FILE --dry-run`
+// does with a 1000-node chain by default: BenchmarkPlanRender1000 plus
+// the batching pass.
+func BenchmarkPlanBatchRender1000(b *testing.B) {
+	data := ChainFile(1000)
+	b.ReportAllocs()
+	for b.Loop() {
+		l, err := LoadBytes("chain1000.yaml", data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p := batch.Optimize(Apply(l, nil, "/run/npte", []string{"lab", "apply", "chain1000.yaml"}))
 		if _, err := render.Script(p, render.Options{}); err != nil {
 			b.Fatal(err)
 		}
