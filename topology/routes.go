@@ -317,29 +317,46 @@ func (r *resolver) routes(f *File, l *Lab) {
 		r.addRoute(l, g, k.node, statics[k], k.to, p.Addr().Is6(), true)
 	}
 	// Cycles: follow the next hops toward each static destination from
-	// every node.
-	looped := map[string]bool{}
+	// every node, in order; the first walk that comes back to a node of
+	// its own is the loop reported. Walks are deterministic, so a node
+	// whose walk ended (no next hop) is remembered and never walked again:
+	// O(nodes) per destination, not O(nodes^2) per static route.
+	checked := map[string]bool{}
+	ends := make([]bool, n)
+	stamp := make([]int, n)
+	var walk []int
 	for _, k := range staticOrder {
-		for s := 0; s < n && !looped[k.to]; s++ {
-			onPath := map[int]bool{}
-			path := []string{}
+		if checked[k.to] {
+			continue
+		}
+		checked[k.to] = true
+		clear(ends)
+		clear(stamp)
+		for s := 0; s < n; s++ {
+			walk = walk[:0]
 			x := s
-			for !onPath[x] {
-				onPath[x] = true
-				path = append(path, g.names[x])
+			for x >= 0 && !ends[x] && stamp[x] != s+1 {
+				stamp[x] = s + 1
+				walk = append(walk, x)
 				if v, ok := statics[skey{x, k.to}]; ok {
 					x = v
 				} else if v, ok := autoHop[skey{x, k.to}]; ok && auto {
 					x = v
 				} else {
 					x = -1
-					break
 				}
 			}
-			if x >= 0 {
+			if x >= 0 && !ends[x] {
+				path := make([]string, 0, len(walk)+1)
+				for _, w := range walk {
+					path = append(path, g.names[w])
+				}
 				path = append(path, g.names[x])
 				r.fail(fmt.Sprintf("static route %d: routes to %s loop: %s", staticPath[k]+1, k.to, strings.Join(path, " -> ")), "static", staticPath[k])
-				looped[k.to] = true
+				break
+			}
+			for _, w := range walk {
+				ends[w] = true
 			}
 		}
 	}
