@@ -133,6 +133,23 @@ func (e *labEncoder) end(x *End) {
 	e.b = append(e.b, '}')
 }
 
+// list encodes xs as json.Marshal encodes a slice (null when nil), each
+// element with item.
+func list[T any](e *labEncoder, xs []T, item func(*T)) {
+	if xs == nil {
+		e.raw("null")
+		return
+	}
+	e.b = append(e.b, '[')
+	for i := range xs {
+		if i > 0 {
+			e.b = append(e.b, ',')
+		}
+		item(&xs[i])
+	}
+	e.b = append(e.b, ']')
+}
+
 func (e *labEncoder) lab(l *Lab) {
 	e.raw(`{"name":`)
 	e.str(l.Name)
@@ -143,70 +160,40 @@ func (e *labEncoder) lab(l *Lab) {
 		e.prefix(l.IPv6Pool)
 	}
 	e.raw(`,"nodes":`)
-	if l.Nodes == nil {
-		e.raw("null")
-	} else {
-		e.b = append(e.b, '[')
-		for i := range l.Nodes {
-			n := &l.Nodes[i]
-			if i > 0 {
-				e.b = append(e.b, ',')
-			}
-			e.raw(`{"name":`)
-			e.str(n.Name)
-			e.raw(`,"dns":`)
-			e.strs(n.DNS)
-			e.b = append(e.b, '}')
-		}
-		e.b = append(e.b, ']')
-	}
+	list(e, l.Nodes, func(n *NodeSpec) {
+		e.raw(`{"name":`)
+		e.str(n.Name)
+		e.raw(`,"dns":`)
+		e.strs(n.DNS)
+		e.b = append(e.b, '}')
+	})
 	e.raw(`,"links":`)
-	if l.Links == nil {
-		e.raw("null")
-	} else {
-		e.b = append(e.b, '[')
-		for i := range l.Links {
-			lk := &l.Links[i]
-			if i > 0 {
-				e.b = append(e.b, ',')
-			}
-			e.raw(`{"kind":`)
-			e.str(lk.Kind)
-			e.raw(`,"a":`)
-			e.end(&lk.A)
-			e.raw(`,"b":`)
-			e.end(&lk.B)
-			e.raw(`,"subnets":`)
-			e.prefixes(lk.Subnets)
-			e.b = append(e.b, '}')
-		}
-		e.b = append(e.b, ']')
-	}
+	list(e, l.Links, func(lk *LinkSpec) {
+		e.raw(`{"kind":`)
+		e.str(lk.Kind)
+		e.raw(`,"a":`)
+		e.end(&lk.A)
+		e.raw(`,"b":`)
+		e.end(&lk.B)
+		e.raw(`,"subnets":`)
+		e.prefixes(lk.Subnets)
+		e.b = append(e.b, '}')
+	})
 	e.raw(`,"routes":`)
-	if l.Routes == nil {
-		e.raw("null")
-	} else {
-		e.b = append(e.b, '[')
-		for i := range l.Routes {
-			r := &l.Routes[i]
-			if i > 0 {
-				e.b = append(e.b, ',')
-			}
-			e.raw(`{"node":`)
-			e.str(r.Node)
-			e.raw(`,"to":`)
-			e.str(r.To)
-			e.raw(`,"via":`)
-			e.addr(r.Via)
-			e.raw(`,"dev":`)
-			e.str(r.Dev)
-			if r.Static {
-				e.raw(`,"static":true`)
-			}
-			e.b = append(e.b, '}')
+	list(e, l.Routes, func(r *RouteSpec) {
+		e.raw(`{"node":`)
+		e.str(r.Node)
+		e.raw(`,"to":`)
+		e.str(r.To)
+		e.raw(`,"via":`)
+		e.addr(r.Via)
+		e.raw(`,"dev":`)
+		e.str(r.Dev)
+		if r.Static {
+			e.raw(`,"static":true`)
 		}
-		e.b = append(e.b, ']')
-	}
+		e.b = append(e.b, '}')
+	})
 	if l.Uplink != nil {
 		u, err := json.Marshal(l.Uplink)
 		if err != nil {
