@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/npte/npte/internal/sandbox"
 )
@@ -25,6 +26,25 @@ func makeLabState(t testing.TB) {
 // routes the kernel keeps adding while duplicate address detection runs
 // (so that two snapshots around a refusal compare equal).
 func labState(t *testing.T) string {
+	t.Helper()
+	// After a kill, the kernel may still be settling what the last step
+	// did (a link's operational state, and with it the linkdown flag of
+	// its routes, follows its carrier a moment later): take snapshots
+	// until two in a row agree.
+	prev := labSnapshot(t)
+	for range 40 {
+		time.Sleep(50 * time.Millisecond)
+		cur := labSnapshot(t)
+		if cur == prev {
+			return cur
+		}
+		prev = cur
+	}
+	return prev
+}
+
+// labSnapshot is one snapshot of labState.
+func labSnapshot(t *testing.T) string {
 	t.Helper()
 	s := fsSnapshot("/run/npte", "/etc/netns")
 	ns, _ := os.ReadDir("/run/netns")
@@ -61,7 +81,7 @@ func TestCrashLabCreateThenCreate(t *testing.T) {
 			case 2:
 				refused++
 				if got := labState(t); got != before {
-					t.Fatalf("kill at step %d of %q: a refused lab create changed the state:\n%s", n, args, r)
+					t.Fatalf("kill at step %d of %q: a refused lab create changed the state:\n%s\n--- before\n%s\n--- after\n%s", n, args, r, before, got)
 				}
 			case 0:
 				completed++
