@@ -34,7 +34,11 @@ import (
 // maps and re-parsed keys in Diff and Apply (refs), syntax.Quote for
 // words that need no quoting (render.plainWord), and allocation
 // throughout.
-func BenchmarkPlanRender1000(b *testing.B) {
+func BenchmarkPlanRender1000(b *testing.B) { planRender1000(b, false) }
+
+// planRender1000 loads, plans (through the batching pass when batched)
+// and renders topology.ChainFile(1000), once per iteration.
+func planRender1000(b *testing.B, batched bool) {
 	data := ChainFile(1000)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -43,6 +47,9 @@ func BenchmarkPlanRender1000(b *testing.B) {
 			b.Fatal(err)
 		}
 		p := Apply(l, nil, "/run/npte", []string{"lab", "apply", "chain1000.yaml"})
+		if batched {
+			p = batch.Optimize(p)
+		}
 		if _, err := render.Script(p, render.Options{}); err != nil {
 			b.Fatal(err)
 		}
@@ -118,20 +125,7 @@ func BenchmarkRender1000(b *testing.B) {
 // BenchmarkPlanBatchRender1000 is what `npte lab apply FILE --dry-run`
 // does with a 1000-node chain by default: BenchmarkPlanRender1000 plus
 // the batching pass.
-func BenchmarkPlanBatchRender1000(b *testing.B) {
-	data := ChainFile(1000)
-	b.ReportAllocs()
-	for b.Loop() {
-		l, err := LoadBytes("chain1000.yaml", data)
-		if err != nil {
-			b.Fatal(err)
-		}
-		p := batch.Optimize(Apply(l, nil, "/run/npte", []string{"lab", "apply", "chain1000.yaml"}))
-		if _, err := render.Script(p, render.Options{}); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func BenchmarkPlanBatchRender1000(b *testing.B) { planRender1000(b, true) }
 
 // BenchmarkLoadStatic100 loads bench/run.sh's 100-node chain: explicit
 // addresses and 197 static routes, no automatic ones. The loop check of
