@@ -281,19 +281,116 @@ func (o *optimizer) flush() {
 	o.r = run{}
 	o.out = append(o.out, records(r.intents)...)
 	o.out = append(o.out, r.pre...)
-	o.out = append(o.out, batchOf([]string{"ip", "-batch", "-"}, r.host)...)
 	// ip -n NS (links, addresses) before ip -n NS -6 (routes that need
 	// them) before tc -n NS (qdiscs on those links); in each class, in
 	// order of first appearance.
 	keys := slices.Clone(r.nsKeys)
 	slices.SortStableFunc(keys, func(a, b []string) int { return class(a) - class(b) })
-	for _, prefix := range keys {
-		o.out = append(o.out, batchOf(slices.Concat(prefix, []string{"-batch", "-"}), r.nsLines[key(prefix)])...)
+	if host, l, ok := lanes(r.host, keys, r.nsLines); ok {
+		o.out = append(o.out, batchOf([]string{"ip", "-batch", "-"}, host)...)
+		o.out = append(o.out, l)
+	} else {
+		o.out = append(o.out, batchOf([]string{"ip", "-batch", "-"}, r.host)...)
+		for _, prefix := range keys {
+			o.out = append(o.out, batchOf(slices.Concat(prefix, []string{"-batch", "-"}), r.nsLines[key(prefix)])...)
+		}
 	}
 	o.out = append(o.out, files(r.files)...)
 	o.out = append(o.out, records(r.markers)...)
 	o.out = append(o.out, records(r.removals)...)
 	o.out = append(o.out, r.notes...)
+}
+
+// LaneCount is the number of lanes of a plan.Lanes: the per-namespace
+// work of a run is spread over this many processes at a time. Most of
+// that work is process start-up (an `ip -n NS -batch` is a fork, an exec
+// and a mount namespace of its own; a sysctl line is another), which
+// lanes overlap; the kernel work itself still takes the rtnl lock one at
+// a time. A constant, so that a script is the same on every machine.
+const LaneCount = 4
+
+// LaneMin is the fewest namespaces with work of their own for which a
+// run gets lanes: below it, the gain is a few milliseconds, and the
+// script stays a plain list of commands.
+const LaneMin = 8
+
+// lanes splits the per-namespace work of a run (its namespaces' sysctl
+// lines, taken out of the host batch, and their batches, keys in class
+// order) into plan.Lanes, and returns the host lines left with it; ok is
+// false (nothing split) when the run has fewer than LaneMin such
+// namespaces, or when a namespace's line names another namespace (a
+// `link set ... netns OTHER`): then one lane could depend on another.
+//
+// Each namespace goes whole to one lane: its sysctl line (one `ip
+// -batch -` per lane holds the lines of all its namespaces, first), then
+// its batches in class order. Namespaces are dealt in order of first
+// appearance, each to the lane with the least work so far (a process
+// counts 4, a line 1; ties to the first lane), so the result depends
+// only on the plan.
+func lanes(host []plan.BatchLine, keys [][]string, nsLines map[string][]plan.BatchLine) ([]plan.BatchLine, plan.Lanes, bool) {
+	type unit struct {
+		sysctl []plan.BatchLine
+		keys   [][]string
+		cost   int
+	}
+	units := map[string]*unit{}
+	var order []string
+	get := func(ns string) *unit {
+		u, ok := units[ns]
+		if !ok {
+			u = &unit{}
+			units[ns] = u
+			order = append(order, ns)
+		}
+		return u
+	}
+	var rest []plan.BatchLine
+	for _, l := range host {
+		if len(l.Args) > 3 && l.Args[0] == "netns" && l.Args[1] == "exec" && l.Args[3] == "sysctl" {
+			u := get(l.Args[2])
+			u.sysctl = append(u.sysctl, l)
+			u.cost += 4
+			continue
+		}
+		rest = append(rest, l)
+	}
+	for _, k := range keys {
+		lines := nsLines[key(k)]
+		for _, l := range lines {
+			if slices.Contains(l.Args, "netns") {
+				return nil, plan.Lanes{}, false
+			}
+		}
+		u := get(k[2])
+		u.keys = append(u.keys, k)
+		u.cost += 4 + len(lines)
+	}
+	if len(order) < LaneMin {
+		return nil, plan.Lanes{}, false
+	}
+	n := min(LaneCount, len(order))
+	cost := make([]int, n)
+	sysctl := make([][]plan.BatchLine, n)
+	work := make([][]plan.Step, n)
+	for _, ns := range order {
+		u := units[ns]
+		j := 0
+		for i := range cost {
+			if cost[i] < cost[j] {
+				j = i
+			}
+		}
+		cost[j] += u.cost
+		sysctl[j] = append(sysctl[j], u.sysctl...)
+		for _, k := range u.keys {
+			work[j] = append(work[j], batchOf(slices.Concat(k, []string{"-batch", "-"}), nsLines[key(k)])...)
+		}
+	}
+	l := plan.Lanes{Lanes: make([][]plan.Step, n)}
+	for j := range l.Lanes {
+		l.Lanes[j] = append(batchOf([]string{"ip", "-batch", "-"}, sysctl[j]), work[j]...)
+	}
+	return rest, l, true
 }
 
 // WriteAll is the awk program that copies its standard input into every

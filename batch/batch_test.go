@@ -36,6 +36,11 @@ func programs(steps []plan.Step) (procs, lines int) {
 		case plan.IfNetns:
 			p, l := programs(s.Then)
 			procs, lines = procs+p, lines+l
+		case plan.Lanes:
+			for _, lane := range s.Lanes {
+				p, l := programs(lane)
+				procs, lines = procs+p, lines+l
+			}
 		}
 	}
 	return procs, lines
@@ -67,14 +72,18 @@ func clonePlan(p plan.Plan) plan.Plan {
 
 // TestOptimizeProcesses: a chain of N is built with one host batch, one
 // batch per namespace, one modprobe, and two processes for all its
-// resolv.conf files, and no guard that needs a program after the first change;
+// resolv.conf files (and, with lanes, one batch of sysctl lines per lane), and no guard that needs a program after the first change;
 // torn down, when npte's records hold exactly the chain, with one rm and
 // one ip -batch.
 func TestOptimizeProcesses(t *testing.T) {
 	for _, n := range []int{2, 10, 100} {
 		p := batch.Optimize(bench.Chain(n))
 		procs, lines := programs(p.Steps)
-		if want := n + 4; procs != want { // modprobe, host batch, n namespace batches, install -d, awk
+		want := n + 4 // modprobe, host batch, n namespace batches, install -d, awk
+		if n >= batch.LaneMin {
+			want += batch.LaneCount // the sysctl lines, one ip -batch per lane
+		}
+		if procs != want {
 			t.Errorf("Chain(%d) batched starts %d programs, want %d", n, procs, want)
 		}
 		unb, _ := programs(bench.Chain(n).Steps)

@@ -448,6 +448,11 @@ func (r *Runner) steps(ctx context.Context, st *state, steps []plan.Step) error 
 					st.done = append(st.done, describe(x))
 				}
 			}
+		case plan.Lanes:
+			if e := r.lanes(ctx, st, s); e != nil {
+				return e
+			}
+			continue
 		case plan.WriteRecords, plan.RemoveRecords:
 			// One step of the plan, the single record steps in turn: a
 			// failure names the record, and what came before is done.

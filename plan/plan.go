@@ -406,7 +406,8 @@ func Count(steps []Step) int {
 
 // Walk calls fn for every step, depth first, including the steps inside
 // IfOwned, IfNetns, IfOutput, IfGatewayRecord and IfOnlyOwned (Then, then
-// Else), each after the conditional step itself.
+// Else), each after the conditional step itself, and the steps of each
+// lane of Lanes, lane by lane, after the Lanes step.
 func Walk(steps []Step, fn func(Step)) {
 	for _, s := range steps {
 		fn(s)
@@ -422,6 +423,10 @@ func Walk(steps []Step, fn func(Step)) {
 		case IfOnlyOwned:
 			Walk(s.Then, fn)
 			Walk(s.Else, fn)
+		case Lanes:
+			for _, l := range s.Lanes {
+				Walk(l, fn)
+			}
 		}
 	}
 }

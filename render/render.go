@@ -380,6 +380,10 @@ func (r *renderer) steps(steps []plan.Step, indent string) error {
 			if err := r.steps([]plan.Step{plan.Command{Argv: s.Argv, Stdin: in}}, indent); err != nil {
 				return err
 			}
+		case plan.Lanes:
+			if err := r.lanes(s, indent); err != nil {
+				return err
+			}
 		case plan.WriteRecords:
 			r.write(indent, "(set -C")
 			for _, n := range s.Names {

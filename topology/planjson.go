@@ -12,7 +12,8 @@ import (
 // "steps": [{"type": "Command", "argv": [...]}, ...]}. Each step is an
 // object whose "type" is the step's Go type name and whose other keys are
 // its fields, lowerCamelCase, zero values omitted; steps inside
-// conditional steps are under "then".
+// conditional steps are under "then", the lanes of a Lanes step under
+// "lanes" (a list of step lists).
 func PlanJSON(p plan.Plan) []byte {
 	out := map[string]any{"argv": p.Argv, "steps": stepsJSON(p.Steps)}
 	if p.Undo != nil {
@@ -25,7 +26,10 @@ func PlanJSON(p plan.Plan) []byte {
 	return append(b, '\n')
 }
 
-var stepsType = reflect.TypeOf([]plan.Step(nil))
+var (
+	stepsType = reflect.TypeOf([]plan.Step(nil))
+	lanesType = reflect.TypeOf([][]plan.Step(nil))
+)
 
 func stepsJSON(steps []plan.Step) []any {
 	out := make([]any, 0, len(steps))
@@ -40,8 +44,16 @@ func stepsJSON(steps []plan.Step) []any {
 			}
 			key := []rune(f.Name)
 			key[0] = unicode.ToLower(key[0])
-			if f.Type == stepsType {
+			switch f.Type {
+			case stepsType:
 				m[string(key)] = stepsJSON(fv.Interface().([]plan.Step))
+				continue
+			case lanesType:
+				var lanes [][]any
+				for _, l := range fv.Interface().([][]plan.Step) {
+					lanes = append(lanes, stepsJSON(l))
+				}
+				m[string(key)] = lanes
 				continue
 			}
 			m[string(key)] = fv.Interface()

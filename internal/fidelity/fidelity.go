@@ -24,9 +24,11 @@ import (
 	osexec "os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -47,11 +49,20 @@ type Event struct {
 	Argv   []string
 	Stdin  string
 	Locked bool
+	// Lane is the 1-based lane of plan.Lanes the program ran in (live:
+	// exec.Lane of its context; script: the background subshell followed
+	// by `npte_laneN=$!`), 0 outside lanes. The lanes run at the same
+	// time: each side's events are put in lane order (ByLane) before they
+	// are compared.
+	Lane int
 }
 
 // String renders an event for diffs.
 func (e Event) String() string {
 	s := shell.CommandLine(e.Argv)
+	if e.Lane > 0 {
+		s = "[lane " + strconv.Itoa(e.Lane) + "] " + s
+	}
 	if e.Stdin != "" {
 		s += " <<< " + fmt.Sprintf("%q", e.Stdin)
 	}
@@ -255,13 +266,16 @@ func Live(t *testing.T, s Setup, w World, args ...string) Result {
 	t.Helper()
 	env, stdout, stderr := s.env(t, args)
 	var events []Event
-	record := func(c exec.Cmd) error {
-		ev := Event{Argv: append([]string(nil), c.Argv...), Locked: c.Lock != nil}
+	var mu sync.Mutex // the lanes of plan.Lanes record at the same time
+	record := func(ctx context.Context, c exec.Cmd) error {
+		ev := Event{Argv: append([]string(nil), c.Argv...), Locked: c.Lock != nil, Lane: exec.Lane(ctx)}
 		if c.Stdin != nil {
 			b, _ := io.ReadAll(c.Stdin)
 			ev.Stdin = string(b)
 		}
+		mu.Lock()
 		events = append(events, ev)
+		mu.Unlock()
 		if isCover(c.Argv) {
 			return runCover(t, c.Argv, ev.Stdin, c.Stdout)
 		}
@@ -273,10 +287,10 @@ func Live(t *testing.T, s Setup, w World, args ...string) Result {
 		}
 		return nil
 	}
-	env.Start = func(_ context.Context, c exec.Cmd) error { return record(c) }
-	env.Exec = func(c exec.Cmd) error { return record(c) }
+	env.Start = record
+	env.Exec = func(c exec.Cmd) error { return record(context.Background(), c) }
 	code := cli.Main(env)
-	return Result{Events: events, Exit: code, State: snapshot(env.Layout), Stdout: stdout.String(), Stderr: stderr.String(), Dir: filepath.Dir(env.Layout.Root)}
+	return Result{Events: ByLane(events), Exit: code, State: snapshot(env.Layout), Stdout: stdout.String(), Stderr: stderr.String(), Dir: filepath.Dir(env.Layout.Root)}
 }
 
 // fakeExit is a recorded program's non-zero exit.
@@ -351,6 +365,7 @@ func Script(t *testing.T, s Setup, w World, args ...string) (Result, string) {
 		}
 		return true
 	})
+	markLanes(t, file, script)
 	return runScript(t, file, env.Layout, w, s.output), script
 }
 
@@ -426,11 +441,15 @@ func runScript(t *testing.T, file *syntax.File, l shell.Layout, w World, output 
 	}
 	locked := false
 	var events []Event
+	// The lanes of plan.Lanes (background subshells) run at the same time.
+	var mu sync.Mutex
 	handler := func(next interp.ExecHandlerFunc) interp.ExecHandlerFunc {
 		// next (the real exec handler) runs only a read-only find on
 		// /etc/netns; every other program is recorded, never run.
 		return func(ctx context.Context, argv []string) error {
 			hc := interp.HandlerCtx(ctx)
+			mu.Lock()
+			defer mu.Unlock()
 			switch {
 			case len(argv) == 2 && argv[0] == "id" && argv[1] == "-u":
 				fmt.Fprintln(hc.Stdout, os.Getuid())
@@ -485,6 +504,9 @@ func runScript(t *testing.T, file *syntax.File, l shell.Layout, w World, output 
 				return next(ctx, argv)
 			}
 			ev := Event{Argv: append([]string(nil), argv...), Locked: locked}
+			if v := hc.Env.Get(laneVar); v.IsSet() {
+				ev.Lane, _ = strconv.Atoi(v.String())
+			}
 			if hc.Stdin != nil {
 				b, _ := io.ReadAll(hc.Stdin)
 				ev.Stdin = string(b)
@@ -502,7 +524,7 @@ func runScript(t *testing.T, file *syntax.File, l shell.Layout, w World, output 
 	}
 	var out, errb bytes.Buffer
 	runner, err := interp.New(
-		interp.StdIO(strings.NewReader(""), &out, &errb),
+		interp.StdIO(strings.NewReader(""), &lockedWriter{w: &out}, &lockedWriter{w: &errb}),
 		interp.Env(expand.ListEnviron("PATH="+shell.SafePath)),
 		interp.ExecHandlers(handler),
 		interp.OpenHandler(openHandler(stateDir)),
@@ -533,7 +555,7 @@ func runScript(t *testing.T, file *syntax.File, l shell.Layout, w World, output 
 	default:
 		t.Fatalf("interp: %v", err)
 	}
-	return Result{Events: events, Exit: code, State: snapshot(l), Stdout: out.String(), Stderr: errb.String(), Dir: filepath.Dir(l.Root)}
+	return Result{Events: ByLane(events), Exit: code, State: snapshot(l), Stdout: out.String(), Stderr: errb.String(), Dir: filepath.Dir(l.Root)}
 }
 
 // badState reports what the lock's find guard selects: an existing path
@@ -714,4 +736,73 @@ func runCover(t *testing.T, argv []string, stdin string, stdout io.Writer) error
 		_, _ = stdout.Write(out)
 	}
 	return nil
+}
+
+// laneVar is the variable that markLanes sets in each lane's subshell.
+const laneVar = "npte_fidelity_lane"
+
+// markLanes makes each lane of the parsed script (a background subshell
+// whose next line is `npte_laneN=$!`, as render writes plan.Lanes) set
+// laneVar to N first, so that the exec handler knows the lane of what it
+// records. It changes only the tree that the interpreter runs.
+func markLanes(t *testing.T, file *syntax.File, script string) {
+	t.Helper()
+	lines := strings.Split(script, "\n")
+	syntax.Walk(file, func(n syntax.Node) bool {
+		st, ok := n.(*syntax.Stmt)
+		if !ok || !st.Background {
+			return true
+		}
+		sub, ok := st.Cmd.(*syntax.Subshell)
+		next := int(st.End().Line()) // 0-based index of the line after it
+		if !ok || next >= len(lines) {
+			t.Fatalf("fidelity: a background job that is not a lane of plan.Lanes:\n%s", script)
+		}
+		v, ok := strings.CutPrefix(strings.TrimLeft(lines[next], "\t"), "npte_lane")
+		lane, ok2 := strings.CutSuffix(v, "=$!")
+		if _, err := strconv.Atoi(lane); !ok || !ok2 || err != nil {
+			t.Fatalf("fidelity: a background job not followed by npte_laneN=$!: %q", lines[next])
+		}
+		set, err := syntax.NewParser().Parse(strings.NewReader(laneVar+"="+lane), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub.Stmts = append(set.Stmts, sub.Stmts...)
+		return true
+	})
+}
+
+// ByLane returns events with each run of consecutive events of lanes
+// (Lane > 0) put in lane order, each lane's events in the order they ran:
+// the order of one side's record no longer depends on how the lanes'
+// programs interleaved, and two sides that ran the same lanes compare
+// equal.
+func ByLane(events []Event) []Event {
+	out := slices.Clone(events)
+	for i := 0; i < len(out); {
+		if out[i].Lane == 0 {
+			i++
+			continue
+		}
+		j := i
+		for j < len(out) && out[j].Lane > 0 {
+			j++
+		}
+		slices.SortStableFunc(out[i:j], func(a, b Event) int { return a.Lane - b.Lane })
+		i = j
+	}
+	return out
+}
+
+// lockedWriter serialises writes (the interpreter's lanes share stdout
+// and stderr).
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
