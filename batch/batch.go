@@ -17,6 +17,10 @@
 //     routes (one more for `ip -n NS -6 ...`), one `tc -n NS -batch -`,
 //     run in that order (each may depend on the ones before it: a tc
 //     line on a link an ip line made), after the host batch;
+//   - when LaneMin or more namespaces have work of their own, that work
+//     (their sysctl lines, out of the host batch, and their batches) runs
+//     in plan.Lanes: LaneCount lanes at once, each namespace whole in one
+//     lane, so that the start-up of their processes overlaps;
 //   - a run of namespace-creation guards (RequireAbsent and
 //     RequireEtcNetnsAbsent of each name) becomes one
 //     plan.RequireAllAbsent, which checks /run/netns and /etc/netns once
