@@ -88,6 +88,9 @@ func TestRunScript(t *testing.T) {
 		`(?m)^\s+1\s+1\s+[0-9.]+ ms\s+[0-9.]+ ms\s+[0-9.]+ ms\s+[0-9.]+\s+[0-9.]+\s+-?[0-9.]+ ms$`,
 		`(?m)^\s+2\s+7\s+[0-9.]+ ms\s+[0-9.]+ ms\s+[0-9.]+ ms\s+[0-9.]+\s+[0-9.]+\s+-?[0-9.]+ ms$`,
 		`\(d\) npte netns create --dry-run ns1, start to exit: median [0-9.]+ ms`,
+		// The whole-lab table: build, ratios, per node, teardown, tasks.
+		`(?m)^\s+2\s+iproute2 floor \(ip -batch\)\s+[0-9.]+ ms\s+1\.00\s+\S+\s+[0-9.]+ ms\s+[0-9.]+ ms\s+[0-9]+$`,
+		`(?m)^\s+2\s+\(l\) npte lab apply FILE\s+[0-9.]+ ms\s+[0-9.]+\s+\S+\s+[0-9.]+ ms\s+[0-9.]+ ms\s+[0-9]+$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out) {
 			t.Errorf("run.sh output lacks %s", re)

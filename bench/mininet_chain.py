@@ -7,8 +7,9 @@ npte's chain (10.H.L.1/24 and .2/24 on link i), IPv4 forwarding on, the
 same routes (default to the right, the last to the left; h3..h(N-1) route
 10.0.1.0/24 to the left); pings h1 -> hN's address (h50's for a longer
 chain: TTL 64); then stops the network.
-Prints "BUILD_US TEARDOWN_US" (wall time, microseconds, inside this
-process: the Python start-up and imports are not counted).
+Prints "BUILD_US TEARDOWN_US TASKS" (wall time, microseconds, inside this
+process: the Python start-up and imports are not counted; and the processes
+and threads the machine started during the build, from /proc/stat).
 
 It never runs `mn` or `mn -c` (whose clean-up kills processes by name), and
 it skips Mininet.init(), whose fixLimits() raises host-wide limits
@@ -27,10 +28,20 @@ def net(i, host):
     return '10.%d.%d.%d' % (i >> 8, i & 255, host)
 
 
+def tasks():
+    """The processes and threads the machine has started since boot."""
+    with open('/proc/stat') as f:
+        for line in f:
+            if line.startswith('processes '):
+                return int(line.split()[1])
+    return 0
+
+
 def main():
     n = int(sys.argv[1])
     setLogLevel('error')
     Mininet.inited = True  # no fixLimits(): it changes host-wide sysctls
+    p0 = tasks()
     t0 = time.monotonic()
     mn = Mininet(topo=None, controller=None, build=False)
     hosts = [mn.addHost('h%d' % i, ip=None) for i in range(1, n + 1)]
@@ -49,6 +60,7 @@ def main():
             cmds.append('ip route replace 10.0.1.0/24 via ' + net(i - 1, 1))
         h.cmd(' && '.join(cmds))
     t1 = time.monotonic()
+    p1 = tasks()
     if n > 1:
         k = min(n, 50)  # a ping's TTL of 64 does not cross a longer chain
         out = hosts[0].cmd('ping -n -c 1 -W 5 ' + net(k - 1, 2))
@@ -58,7 +70,7 @@ def main():
     t2 = time.monotonic()
     mn.stop()
     t3 = time.monotonic()
-    print('%d %d' % ((t1 - t0) * 1e6, (t3 - t2) * 1e6))
+    print('%d %d %d' % ((t1 - t0) * 1e6, (t3 - t2) * 1e6, p1 - p0))
 
 
 if __name__ == '__main__':

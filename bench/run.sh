@@ -148,16 +148,35 @@ teardown() {
 	sleep "$1"
 }
 
+# tasks sets $tasks to the number of processes and threads the machine
+# has started since boot (the "processes" line of /proc/stat), without
+# starting one itself.
+tasks() {
+	local k v
+	while read -r k v _; do
+		if [ "$k" = processes ]; then
+			tasks=$v
+			return
+		fi
+	done </proc/stat
+}
+
 # timeus CMD... runs CMD (output to $work/t.out, $work/t.err) and prints
-# its wall time in µs; it dies naming CMD when it fails.
+# its wall time in µs; it dies naming CMD when it fails. It leaves in
+# $work/tasks the processes and threads started while CMD ran (CMD, its
+# children, their threads; and whatever else the machine started then).
 timeus() {
-	local t0 t1
+	local t0 t1 p0
 	t0=$(now)
+	tasks
+	p0=$tasks
 	if ! "$@" >"$work/t.out" 2>"$work/t.err"; then
 		tail -5 "$work/t.err" >&2
 		die "$* failed"
 	fi
+	tasks
 	t1=$(now)
+	echo $((tasks - p0)) >"$work/tasks"
 	echo $((t1 - t0))
 }
 
@@ -187,38 +206,45 @@ pingchain() {
 }
 
 # composite N METHOD runs one build and one teardown of a whole-lab method
-# and prints "BUILD TEARDOWN" in µs.
+# and prints "BUILD TEARDOWN TASKS": times in µs, and the processes and
+# threads started during the build.
 composite() {
-	local n=$1 m=$2 d=$work/$1 b t
+	local n=$1 m=$2 d=$work/$1 b t p
 	case $m in
 	floor)
 		b=$(timeus sh "$d/c.sh")
+		p=$(<"$work/tasks")
 		pingchain "$n" "$m"
 		t=$(timeus ip -batch "$d/c-down.batch")
 		;;
 	l)
 		b=$(timeus "$npte" lab apply "$d/chain$n.yaml")
+		p=$(<"$work/tasks")
 		pingchain "$n" "$m"
 		t=$(timeus "$npte" lab destroy "chain$n")
 		;;
 	s)
 		b=$(timeus sh "$d/l.sh")
+		p=$(<"$work/tasks")
 		pingchain "$n" "$m"
 		"$npte" lab destroy "chain$n" --dry-run >"$d/l-down.sh"
 		t=$(timeus sh "$d/l-down.sh")
 		;;
 	e)
 		b=$(timeus "$npte" lab chain "$n")
+		p=$(<"$work/tasks")
 		pingchain "$n" "$m"
 		t=$(timeus "$npte" lab chain --destroy "$n")
 		;;
 	f)
 		b=$(timeus sh "$d/f.sh")
+		p=$(<"$work/tasks")
 		pingchain "$n" "$m"
 		t=$(timeus sh "$d/f-down.sh")
 		;;
 	g)
 		b=$(timeus "$npte" lab chain --no-batch "$n")
+		p=$(<"$work/tasks")
 		pingchain "$n" "$m"
 		t=$(timeus "$npte" lab chain --no-batch --destroy "$n")
 		;;
@@ -227,11 +253,11 @@ composite() {
 			tail -5 "$work/m.err" >&2
 			die "(m) N=$n: mininet_chain.py failed"
 		}
-		read -r b t <"$work/m.out"
+		read -r b t p <"$work/m.out"
 		;;
 	esac
 	clean "$m" "$n"
-	echo "$b $t"
+	echo "$b $t $p"
 }
 
 # check N METHOD verifies that the chain exists after a timed run.
@@ -360,7 +386,7 @@ printf '%6s %6s  %16s %16s %16s %7s %7s %11s\n' N ops '(a) npte live' '(b) sh dr
 
 dry_times=()
 true_times=()
-declare -A cb=() ct=() # composite build and teardown times, by "N m"
+declare -A cb=() ct=() cp=() # composite build and teardown times, build tasks, by "N m"
 for n in $sizes; do
 	prepare "$n"
 	settle_ms=$((100 + n * 10))
@@ -389,10 +415,11 @@ for n in $sizes; do
 		done
 		for ((k = 0; k < ${#cm[@]}; k++)); do
 			m=${cm[(r + k) % ${#cm[@]}]}
-			read -r b t < <(composite "$n" "$m")
-			[ -n "${t:-}" ] || die "($m) N=$n failed"
+			read -r b t p < <(composite "$n" "$m")
+			[ -n "${p:-}" ] || die "($m) N=$n failed"
 			cb["$n $m"]+=" $b"
 			ct["$n $m"]+=" $t"
+			cp["$n $m"]+=" $p"
 			teardown "$settle"
 		done
 		for ((k = 0; k < dry; k++)); do
@@ -438,7 +465,7 @@ echo "(d) npte netns create --dry-run ns1, start to exit: median $(ms "$d") ms (
 if ((${#cb[@]} > 0)); then
 	echo
 	echo "whole lab, chain of N built and torn down in one go (medians of $runs interleaved runs; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)):"
-	printf '%6s  %-34s %12s %8s %9s %12s %12s\n' N method build '/floor' 'mn/this' 'per node' teardown
+	printf '%6s  %-34s %12s %8s %9s %12s %12s %7s\n' N method build '/floor' 'mn/this' 'per node' teardown tasks
 	for n in $sizes; do
 		((n >= 2)) || continue
 		# shellcheck disable=SC2086 # lists of integers
@@ -463,10 +490,13 @@ if ((${#cb[@]} > 0)); then
 			{
 				bm=$(median ${cb["$n $m"]})
 				tdm=$(median ${ct["$n $m"]})
+				pm=$(median ${cp["$n $m"]})
 			}
 			mr=-
 			[ -z "$mb" ] || mr=$(ratio "$mb" "$bm")
-			printf '%6s  %-34s %9s ms %8s %9s %9s ms %9s ms\n' "$n" "$label" "$(ms "$bm")" "$(ratio "$bm" "$fb")" "$mr" "$(ms $((bm / n)))" "$(ms "$tdm")"
+			printf '%6s  %-34s %9s ms %8s %9s %9s ms %9s ms %7s\n' "$n" "$label" "$(ms "$bm")" "$(ratio "$bm" "$fb")" "$mr" "$(ms $((bm / n)))" "$(ms "$tdm")" "$pm"
 		done
 	done
+	echo "tasks: processes and threads started during the build (the machine's /proc/stat count, so anything"
+	echo "else it started then too: run it idle); Go's runtime threads count, as do Python's for Mininet."
 fi
