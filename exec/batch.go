@@ -34,22 +34,27 @@ func (r *Runner) batch(ctx context.Context, s plan.Batch, lock *os.File) (int, e
 	return 0, nil
 }
 
-// batchFail is the StepError of a failed Batch: when the program named
-// the failing line, the step is that line's original step, and what the
-// lines before it did is done; otherwise the whole batch failed and any
-// of its lines may have run.
+// batchFail is the StepError of a failed Batch (see batchFailure).
 func (st *state) batchFail(s plan.Batch, line int, err error) error {
+	done, failed, err := batchFailure(s, line, err)
+	st.done = append(st.done, done...)
+	return st.fail(failed, err, ExitFailure)
+}
+
+// batchFailure says what a failed Batch did: when the program named the
+// failing line, the step that failed is that line's original step, and
+// what the lines before it did is done; otherwise the whole batch failed
+// and any of its lines may have run.
+func batchFailure(s plan.Batch, line int, err error) (done []string, failed plan.Step, _ error) {
 	if line < 1 || line > len(s.Lines) {
-		st.done = append(st.done, "possibly part of "+shell.CommandLine(s.Argv)+" (it named no failing line)")
-		return st.fail(s, err, ExitFailure)
+		return []string{"possibly part of " + shell.CommandLine(s.Argv) + " (it named no failing line)"}, s, err
 	}
 	for _, l := range s.Lines[:line-1] {
 		for _, x := range l.Steps {
-			st.done = append(st.done, describe(x))
+			done = append(done, describe(x))
 		}
 	}
-	failed := s.Lines[line-1].Steps[0]
-	return st.fail(failed, fmt.Errorf("line %d of %s: %w", line, shell.CommandLine(s.Argv), err), ExitFailure)
+	return done, s.Lines[line-1].Steps[0], fmt.Errorf("line %d of %s: %w", line, shell.CommandLine(s.Argv), err)
 }
 
 // onlyOwned is plan.IfOnlyOwned's test, as the script's glob loops and

@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/npte/npte/plan"
-	"github.com/npte/npte/shell"
 )
 
 // laneKey is the context key of Lane.
@@ -187,18 +186,9 @@ func (r *Runner) lane(ctx context.Context, lock *os.File, steps []plan.Step, ind
 				}
 				continue
 			}
-			out.index, out.err, out.failed = index, err, x
-			if line < 1 || line > len(x.Lines) {
-				out.done = append(out.done, "possibly part of "+shell.CommandLine(x.Argv)+" (it named no failing line)")
-				return out
-			}
-			for _, l := range x.Lines[:line-1] {
-				for _, s := range l.Steps {
-					out.done = append(out.done, describe(s))
-				}
-			}
-			out.failed = x.Lines[line-1].Steps[0]
-			out.err = fmt.Errorf("line %d of %s: %w", line, shell.CommandLine(x.Argv), err)
+			done, failed, err := batchFailure(x, line, err)
+			out.done = append(out.done, done...)
+			out.index, out.failed, out.err = index, failed, err
 			return out
 		case plan.Command:
 			if err := r.command(ctx, x, lock); err != nil {

@@ -163,3 +163,39 @@ func TestLanesSignal(t *testing.T) {
 		}
 	}
 }
+
+// TestLanesBatchLine: a batch in a lane that names its failing line
+// ("Command failed -:2") is reported like a batch outside lanes: the
+// line's own step failed, the line before it is done.
+func TestLanesBatchLine(t *testing.T) {
+	line := func(argv ...string) plan.BatchLine {
+		return plan.BatchLine{Args: argv[3:], Steps: []plan.Step{plan.Command{Argv: argv}}}
+	}
+	p := plan.Plan{Steps: []plan.Step{plan.Lock{}, plan.Lanes{Lanes: [][]plan.Step{
+		{plan.Batch{Argv: []string{"ip", "-n", "a", "-batch", "-"}, Lines: []plan.BatchLine{
+			line("ip", "-n", "a", "link", "set", "dev", "x", "up"),
+			line("ip", "-n", "a", "addr", "replace", "10.0.0.1/24", "dev", "x"),
+		}}},
+		{lcmd("ip", "-n", "b", "link", "set", "dev", "x", "up")},
+	}}}}
+	var lr *laneRunner
+	lr = newLaneRunner(t, func(argv []string) error {
+		if argv[2] == "a" {
+			return exitErr(1)
+		}
+		return nil
+	})
+	lr.r.Start = func(ctx context.Context, c exec.Cmd) error {
+		if c.Argv[2] == "a" {
+			_, _ = c.Stderr.Write([]byte("Error: bad address.\nCommand failed -:2\n"))
+			return exitErr(1)
+		}
+		return nil
+	}
+	se := stepError(t, lr.r.Run(context.Background(), p))
+	want := "step 3/4 failed: ip -n a addr replace 10.0.0.1/24 dev x: line 2 of ip -n a -batch -: exit status 1 (lane 1 of 2)\n" +
+		"npte: already done: ip -n a link set dev x up; ip -n b link set dev x up"
+	if se.Error() != want {
+		t.Errorf("report:\n%s\nwant:\n%s", se.Error(), want)
+	}
+}
