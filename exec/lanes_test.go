@@ -178,13 +178,7 @@ func TestLanesBatchLine(t *testing.T) {
 		}}},
 		{lcmd("ip", "-n", "b", "link", "set", "dev", "x", "up")},
 	}}}}
-	var lr *laneRunner
-	lr = newLaneRunner(t, func(argv []string) error {
-		if argv[2] == "a" {
-			return exitErr(1)
-		}
-		return nil
-	})
+	lr := newLaneRunner(t, nil)
 	lr.r.Start = func(ctx context.Context, c exec.Cmd) error {
 		if c.Argv[2] == "a" {
 			_, _ = c.Stderr.Write([]byte("Error: bad address.\nCommand failed -:2\n"))
