@@ -23,7 +23,11 @@ func Lane(ctx context.Context) int {
 	return n
 }
 
-// syncWriter serialises the writes of the lanes to one writer.
+// SyncWriter returns a writer that writes to w holding mu: writers that
+// share mu never write at the same time. The lanes of plan.Lanes write
+// the programs' output and the "+ ARGV" lines through it.
+func SyncWriter(w io.Writer, mu *sync.Mutex) io.Writer { return syncWriter{mu, w} }
+
 type syncWriter struct {
 	mu *sync.Mutex
 	w  io.Writer

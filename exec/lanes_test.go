@@ -1,10 +1,7 @@
 package exec_test
 
 import (
-	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -13,60 +10,37 @@ import (
 
 	"github.com/npte/npte/exec"
 	"github.com/npte/npte/plan"
-	"github.com/npte/npte/registry"
-	"github.com/npte/npte/shell"
 )
 
-// laneRunner is a Runner whose programs are recorded (goroutine-safe),
-// with the lane each ran in; fail says which argv fails.
+// laneRunner is the harness's Runner with its programs recorded
+// goroutine-safe, with the lane each ran in; during, when not nil, says
+// how each ends.
 type laneRunner struct {
 	r     *exec.Runner
 	mu    sync.Mutex
 	ran   []string
 	lane  map[string]int
 	steps []int // BeforeStep's indices
-	err   bytes.Buffer
 }
 
 func newLaneRunner(t *testing.T, during func(argv []string) error) *laneRunner {
 	t.Helper()
-	dir := t.TempDir()
-	_ = os.Chmod(dir, 0o755)
-	l := shell.Layout{Root: filepath.Join(dir, "npte"), RunNetns: filepath.Join(dir, "netns")}
-	bin := filepath.Join(dir, "bin")
-	for _, d := range []string{l.RunNetns, bin} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			t.Fatal(err)
+	lr := &laneRunner{r: newHarness(t).r, lane: map[string]int{}}
+	lr.r.Start = func(ctx context.Context, c exec.Cmd) error {
+		a := strings.Join(c.Argv, " ")
+		lr.mu.Lock()
+		lr.ran = append(lr.ran, a)
+		lr.lane[a] = exec.Lane(ctx)
+		lr.mu.Unlock()
+		if during != nil {
+			return during(c.Argv)
 		}
+		return nil
 	}
-	for _, tool := range exec.Tools() {
-		if err := os.WriteFile(filepath.Join(bin, tool.Name), []byte("#!/bin/false\n"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	lr := &laneRunner{lane: map[string]int{}}
-	lr.r = &exec.Runner{
-		Registry: registry.New(l, os.Getuid()),
-		Stdout:   &lr.err,
-		Stderr:   &lr.err,
-		Dirs:     []string{bin},
-		Signals:  make(chan os.Signal, 4),
-		Start: func(ctx context.Context, c exec.Cmd) error {
-			a := strings.Join(c.Argv, " ")
-			lr.mu.Lock()
-			lr.ran = append(lr.ran, a)
-			lr.lane[a] = exec.Lane(ctx)
-			lr.mu.Unlock()
-			if during != nil {
-				return during(c.Argv)
-			}
-			return nil
-		},
-		BeforeStep: func(i int) {
-			lr.mu.Lock()
-			lr.steps = append(lr.steps, i)
-			lr.mu.Unlock()
-		},
+	lr.r.BeforeStep = func(i int) {
+		lr.mu.Lock()
+		lr.steps = append(lr.steps, i)
+		lr.mu.Unlock()
 	}
 	return lr
 }

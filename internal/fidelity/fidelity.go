@@ -523,8 +523,11 @@ func runScript(t *testing.T, file *syntax.File, l shell.Layout, w World, output 
 		}
 	}
 	var out, errb bytes.Buffer
+	var outMu sync.Mutex
 	runner, err := interp.New(
-		interp.StdIO(strings.NewReader(""), &lockedWriter{w: &out}, &lockedWriter{w: &errb}),
+		// The lanes of plan.Lanes share stdout and stderr (the
+		// handler writes them holding mu: their own lock).
+		interp.StdIO(strings.NewReader(""), exec.SyncWriter(&out, &outMu), exec.SyncWriter(&errb, &outMu)),
 		interp.Env(expand.ListEnviron("PATH="+shell.SafePath)),
 		interp.ExecHandlers(handler),
 		interp.OpenHandler(openHandler(stateDir)),
@@ -792,17 +795,4 @@ func ByLane(events []Event) []Event {
 		i = j
 	}
 	return out
-}
-
-// lockedWriter serialises writes (the interpreter's lanes share stdout
-// and stderr).
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
