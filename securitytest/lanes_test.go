@@ -113,12 +113,16 @@ func lanesState(t *testing.T, n int) string {
 	t.Helper()
 	s := macAddr.ReplaceAllString(labState(t), "MAC")
 	for i := 1; i <= n; i++ {
-		out, err := exec.Command("ip", "netns", "exec", "ns"+strconv.Itoa(i), "sysctl", "net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding",
-			"net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem").CombinedOutput()
-		if err != nil {
-			t.Fatalf("sysctl in ns%d: %v\n%s", i, err, out)
+		// Forwarding of every interface too: the lanes set it after
+		// the veths exist, the unlaned plan before (all.forwarding sets
+		// the default and each interface's).
+		for _, args := range [][]string{{"net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"}, {"-a", "--pattern", `^net\.ipv[46]\.(ip_forward|conf\..*\.forwarding)$`}} {
+			out, err := exec.Command("ip", append([]string{"netns", "exec", "ns" + strconv.Itoa(i), "sysctl"}, args...)...).CombinedOutput()
+			if err != nil {
+				t.Fatalf("sysctl in ns%d: %v\n%s", i, err, out)
+			}
+			s += string(out)
 		}
-		s += string(out)
 	}
 	return s
 }
