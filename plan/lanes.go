@@ -14,6 +14,12 @@ import "strconv"
 // standard input but their heredoc (a script's background job reads
 // /dev/null).
 //
+// Interrupted, live npte lets each lane finish the program it runs and
+// start no other; a script's lanes, background jobs that ignore SIGINT,
+// run to their end while the script itself stops. Either way the lock
+// stays held until the last of their programs has exited (the lanes
+// inherit it), so a destroy that follows waits for them.
+//
 // Renders as:
 //
 //	(
