@@ -170,111 +170,143 @@ func (r *resolver) routes(f *File, l *Lab) {
 	dist, hop, queue := make([]int32, n), make([]int32, n), make([]int32, 0, n)
 	// What each destination needs, computed once: its endpoints (b is -1
 	// for the uplink's subnet), its class, and its first and last
-	// address (for the runs).
-	const (
-		pool4 = iota // in the IPv4 pool: aggregated by runs
-		pool6        // in the IPv6 pool: aggregated by runs
-		alone        // outside the pools: a route of its own
-	)
-	type dinfo struct {
-		a, b   int32
-		class  uint8
-		static bool // a static route names it
-		// In a lab without cycles: a's component and preorder number.
-		comp, tin int32
-	}
-	infos := make([]dinfo, len(dests))
+	// address (for the runs). The destinations of each class are listed
+	// apart (in destination order), and those attached to each node
+	// (CSR: attached[attStart[s]:attStart[s+1]]), so that the loop over
+	// the destinations of a node is one tight pass that labels them all,
+	// then one pass per class over the labels.
+	da, db := make([]int32, len(dests)), make([]int32, len(dests))
+	var byClass [2][]int32 // pool4, pool6
+	var lone, staticIdx []int32
+	attStart := make([]int32, n+1)
 	cv := &cover{r: r, l: l, g: g, lo: make([]u128, len(dests)), hi: make([]u128, len(dests))}
 	for i, d := range dests {
-		in := dinfo{a: int32(d.at[0]), b: -1, class: alone, static: staticDest[destKeys[i]]}
+		da[i], db[i] = int32(d.at[0]), -1
+		attStart[d.at[0]+1]++
 		if len(d.at) > 1 {
-			in.b = int32(d.at[1])
+			db[i] = int32(d.at[1])
+			attStart[d.at[1]+1]++
+		}
+		if staticDest[destKeys[i]] {
+			staticIdx = append(staticIdx, int32(i))
 		}
 		v6 := d.p.Addr().Is6()
 		pool := l.IPv4Pool
 		if v6 {
 			pool = l.IPv6Pool
 		}
-		if pool.IsValid() && pool.Contains(d.p.Addr()) && d.p.Bits() >= pool.Bits() {
-			in.class = pool4
-			if v6 {
-				in.class = pool6
-			}
+		switch {
+		case !pool.IsValid() || !pool.Contains(d.p.Addr()) || d.p.Bits() < pool.Bits():
+			lone = append(lone, int32(i))
+		case v6:
+			byClass[1] = append(byClass[1], int32(i))
+		default:
+			byClass[0] = append(byClass[0], int32(i))
 		}
-		infos[i] = in
 		cv.lo[i], cv.hi[i] = addr128(d.p.Masked().Addr()), addr128(lastAddr(d.p))
 	}
+	for i := range n {
+		attStart[i+1] += attStart[i]
+	}
+	attached, fill := make([]int32, attStart[n]), slices.Clone(attStart[:n])
+	for i := range dests {
+		attached[fill[da[i]]] = int32(i)
+		fill[da[i]]++
+		if db[i] >= 0 {
+			attached[fill[db[i]]] = int32(i)
+			fill[db[i]]++
+		}
+	}
+	// labels[di] is destination di's label from the node at hand: -1
+	// attached (or replaced by a static route), -2 unreachable, else the
+	// neighbour the shortest path to the nearer endpoint starts with.
+	labels := make([]int32, len(dests))
 	var runs [2][]run    // by class, reused from node to node
 	tree := newForest(g) // nil: a BFS from each node
+	var pos []int32      // in a lab without cycles: the preorder number of a
 	if tree != nil {
-		for i := range infos {
-			infos[i].comp, infos[i].tin = tree.comp[infos[i].a], tree.tin[infos[i].a]
+		pos = make([]int32, len(dests))
+		for i, a := range da {
+			pos[i] = tree.tin[a]
 		}
 	}
 	for s := 0; s < n; s++ {
-		runs[pool4], runs[pool6] = runs[pool4][:0], runs[pool6][:0]
+		runs[0], runs[1] = runs[0][:0], runs[1][:0]
 		if !auto && len(staticDest) == 0 {
 			break
 		}
-		if tree == nil {
-			g.bfs(s, dist, hop, queue)
-		}
 		s32 := int32(s)
-		var sComp, sTin, sOut, sParent int32 // s in the tree
 		if tree != nil {
-			sComp, sTin, sOut, sParent = tree.comp[s], tree.tin[s], tree.tout[s], tree.parent[s]
-		}
-		for di := range infos {
-			d := &infos[di]
-			// The label: -1 attached, -2 unreachable, else the neighbour
-			// the shortest path to the nearer endpoint starts with. In a
-			// tree that is the hop toward a (forest.hop, inlined): the
-			// path from s to the farther endpoint runs through the nearer
-			// one, so both start with the same hop.
-			var lb int32 = -2
-			if d.a == s32 || d.b == s32 {
-				lb = -1
-			} else if tree != nil {
-				switch {
-				case d.comp != sComp:
-				case d.tin <= sTin || d.tin > sOut: // a is not below s
-					lb = sParent
-				default: // a is below s
-					lb = tree.child(s32, d.tin)
+			// In a tree the label is the hop toward a (forest.hop,
+			// inlined): the path from s to the farther endpoint runs
+			// through the nearer one, so both start with the same hop.
+			// a is below s when its number is in (tin, tout] of s, in
+			// s's component when it is in [tin, tout] of its root
+			// (preorder numbers a component's nodes in one range).
+			sTin, sOut, sParent := tree.tin[s], tree.tout[s], tree.parent[s]
+			root := tree.comp[s]
+			cLo, cHi := tree.tin[root], tree.tout[root]
+			below, width := uint32(sOut-sTin), uint32(cHi-cLo)
+			for di, p := range pos {
+				lb := sParent
+				if uint32(p-sTin-1) < below {
+					lb = tree.child(s32, p)
 				}
-			} else {
+				if uint32(p-cLo) > width {
+					lb = -2
+				}
+				labels[di] = lb
+			}
+		} else {
+			g.bfs(s, dist, hop, queue)
+			for di, a := range da {
+				b := db[di]
 				best := int32(-1)
-				if dist[d.a] >= 0 {
-					best = d.a
+				if dist[a] >= 0 {
+					best = a
 				}
-				if d.b >= 0 && dist[d.b] >= 0 && (best < 0 || dist[d.b] < dist[best] || dist[d.b] == dist[best] && d.b < best) {
-					best = d.b
+				if b >= 0 && dist[b] >= 0 && (best < 0 || dist[b] < dist[best] || dist[b] == dist[best] && b < best) {
+					best = b
 				}
+				lb := int32(-2)
 				if best >= 0 {
 					lb = hop[best]
 				}
+				labels[di] = lb
 			}
-			if d.static {
-				if lb >= 0 {
-					autoHop[skey{s, destKeys[di]}] = int(lb)
+		}
+		for _, di := range attached[attStart[s]:attStart[s+1]] {
+			labels[di] = -1
+		}
+		for _, di := range staticIdx {
+			if lb := labels[di]; lb >= 0 {
+				autoHop[skey{s, destKeys[di]}] = int(lb)
+			}
+			if _, ok := statics[skey{s, destKeys[di]}]; ok {
+				labels[di] = -1 // a static route replaces the automatic one
+			}
+		}
+		if auto {
+			for _, di := range lone {
+				if lb := labels[di]; lb >= 0 {
+					r.addRoute(l, g, s, int(lb), destKeys[di], dests[di].p.Addr().Is6(), false)
 				}
-				if _, ok := statics[skey{s, destKeys[di]}]; ok {
-					lb = -1 // a static route replaces the automatic one
+			}
+			for c, idx := range byClass {
+				rs := runs[c]
+				for _, di := range idx {
+					lb := labels[di]
+					if lb < 0 {
+						continue
+					}
+					if k := len(rs); k > 0 && rs[k-1].label == lb {
+						rs[k-1].last = di
+						continue
+					}
+					rs = append(rs, run{di, di, lb})
 				}
+				runs[c] = rs
 			}
-			if !auto || lb < 0 {
-				continue
-			}
-			if d.class == alone {
-				r.addRoute(l, g, s, int(lb), destKeys[di], dests[di].p.Addr().Is6(), false)
-				continue
-			}
-			rs := runs[d.class]
-			if k := len(rs); k > 0 && rs[k-1].label == lb {
-				rs[k-1].last = int32(di)
-				continue
-			}
-			runs[d.class] = append(rs, run{int32(di), int32(di), lb})
 		}
 		upHop := int32(-1) // the neighbour toward the uplink's node
 		switch {
@@ -294,8 +326,8 @@ func (r *resolver) routes(f *File, l *Lab) {
 			}
 		}
 		cv.s = s
-		cv.runs(l.IPv4Pool, runs[pool4])
-		cv.runs(l.IPv6Pool, runs[pool6])
+		cv.runs(l.IPv4Pool, runs[0])
+		cv.runs(l.IPv6Pool, runs[1])
 		if s == n/16 && s > 0 {
 			// Room for the routes of all nodes at the rate so far: a
 			// large lab's routes grow once, not a dozen times.
