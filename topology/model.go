@@ -115,14 +115,20 @@ func Resolve(f *File) (*Lab, error) { return resolve(f, nil) }
 type resolver struct {
 	src  *source
 	errs Errors
+	// pathBudget, for tests, replaces the route computation's budget
+	// for pathRuns (0: the default; -1: never use pathRuns).
+	pathBudget int
 }
 
 func (r *resolver) fail(msg string, path ...any) {
 	r.errs = append(r.errs, r.src.at(msg, path...))
 }
 
-func resolve(f *File, src *source) (*Lab, error) {
-	r := &resolver{src: src}
+func resolve(f *File, src *source) (*Lab, error) { return resolveBudget(f, src, 0) }
+
+// resolveBudget is resolve with the resolver's pathBudget (tests).
+func resolveBudget(f *File, src *source, pathBudget int) (*Lab, error) {
+	r := &resolver{src: src, pathBudget: pathBudget}
 	l := &Lab{Name: f.Name, IPv4Pool: DefaultIPv4Pool}
 	if err := validate.NetnsName(f.Name); err != nil {
 		r.fail("lab "+err.Error(), "name")

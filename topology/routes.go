@@ -230,13 +230,56 @@ func (r *resolver) routes(f *File, l *Lab) {
 			pos[i] = tree.tin[a]
 		}
 	}
+	// In a tree, the runs come from the paths between consecutive
+	// destinations (pathRuns), unless those are too long.
+	var pr *pathRuns
+	if tree != nil && auto {
+		budget := 16 * (n + len(dests))
+		if r.pathBudget != 0 {
+			budget = r.pathBudget // tests
+		}
+		if budget >= 0 {
+			pr = newPathRuns(tree, da, byClass, budget)
+		}
+	}
+	var skip []int32
+	replaced := make([]bool, len(dests))
 	for s := 0; s < n; s++ {
 		runs[0], runs[1] = runs[0][:0], runs[1][:0]
 		if !auto && len(staticDest) == 0 {
 			break
 		}
 		s32 := int32(s)
-		if tree != nil {
+		if pr != nil {
+			// The label of a destination, as in the pass below.
+			label := func(di int32) int32 {
+				if da[di] == s32 || db[di] == s32 {
+					return -1
+				}
+				return tree.hop(s32, da[di])
+			}
+			skip = append(skip[:0], attached[attStart[s]:attStart[s+1]]...)
+			for _, di := range staticIdx {
+				if lb := label(di); lb >= 0 {
+					autoHop[skey{s, destKeys[di]}] = int(lb)
+				}
+				if _, ok := statics[skey{s, destKeys[di]}]; ok {
+					skip = append(skip, di) // a static route replaces the automatic one
+					replaced[di] = true
+				}
+			}
+			for _, di := range lone {
+				if lb := label(di); lb >= 0 && !replaced[di] {
+					r.addRoute(l, g, s, int(lb), destKeys[di], dests[di].p.Addr().Is6(), false)
+				}
+			}
+			for _, di := range staticIdx {
+				replaced[di] = false
+			}
+			for c := range runs {
+				runs[c] = pr.runs(s32, c, skip, da, runs[c])
+			}
+		} else if tree != nil {
 			// In a tree the label is the hop toward a (forest.hop,
 			// inlined): the path from s to the farther endpoint runs
 			// through the nearer one, so both start with the same hop.
@@ -275,37 +318,39 @@ func (r *resolver) routes(f *File, l *Lab) {
 				labels[di] = lb
 			}
 		}
-		for _, di := range attached[attStart[s]:attStart[s+1]] {
-			labels[di] = -1
-		}
-		for _, di := range staticIdx {
-			if lb := labels[di]; lb >= 0 {
-				autoHop[skey{s, destKeys[di]}] = int(lb)
+		if pr == nil {
+			for _, di := range attached[attStart[s]:attStart[s+1]] {
+				labels[di] = -1
 			}
-			if _, ok := statics[skey{s, destKeys[di]}]; ok {
-				labels[di] = -1 // a static route replaces the automatic one
-			}
-		}
-		if auto {
-			for _, di := range lone {
+			for _, di := range staticIdx {
 				if lb := labels[di]; lb >= 0 {
-					r.addRoute(l, g, s, int(lb), destKeys[di], dests[di].p.Addr().Is6(), false)
+					autoHop[skey{s, destKeys[di]}] = int(lb)
+				}
+				if _, ok := statics[skey{s, destKeys[di]}]; ok {
+					labels[di] = -1 // a static route replaces the automatic one
 				}
 			}
-			for c, idx := range byClass {
-				rs := runs[c]
-				for _, di := range idx {
-					lb := labels[di]
-					if lb < 0 {
-						continue
+			if auto {
+				for _, di := range lone {
+					if lb := labels[di]; lb >= 0 {
+						r.addRoute(l, g, s, int(lb), destKeys[di], dests[di].p.Addr().Is6(), false)
 					}
-					if k := len(rs); k > 0 && rs[k-1].label == lb {
-						rs[k-1].last = di
-						continue
-					}
-					rs = append(rs, run{di, di, lb})
 				}
-				runs[c] = rs
+				for c, idx := range byClass {
+					rs := runs[c]
+					for _, di := range idx {
+						lb := labels[di]
+						if lb < 0 {
+							continue
+						}
+						if k := len(rs); k > 0 && rs[k-1].label == lb {
+							rs[k-1].last = di
+							continue
+						}
+						rs = append(rs, run{di, di, lb})
+					}
+					runs[c] = rs
+				}
 			}
 		}
 		upHop := int32(-1) // the neighbour toward the uplink's node
