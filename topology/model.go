@@ -118,6 +118,10 @@ type resolver struct {
 	// pathBudget, for tests, replaces the route computation's budget
 	// for pathRuns (0: the default; -1: never use pathRuns).
 	pathBudget int
+	// routeTo[i] is the destination of l.Routes[i] (invalid: default),
+	// names the strings of prefixes (see addRoute, prefixName).
+	routeTo []netip.Prefix
+	names   map[netip.Prefix]string
 }
 
 func (r *resolver) fail(msg string, path ...any) {

@@ -270,7 +270,7 @@ func (r *resolver) routes(f *File, l *Lab) {
 			}
 			for _, di := range lone {
 				if lb := label(di); lb >= 0 && !replaced[di] {
-					r.addRoute(l, g, s, int(lb), destKeys[di], dests[di].p.Addr().Is6(), false)
+					r.addRoute(l, g, s, int(lb), dests[di].p, dests[di].p.Addr().Is6(), false)
 				}
 			}
 			for _, di := range staticIdx {
@@ -333,7 +333,7 @@ func (r *resolver) routes(f *File, l *Lab) {
 			if auto {
 				for _, di := range lone {
 					if lb := labels[di]; lb >= 0 {
-						r.addRoute(l, g, s, int(lb), destKeys[di], dests[di].p.Addr().Is6(), false)
+						r.addRoute(l, g, s, int(lb), dests[di].p, dests[di].p.Addr().Is6(), false)
 					}
 				}
 				for c, idx := range byClass {
@@ -364,9 +364,9 @@ func (r *resolver) routes(f *File, l *Lab) {
 		if upHop >= 0 {
 			autoHop[skey{s, "default"}] = int(upHop)
 			if auto {
-				r.addRoute(l, g, s, int(upHop), "default", false, false)
+				r.addRoute(l, g, s, int(upHop), netip.Prefix{}, false, false)
 				if l.Uplink.Subnet6.IsValid() {
-					r.addRoute(l, g, s, int(upHop), "default", true, false)
+					r.addRoute(l, g, s, int(upHop), netip.Prefix{}, true, false)
 				}
 			}
 		}
@@ -378,6 +378,7 @@ func (r *resolver) routes(f *File, l *Lab) {
 			// large lab's routes grow once, not a dozen times.
 			if want := len(l.Routes)/(s+1)*n*5/4 + 16; want > cap(l.Routes) {
 				l.Routes = append(make([]RouteSpec, 0, want), l.Routes...)
+				r.routeTo = append(make([]netip.Prefix, 0, want), r.routeTo...)
 			}
 		}
 	}
@@ -385,13 +386,13 @@ func (r *resolver) routes(f *File, l *Lab) {
 		if k.to == "default" {
 			if auto && up >= 0 && k.node != up {
 				// replaces the automatic default
-				l.Routes = removeRoute(l.Routes, g.names[k.node], "default")
+				r.removeDefault(l, g.names[k.node])
 			}
-			r.addRoute(l, g, k.node, statics[k], "default", false, true)
+			r.addRoute(l, g, k.node, statics[k], netip.Prefix{}, false, true)
 			continue
 		}
 		p := netip.MustParsePrefix(k.to)
-		r.addRoute(l, g, k.node, statics[k], k.to, p.Addr().Is6(), true)
+		r.addRoute(l, g, k.node, statics[k], p, p.Addr().Is6(), true)
 	}
 	// Cycles: follow the next hops toward each static destination from
 	// every node, in order; the first walk that comes back to a node of
@@ -437,26 +438,15 @@ func (r *resolver) routes(f *File, l *Lab) {
 			}
 		}
 	}
-	sortRoutes(l.Routes)
+	sortRoutes(l.Routes, r.routeTo)
 }
 
 // sortRoutes sorts routes by node, then family (IPv4 first), then
 // destination (default first, then by prefix), keeping the order of equal
-// ones. The keys are parsed once; routes already in order (the common
-// case: they are made node by node) are left as they are.
-func sortRoutes(rs []RouteSpec) {
-	type key struct {
-		def bool
-		p   netip.Prefix
-	}
-	keys := make([]key, len(rs))
-	for i, r := range rs {
-		if r.To == "default" {
-			keys[i].def = true
-		} else {
-			keys[i].p = netip.MustParsePrefix(r.To)
-		}
-	}
+// ones. to[i] is the destination of rs[i] (invalid: default), as
+// addRoute keeps it; routes already in order (the common case: they are
+// made node by node) are left as they are.
+func sortRoutes(rs []RouteSpec, to []netip.Prefix) {
 	less := func(i, j int) bool {
 		a, b := &rs[i], &rs[j]
 		if a.Node != b.Node {
@@ -465,10 +455,11 @@ func sortRoutes(rs []RouteSpec) {
 		if a.Via.Is6() != b.Via.Is6() {
 			return !a.Via.Is6()
 		}
-		if keys[i].def || keys[j].def {
-			return keys[i].def && !keys[j].def
+		di, dj := !to[i].IsValid(), !to[j].IsValid()
+		if di || dj {
+			return di && !dj
 		}
-		return prefixLess(keys[i].p, keys[j].p)
+		return prefixLess(to[i], to[j])
 	}
 	sorted := true
 	for i := 1; i < len(rs) && sorted; i++ {
@@ -489,14 +480,31 @@ func sortRoutes(rs []RouteSpec) {
 	copy(rs, out)
 }
 
-func removeRoute(rs []RouteSpec, node, to string) []RouteSpec {
-	out := rs[:0]
-	for _, r := range rs {
-		if !(r.Node == node && r.To == to && !r.Via.Is6()) {
-			out = append(out, r)
+// removeDefault removes node's automatic IPv4 default route (from
+// l.Routes and r.routeTo alike).
+func (r *resolver) removeDefault(l *Lab, node string) {
+	k := 0
+	for i, rt := range l.Routes {
+		if !(rt.Node == node && rt.To == "default" && !rt.Via.Is6()) {
+			l.Routes[k], r.routeTo[k] = rt, r.routeTo[i]
+			k++
 		}
 	}
-	return out
+	l.Routes, r.routeTo = l.Routes[:k], r.routeTo[:k]
+}
+
+// prefixName is p.String(), made once per prefix: a large lab's routes
+// name the same aggregates from node after node.
+func (r *resolver) prefixName(p netip.Prefix) string {
+	if s, ok := r.names[p]; ok {
+		return s
+	}
+	if r.names == nil {
+		r.names = map[netip.Prefix]string{}
+	}
+	s := p.String()
+	r.names[p] = s
+	return s
 }
 
 func (g *graph) linkBetween(a, b int) int {
@@ -508,21 +516,27 @@ func (g *graph) linkBetween(a, b int) int {
 	return -1
 }
 
-// addRoute adds, on node s, a route to `to` via neighbour v, over the
-// first link between them. A neighbour without an address of the family
-// on that link gets no route.
-func (r *resolver) addRoute(l *Lab, g *graph, s, v int, to string, v6, static bool) {
+// addRoute adds, on node s, a route to p (invalid: default) via
+// neighbour v, over the first link between them. A neighbour without an
+// address of the family on that link gets no route. r.routeTo keeps p
+// beside the route (for sortRoutes).
+func (r *resolver) addRoute(l *Lab, g *graph, s, v int, p netip.Prefix, v6, static bool) {
 	li := g.linkBetween(s, v)
-	lk := l.Links[li]
-	mine, theirs := lk.A, lk.B
+	lk := &l.Links[li]
+	mine, theirs := &lk.A, &lk.B
 	if lk.A.Node != g.names[s] {
-		mine, theirs = lk.B, lk.A
+		mine, theirs = &lk.B, &lk.A
 	}
 	via := famAddr(theirs.Addrs, v6)
 	if !via.IsValid() {
 		return
 	}
+	to := "default"
+	if p.IsValid() {
+		to = r.prefixName(p)
+	}
 	l.Routes = append(l.Routes, RouteSpec{Node: g.names[s], To: to, Via: via.Addr(), Dev: mine.Iface, Static: static})
+	r.routeTo = append(r.routeTo, p)
 }
 
 // u128 is an address as a 128-bit number (an IPv4 address as its
@@ -586,7 +600,7 @@ func (c *cover) runs(p netip.Prefix, runs []run) {
 		}
 	}
 	if !mixed {
-		c.r.addRoute(c.l, c.g, c.s, int(runs[0].label), p.String(), p.Addr().Is6(), false)
+		c.r.addRoute(c.l, c.g, c.s, int(runs[0].label), p, p.Addr().Is6(), false)
 		return
 	}
 	if p.Bits() >= p.Addr().BitLen() {
