@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -122,6 +123,7 @@ type resolver struct {
 	// names the strings of prefixes (see addRoute, prefixName).
 	routeTo []netip.Prefix
 	names   map[netip.Prefix]string
+	scratch [64]byte
 }
 
 func (r *resolver) fail(msg string, path ...any) {
@@ -446,6 +448,14 @@ func (r *resolver) overlaps(l *Lab) {
 	}
 }
 
+// prefixCmp orders prefixes as prefixLess does, for slices.SortFunc.
+func prefixCmp(a, b netip.Prefix) int {
+	if c := a.Addr().Compare(b.Addr()); c != 0 {
+		return c
+	}
+	return a.Bits() - b.Bits()
+}
+
 func prefixLess(a, b netip.Prefix) bool {
 	if c := a.Addr().Compare(b.Addr()); c != 0 {
 		return c < 0
@@ -504,14 +514,16 @@ func (r *resolver) allocate(l *Lab) {
 	}
 	for i := range l.Links {
 		lk := &l.Links[i]
-		sort.Slice(lk.Subnets, func(x, y int) bool { return prefixLess(lk.Subnets[x], lk.Subnets[y]) })
+		sortPrefixes(lk.Subnets)
 		sortPrefixes(lk.A.Addrs)
 		sortPrefixes(lk.B.Addrs)
 	}
 }
 
 func sortPrefixes(ps []netip.Prefix) {
-	sort.Slice(ps, func(i, j int) bool { return prefixLess(ps[i], ps[j]) })
+	if len(ps) > 1 {
+		slices.SortFunc(ps, prefixCmp)
+	}
 }
 
 func overlapping(p netip.Prefix, ps []netip.Prefix) (netip.Prefix, bool) {

@@ -34,14 +34,33 @@ func newGraph(l *Lab) *graph {
 		g.names = append(g.names, n.Name)
 		g.index[n.Name] = i
 	}
-	g.adj = make([][]edge, len(g.names))
+	// Each node's edges are a segment of one slab: counted, then filled
+	// in link order.
+	n := len(g.names)
+	at := make([]int32, n+1)
+	ends := make([][2]int, len(l.Links))
 	for li, lk := range l.Links {
 		a, b := g.index[lk.A.Node], g.index[lk.B.Node]
-		g.adj[a] = append(g.adj[a], edge{b, li})
-		g.adj[b] = append(g.adj[b], edge{a, li})
+		ends[li] = [2]int{a, b}
+		at[a+1]++
+		at[b+1]++
 	}
-	g.start = make([]int32, len(g.adj)+1)
-	for i, es := range g.adj {
+	for i := range n {
+		at[i+1] += at[i]
+	}
+	slab := make([]edge, at[n])
+	fill := slices.Clone(at[:n])
+	for li, e := range ends {
+		a, b := e[0], e[1]
+		slab[fill[a]] = edge{b, li}
+		fill[a]++
+		slab[fill[b]] = edge{a, li}
+		fill[b]++
+	}
+	g.adj = make([][]edge, n)
+	g.start = make([]int32, n+1)
+	for i := range n {
+		es := slab[at[i]:at[i+1]:at[i+1]]
 		// By neighbour; of several links to one neighbour, the first
 		// (the sort is stable: links were added in file order).
 		slices.SortStableFunc(es, func(x, y edge) int { return x.to - y.to })
@@ -49,7 +68,7 @@ func newGraph(l *Lab) *graph {
 		g.adj[i] = es
 		g.start[i+1] = g.start[i] + int32(len(es))
 	}
-	g.to = make([]int32, 0, g.start[len(g.adj)])
+	g.to = make([]int32, 0, g.start[n])
 	for i := range g.adj {
 		for _, e := range g.adj[i] {
 			g.to = append(g.to, int32(e.to))
@@ -95,10 +114,16 @@ type dest struct {
 func (r *resolver) routes(f *File, l *Lab) {
 	g := newGraph(l)
 	auto := f.Routes != "none"
-	var dests []dest
+	nd := 2
+	for _, lk := range l.Links {
+		nd += len(lk.Subnets)
+	}
+	dests := make([]dest, 0, nd)
+	ats := make([]int, 0, 2*nd) // the endpoints of all, one allocation
 	for _, lk := range l.Links {
 		for _, p := range lk.Subnets {
-			dests = append(dests, dest{p, []int{g.index[lk.A.Node], g.index[lk.B.Node]}})
+			ats = append(ats, g.index[lk.A.Node], g.index[lk.B.Node])
+			dests = append(dests, dest{p, ats[len(ats)-2:]})
 		}
 	}
 	up := -1
@@ -109,10 +134,10 @@ func (r *resolver) routes(f *File, l *Lab) {
 			dests = append(dests, dest{l.Uplink.Subnet6, []int{up}})
 		}
 	}
-	sort.Slice(dests, func(i, j int) bool { return prefixLess(dests[i].p, dests[j].p) })
+	slices.SortFunc(dests, func(a, b dest) int { return prefixCmp(a.p, b.p) })
 	destKeys := make([]string, len(dests))
 	for i, d := range dests {
-		destKeys[i] = d.p.String()
+		destKeys[i] = r.prefixName(d.p)
 	}
 
 	// Explicit routes, checked.
@@ -502,7 +527,7 @@ func (r *resolver) prefixName(p netip.Prefix) string {
 	if r.names == nil {
 		r.names = map[netip.Prefix]string{}
 	}
-	s := p.String()
+	s := string(p.AppendTo(r.scratch[:0]))
 	r.names[p] = s
 	return s
 }
