@@ -270,10 +270,13 @@ func Apply(l, old *Lab, root string, argv []string) plan.Plan {
 		}
 		return m
 	}
-	addedNodes, removedNodes := has("+", "node"), has("-", "node")
+	addedNodes, removedNodes := map[string]Change(nil), has("-", "node")
+	if old != nil { // else every node is added
+		addedNodes = has("+", "node")
+	}
 	// Guards.
 	for _, n := range l.Nodes {
-		if _, ok := addedNodes[n.Name]; ok {
+		if _, ok := addedNodes[n.Name]; ok || old == nil {
 			steps = append(steps, netns.CreateGuards(n.Name)...)
 		} else {
 			steps = append(steps, plan.RequireManaged{Name: n.Name})
@@ -353,8 +356,20 @@ func Apply(l, old *Lab, root string, argv []string) plan.Plan {
 			steps = append(steps, plan.IfOwned{Name: c.Key, Then: netns.DestroySteps(c.Key)})
 		}
 	}
-	// Additions and changes, in build order.
+	// Additions and changes, in build order. The argvs of links,
+	// addresses and routes are cut from slabs (one allocation for many),
+	// and the addresses of next hops are written once for a run of routes
+	// through the same one (vias).
 	var argvs []string
+	slab := func(n int) []string {
+		if len(argvs) < n {
+			argvs = make([]string, 16*256) // the argvs of about 256 steps
+		}
+		a := argvs[:0:n]
+		argvs = argvs[n:]
+		return a
+	}
+	var vias viaNames
 	for _, c := range changes {
 		if c.Op == "-" {
 			continue
@@ -367,27 +382,30 @@ func Apply(l, old *Lab, root string, argv []string) plan.Plan {
 				steps = append(steps, dnsSteps(c.Key, l.Nodes[c.ref].DNS))
 			}
 		case "link":
-			steps = append(steps, linkSteps(l.Links[c.ref])...)
+			// One veth link, each end born in its namespace with npte's
+			// link group; both ends up.
+			lk := &l.Links[c.ref]
+			a, b := lk.A, lk.B
+			steps = append(steps,
+				plan.Command{Argv: append(slab(16), "ip", "link", "add", "name", a.Iface, "netns", a.Node, "group", netns.LinkGroup, "type", "veth", "peer", "name", b.Iface, "netns", b.Node, "group", netns.LinkGroup)},
+				plan.Command{Argv: append(slab(7), "ip", "-n", a.Node, "link", "set", "dev", a.Iface, "up")},
+				plan.Command{Argv: append(slab(7), "ip", "-n", b.Node, "link", "set", "dev", b.Iface, "up")})
 		case "address":
+			// The key's prefix is a netip.Prefix's String: written as
+			// it is; only an IPv6 one has a ':'.
 			f0, f1, f2 := fields3(c.Key)
-			p := netip.MustParsePrefix(f2)
-			argv := []string{"ip", "-n", f0, "addr", "replace", p.String(), "dev", f1, "nodad"}
-			if !p.Addr().Is6() {
-				argv = argv[:len(argv)-1]
+			argv := append(slab(9), "ip", "-n", f0, "addr", "replace", f2, "dev", f1)
+			if strings.Contains(f2, ":") {
+				argv = append(argv, "nodad")
 			}
 			steps = append(steps, plan.Command{Argv: argv})
 		case "route":
 			r := &l.Routes[c.ref]
-			if len(argvs) < 11 {
-				argvs = make([]string, 11*256) // the argv of 256 routes, one allocation
-			}
-			argv := argvs[:0:11]
-			argvs = argvs[11:]
-			argv = append(argv, "ip", "-n", r.Node)
+			argv := append(slab(11), "ip", "-n", r.Node)
 			if r.Via.Is6() {
 				argv = append(argv, "-6")
 			}
-			steps = append(steps, plan.Command{Argv: append(argv, "route", "replace", r.To, "via", r.Via.String(), "dev", r.Dev)})
+			steps = append(steps, plan.Command{Argv: append(argv, "route", "replace", r.To, "via", vias.name(r.Via), "dev", r.Dev)})
 		case "shape":
 			f0, f1, _ := fields3(c.Key)
 			steps = append(steps, shape.ShapeSteps(f0, f1, shape.Egress, l.specs[c.Key])...)
@@ -451,15 +469,25 @@ func dnsSteps(name string, dns []string) plan.Step {
 	return plan.Command{Argv: []string{"install", "-D", "-m", "0644", "/dev/stdin", plan.EtcNetnsDir(name) + "/resolv.conf"}, Stdin: conf.String()}
 }
 
-// linkSteps creates one veth link, each end born in its namespace with
-// npte's link group, and brings both ends up.
-func linkSteps(lk LinkSpec) []plan.Step {
-	a, b := lk.A, lk.B
-	return []plan.Step{
-		plan.Command{Argv: []string{"ip", "link", "add", "name", a.Iface, "netns", a.Node, "group", netns.LinkGroup, "type", "veth", "peer", "name", b.Iface, "netns", b.Node, "group", netns.LinkGroup}},
-		plan.Command{Argv: []string{"ip", "-n", a.Node, "link", "set", "dev", a.Iface, "up"}},
-		plan.Command{Argv: []string{"ip", "-n", b.Node, "link", "set", "dev", b.Iface, "up"}},
+// viaNames remembers the strings of the last few next hops: a node's
+// routes go through one or two neighbours, in runs.
+type viaNames struct {
+	addrs [4]netip.Addr
+	names [4]string
+	next  int
+}
+
+// name is a.String(), made once while a stays among the last four.
+func (v *viaNames) name(a netip.Addr) string {
+	for i := range v.addrs {
+		if v.addrs[i] == a && v.names[i] != "" {
+			return v.names[i]
+		}
 	}
+	s := a.String()
+	v.addrs[v.next], v.names[v.next] = a, s
+	v.next = (v.next + 1) % len(v.addrs)
+	return s
 }
 
 func routeDel(r RouteSpec) plan.Step {
