@@ -23,8 +23,8 @@ type Object struct {
 func (l *Lab) Objects() []Object { return l.objects(true) }
 
 // objects is Objects; without values, Value is left empty for nodes
-// and routes, and Key for routes (Apply of a new lab compares nothing:
-// it finds each route by its ref).
+// and routes, and Key for links and routes (Apply of a new lab compares
+// nothing: it finds each link and route by its ref).
 func (l *Lab) objects(values bool) []Object {
 	if l == nil {
 		return nil
@@ -42,12 +42,19 @@ func (l *Lab) objects(values bool) []Object {
 		out = append(out, Object{"node", n.Name, v, i})
 	}
 	for i, lk := range l.Links {
-		out = append(out, Object{"link", linkKey(lk), lk.Kind, i})
+		k := ""
+		if values {
+			k = linkKey(lk)
+		}
+		out = append(out, Object{"link", k, lk.Kind, i})
 	}
+	var buf []byte
 	for _, lk := range l.Links {
 		for _, e := range [2]*End{&lk.A, &lk.B} {
 			for _, a := range e.Addrs {
-				out = append(out, Object{"address", e.Node + " " + e.Iface + " " + a.String(), "", -1})
+				// NODE IFACE PREFIX, in one allocation.
+				buf = append(append(append(append(buf[:0], e.Node...), ' '), e.Iface...), ' ')
+				out = append(out, Object{"address", string(a.AppendTo(buf)), "", -1})
 			}
 		}
 	}
