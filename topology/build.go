@@ -35,174 +35,182 @@ func RecordDir(root, name string) string { return LabsDir(root) + "/" + name }
 // Encode is the canonical JSON of the lab: its record. It is
 // encoding/json's Marshal of the Lab, byte for byte (TestEncodeIsMarshal),
 // written by hand because a large lab's record is most of the time of a
-// plan: the reflection-free encoder is several times faster.
+// plan: the reflection-free encoder is several times faster. It appends
+// to a local slice (append style: no write barrier per write, as a
+// buffer in a struct would have).
 func (l *Lab) Encode() []byte {
-	e := labEncoder{b: make([]byte, 0, 256+64*len(l.Nodes)+256*len(l.Links)+96*len(l.Routes))}
-	e.lab(l)
-	return e.b
+	return appendLab(make([]byte, 0, 256+64*len(l.Nodes)+256*len(l.Links)+96*len(l.Routes)), l)
 }
 
-// labEncoder appends a Lab's JSON to b.
-type labEncoder struct{ b []byte }
+// jsonPlain marks the bytes encoding/json writes as they are in a
+// string: printable ASCII but " \ < > &.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = true
+	}
+	for _, c := range "\"\\<>&" {
+		t[c] = false
+	}
+	return t
+}()
 
-func (e *labEncoder) raw(s string) { e.b = append(e.b, s...) }
-
-// str writes s as encoding/json does: quoted, with HTML characters,
-// control characters and invalid UTF-8 escaped. Plain printable ASCII
-// (every name and address) is written as it is; anything else goes
-// through encoding/json.
-func (e *labEncoder) str(s string) {
+// appendStr writes s as encoding/json does: quoted, with HTML
+// characters, control characters and invalid UTF-8 escaped. Plain
+// printable ASCII (every name and address) is written as it is;
+// anything else goes through encoding/json.
+func appendStr(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !jsonPlain[s[i]] {
 			q, _ := json.Marshal(s)
-			e.b = append(e.b, q...)
-			return
+			return append(b, q...)
 		}
 	}
-	e.b = append(e.b, '"')
-	e.b = append(e.b, s...)
-	e.b = append(e.b, '"')
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
-func (e *labEncoder) strs(ss []string) {
+func appendStrs(b []byte, ss []string) []byte {
 	if ss == nil {
-		e.raw("null")
-		return
+		return append(b, "null"...)
 	}
-	e.b = append(e.b, '[')
+	b = append(b, '[')
 	for i, s := range ss {
 		if i > 0 {
-			e.b = append(e.b, ',')
+			b = append(b, ',')
 		}
-		e.str(s)
+		b = appendStr(b, s)
 	}
-	e.b = append(e.b, ']')
+	return append(b, ']')
 }
 
-// prefix writes p's MarshalText (its AppendTo) as a JSON string: digits,
-// hex digits, '.', ':' and '/' only (or "invalid Prefix").
-func (e *labEncoder) prefix(p netip.Prefix) {
-	e.b = append(e.b, '"')
-	e.b = p.AppendTo(e.b)
-	e.b = append(e.b, '"')
+// appendPrefix writes p's MarshalText (its AppendTo) as a JSON string:
+// digits, hex digits, '.', ':' and '/' only (or "invalid Prefix").
+func appendPrefix(b []byte, p netip.Prefix) []byte {
+	b = append(b, '"')
+	b = p.AppendTo(b)
+	return append(b, '"')
 }
 
-func (e *labEncoder) prefixes(ps []netip.Prefix) {
+func appendPrefixes(b []byte, ps []netip.Prefix) []byte {
 	if ps == nil {
-		e.raw("null")
-		return
+		return append(b, "null"...)
 	}
-	e.b = append(e.b, '[')
+	b = append(b, '[')
 	for i, p := range ps {
 		if i > 0 {
-			e.b = append(e.b, ',')
+			b = append(b, ',')
 		}
-		e.prefix(p)
+		b = appendPrefix(b, p)
 	}
-	e.b = append(e.b, ']')
+	return append(b, ']')
 }
 
-// addr writes a's MarshalText as a JSON string; a zone, which may hold
-// anything, goes through str.
-func (e *labEncoder) addr(a netip.Addr) {
+// appendAddr writes a's MarshalText as a JSON string; a zone, which may
+// hold anything, goes through appendStr.
+func appendAddr(b []byte, a netip.Addr) []byte {
 	if a.Zone() != "" {
 		t, _ := a.MarshalText()
-		e.str(string(t))
-		return
+		return appendStr(b, string(t))
 	}
-	e.b = append(e.b, '"')
-	e.b = a.AppendTo(e.b)
-	e.b = append(e.b, '"')
+	b = append(b, '"')
+	b = a.AppendTo(b)
+	return append(b, '"')
 }
 
-func (e *labEncoder) end(x *End) {
-	e.raw(`{"node":`)
-	e.str(x.Node)
-	e.raw(`,"iface":`)
-	e.str(x.Iface)
-	e.raw(`,"addrs":`)
-	e.prefixes(x.Addrs)
+func appendEnd(b []byte, x *End) []byte {
+	b = append(b, `{"node":`...)
+	b = appendStr(b, x.Node)
+	b = append(b, `,"iface":`...)
+	b = appendStr(b, x.Iface)
+	b = append(b, `,"addrs":`...)
+	b = appendPrefixes(b, x.Addrs)
 	if x.Shape != "" {
-		e.raw(`,"shape":`)
-		e.str(x.Shape)
+		b = append(b, `,"shape":`...)
+		b = appendStr(b, x.Shape)
 	}
 	if len(x.ShapeArgs) > 0 {
-		e.raw(`,"shape_args":`)
-		e.strs(x.ShapeArgs)
+		b = append(b, `,"shape_args":`...)
+		b = appendStrs(b, x.ShapeArgs)
 	}
-	e.b = append(e.b, '}')
+	return append(b, '}')
 }
 
-// list encodes xs as json.Marshal encodes a slice (null when nil), each
-// element with item.
-func list[T any](e *labEncoder, xs []T, item func(*T)) {
+// appendList encodes xs as json.Marshal encodes a slice (null when nil),
+// each element with item.
+func appendList[T any](b []byte, xs []T, item func([]byte, *T) []byte) []byte {
 	if xs == nil {
-		e.raw("null")
-		return
+		return append(b, "null"...)
 	}
-	e.b = append(e.b, '[')
+	b = append(b, '[')
 	for i := range xs {
 		if i > 0 {
-			e.b = append(e.b, ',')
+			b = append(b, ',')
 		}
-		item(&xs[i])
+		b = item(b, &xs[i])
 	}
-	e.b = append(e.b, ']')
+	return append(b, ']')
 }
 
-func (e *labEncoder) lab(l *Lab) {
-	e.raw(`{"name":`)
-	e.str(l.Name)
-	e.raw(`,"ipv4_pool":`)
-	e.prefix(l.IPv4Pool)
-	if l.IPv6Pool != (netip.Prefix{}) {
-		e.raw(`,"ipv6_pool":`)
-		e.prefix(l.IPv6Pool)
+func appendNode(b []byte, n *NodeSpec) []byte {
+	b = append(b, `{"name":`...)
+	b = appendStr(b, n.Name)
+	b = append(b, `,"dns":`...)
+	b = appendStrs(b, n.DNS)
+	return append(b, '}')
+}
+
+func appendLink(b []byte, lk *LinkSpec) []byte {
+	b = append(b, `{"kind":`...)
+	b = appendStr(b, lk.Kind)
+	b = append(b, `,"a":`...)
+	b = appendEnd(b, &lk.A)
+	b = append(b, `,"b":`...)
+	b = appendEnd(b, &lk.B)
+	b = append(b, `,"subnets":`...)
+	b = appendPrefixes(b, lk.Subnets)
+	return append(b, '}')
+}
+
+func appendRoute(b []byte, r *RouteSpec) []byte {
+	b = append(b, `{"node":`...)
+	b = appendStr(b, r.Node)
+	b = append(b, `,"to":`...)
+	b = appendStr(b, r.To)
+	b = append(b, `,"via":`...)
+	b = appendAddr(b, r.Via)
+	b = append(b, `,"dev":`...)
+	b = appendStr(b, r.Dev)
+	if r.Static {
+		b = append(b, `,"static":true`...)
 	}
-	e.raw(`,"nodes":`)
-	list(e, l.Nodes, func(n *NodeSpec) {
-		e.raw(`{"name":`)
-		e.str(n.Name)
-		e.raw(`,"dns":`)
-		e.strs(n.DNS)
-		e.b = append(e.b, '}')
-	})
-	e.raw(`,"links":`)
-	list(e, l.Links, func(lk *LinkSpec) {
-		e.raw(`{"kind":`)
-		e.str(lk.Kind)
-		e.raw(`,"a":`)
-		e.end(&lk.A)
-		e.raw(`,"b":`)
-		e.end(&lk.B)
-		e.raw(`,"subnets":`)
-		e.prefixes(lk.Subnets)
-		e.b = append(e.b, '}')
-	})
-	e.raw(`,"routes":`)
-	list(e, l.Routes, func(r *RouteSpec) {
-		e.raw(`{"node":`)
-		e.str(r.Node)
-		e.raw(`,"to":`)
-		e.str(r.To)
-		e.raw(`,"via":`)
-		e.addr(r.Via)
-		e.raw(`,"dev":`)
-		e.str(r.Dev)
-		if r.Static {
-			e.raw(`,"static":true`)
-		}
-		e.b = append(e.b, '}')
-	})
+	return append(b, '}')
+}
+
+func appendLab(b []byte, l *Lab) []byte {
+	b = append(b, `{"name":`...)
+	b = appendStr(b, l.Name)
+	b = append(b, `,"ipv4_pool":`...)
+	b = appendPrefix(b, l.IPv4Pool)
+	if l.IPv6Pool != (netip.Prefix{}) {
+		b = append(b, `,"ipv6_pool":`...)
+		b = appendPrefix(b, l.IPv6Pool)
+	}
+	b = append(b, `,"nodes":`...)
+	b = appendList(b, l.Nodes, appendNode)
+	b = append(b, `,"links":`...)
+	b = appendList(b, l.Links, appendLink)
+	b = append(b, `,"routes":`...)
+	b = appendList(b, l.Routes, appendRoute)
 	if l.Uplink != nil {
 		u, err := json.Marshal(l.Uplink)
 		if err != nil {
 			panic(err) // an UplinkSpec always encodes
 		}
-		e.raw(`,"uplink":`)
-		e.b = append(e.b, u...)
+		b = append(b, `,"uplink":`...)
+		b = append(b, u...)
 	}
-	e.b = append(e.b, '}')
+	return append(b, '}')
 }
 
 // Digest is the sha256 of Encode, hex; for a lab made by Refresh, the
