@@ -221,6 +221,9 @@ func (r *resolver) pool(s string, v6 bool, bits int, path ...any) netip.Prefix {
 }
 
 func (r *resolver) links(f *File, l *Lab, nodes map[string]bool) {
+	if len(f.Links) > 0 { // else nil, as the record has it ("links":null)
+		l.Links = make([]LinkSpec, 0, len(f.Links))
+	}
 	ifaces := make(map[[2]string]bool, 2*len(f.Links)) // node, iface
 	useIface := func(node, iface string, path ...any) {
 		if ifaces[[2]string{node, iface}] {

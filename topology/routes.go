@@ -135,6 +135,9 @@ func (r *resolver) routes(f *File, l *Lab) {
 		}
 	}
 	slices.SortFunc(dests, func(a, b dest) int { return prefixCmp(a.p, b.p) })
+	// About the number of prefixes the routes name: the destinations and
+	// the aggregates of a few of them each.
+	r.names = make(map[netip.Prefix]string, 3*len(dests))
 	destKeys := make([]string, len(dests))
 	for i, d := range dests {
 		destKeys[i] = r.prefixName(d.p)
