@@ -3,6 +3,7 @@ package topology
 import (
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
@@ -126,4 +127,18 @@ func TestPathRunsMatchReference(t *testing.T) {
 		t.Errorf("%d loops, %d compared with the reference: the generator is off", loops, used)
 	}
 	t.Logf("%d compared with the reference, %d refused (loops)", used, loops)
+}
+
+// TestLastAddr128: lastAddr128 is addr128 of lastAddr, for prefixes of
+// every length of both families.
+func TestLastAddr128(t *testing.T) {
+	for _, base := range []string{"10.1.2.3", "255.255.255.255", "0.0.0.0", "fd00:6e70::1:2", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "::"} {
+		a := netip.MustParseAddr(base)
+		for bits := 0; bits <= a.BitLen(); bits++ {
+			p := netip.PrefixFrom(a, bits).Masked()
+			if got, want := lastAddr128(p), addr128(lastAddr(p)); got != want {
+				t.Errorf("%v: lastAddr128 %x, want %x", p, got, want)
+			}
+		}
+	}
 }

@@ -636,12 +636,25 @@ func (c *cover) runs(p netip.Prefix, runs []run) {
 	}
 	lo := netip.PrefixFrom(p.Addr(), p.Bits()+1)
 	hi := nextPrefix(lo)
-	loEnd := addr128(lastAddr(lo))
+	loEnd := lastAddr128(lo.Masked())
 	// left: the runs that start in lo; right: those that end in hi.
 	i := sort.Search(len(runs), func(k int) bool { return c.lo[runs[k].first].cmp(loEnd) > 0 })
 	j := sort.Search(len(runs), func(k int) bool { return c.hi[runs[k].last].cmp(loEnd) > 0 })
 	c.runs(lo, runs[:i])
 	c.runs(hi, runs[j:])
+}
+
+// lastAddr128 is addr128(lastAddr(p)), for a masked p.
+func lastAddr128(p netip.Prefix) u128 {
+	a, n := addr128(p.Addr()), p.Addr().BitLen()-p.Bits() // host bits
+	switch {
+	case n >= 64:
+		a.lo = ^uint64(0)
+		a.hi |= 1<<(n-64) - 1
+	case n > 0:
+		a.lo |= 1<<n - 1
+	}
+	return a
 }
 
 // lastAddr is the last address of p.
