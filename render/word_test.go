@@ -1,6 +1,7 @@
 package render
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/npte/npte/shell"
@@ -43,5 +44,25 @@ func checkPlainWord(t *testing.T, w string) {
 	err := r.word(w)
 	if (err != nil) != (qerr != nil) || err == nil && r.b.String() != q {
 		t.Errorf("word(%q) wrote %q, %v; shell.Word gives %q, %v", w, r.b.String(), err, q, qerr)
+	}
+}
+
+// TestByteClass: the byteClass table is the classes its comment gives.
+func TestByteClass(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		want := byteOther
+		switch {
+		case c == '\'':
+			want = byteQuote
+		case strings.IndexByte(";\"()$|&><` \\#{~*?[=", byte(c)) >= 0:
+			want = byteShell
+		case 'a' <= c && c <= 'z':
+			want = byteLower
+		case 0x20 <= c && c < 0x7f:
+			want = bytePlain
+		}
+		if byteClass[c] != 1<<want {
+			t.Errorf("byte %#x: class bit %#x, want %#x", c, byteClass[c], 1<<want)
+		}
 	}
 }

@@ -42,17 +42,11 @@ func (l *Lab) Encode() []byte {
 	return appendLab(make([]byte, 0, 256+64*len(l.Nodes)+256*len(l.Links)+96*len(l.Routes)), l)
 }
 
-// jsonPlain marks the bytes encoding/json writes as they are in a
+// jsonPlain reports whether encoding/json writes c as it is in a
 // string: printable ASCII but " \ < > &.
-var jsonPlain = func() (t [256]bool) {
-	for c := 0x20; c < 0x7f; c++ {
-		t[c] = true
-	}
-	for _, c := range "\"\\<>&" {
-		t[c] = false
-	}
-	return t
-}()
+func jsonPlain(c byte) bool {
+	return 0x20 <= c && c < 0x7f && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+}
 
 // appendStr writes s as encoding/json does: quoted, with HTML
 // characters, control characters and invalid UTF-8 escaped. Plain
@@ -60,7 +54,7 @@ var jsonPlain = func() (t [256]bool) {
 // anything else goes through encoding/json.
 func appendStr(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if !jsonPlain[s[i]] {
+		if !jsonPlain(s[i]) {
 			q, _ := json.Marshal(s)
 			return append(b, q...)
 		}
