@@ -1,5 +1,7 @@
 package topology
 
+import "slices"
+
 // pathRuns makes the runs of every node of a lab without cycles (see
 // resolver.routes) without labelling every destination from every node.
 // From s, two destinations (by their first endpoints u and v, neither of
@@ -150,13 +152,10 @@ func (p *pathRuns) runs(s int32, c int, skip, da []int32, rs []run) []run {
 	}
 	// (Attached destinations are in s's component; one a static route
 	// replaces may be in another, where it does not count.)
-	// Sort the few positions taken out (insertion sort).
+	// The positions taken out, in order (a hub's are many; mostly in
+	// order already).
 	outs := p.outs
-	for i := 1; i < len(outs); i++ {
-		for j := i; j > 0 && outs[j] < outs[j-1]; j-- {
-			outs[j], outs[j-1] = outs[j-1], outs[j]
-		}
-	}
+	slices.Sort(outs)
 	// The breaks: s's own, less those next to a destination taken out,
 	// merged with those across each block of destinations taken out.
 	cuts := p.cuts[:0]
