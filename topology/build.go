@@ -399,6 +399,13 @@ func apply(l, old *Lab, root string, argv []string, direct bool) plan.Plan {
 	// and the addresses of next hops are written once for a run of routes
 	// through the same one (vias).
 	var argvs []string
+	if direct { // all of them at once
+		n := 30*len(l.Links) + 11*len(l.Routes)
+		for _, lk := range l.Links {
+			n += 9 * (len(lk.A.Addrs) + len(lk.B.Addrs))
+		}
+		argvs = make([]string, n)
+	}
 	slab := func(n int) []string {
 		if len(argvs) < n {
 			argvs = make([]string, 16*256) // the argvs of about 256 steps
