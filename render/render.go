@@ -90,20 +90,6 @@ func (r *renderer) write(parts ...string) {
 	}
 }
 
-// word writes one quoted word.
-func (r *renderer) word(s string) error {
-	if plainWord(s) { // the same as shell.Word(s), faster
-		r.b.WriteString(s)
-		return nil
-	}
-	q, err := shell.Word(s)
-	if err != nil {
-		return err
-	}
-	r.b.WriteString(q)
-	return nil
-}
-
 // argv writes a quoted argv (see shell.Argv).
 func (r *renderer) argv(argv []string) error {
 	for i, a := range argv {

@@ -35,174 +35,176 @@ func RecordDir(root, name string) string { return LabsDir(root) + "/" + name }
 // Encode is the canonical JSON of the lab: its record. It is
 // encoding/json's Marshal of the Lab, byte for byte (TestEncodeIsMarshal),
 // written by hand because a large lab's record is most of the time of a
-// plan: the reflection-free encoder is several times faster.
+// plan: the reflection-free encoder is several times faster. It appends
+// to a local slice (append style: no write barrier per write, as a
+// buffer in a struct would have).
 func (l *Lab) Encode() []byte {
-	e := labEncoder{b: make([]byte, 0, 256+64*len(l.Nodes)+256*len(l.Links)+96*len(l.Routes))}
-	e.lab(l)
-	return e.b
+	return appendLab(make([]byte, 0, 256+64*len(l.Nodes)+256*len(l.Links)+96*len(l.Routes)), l)
 }
 
-// labEncoder appends a Lab's JSON to b.
-type labEncoder struct{ b []byte }
+// jsonPlain reports whether encoding/json writes c as it is in a
+// string: printable ASCII but " \ < > &.
+func jsonPlain(c byte) bool {
+	return 0x20 <= c && c < 0x7f && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+}
 
-func (e *labEncoder) raw(s string) { e.b = append(e.b, s...) }
-
-// str writes s as encoding/json does: quoted, with HTML characters,
-// control characters and invalid UTF-8 escaped. Plain printable ASCII
-// (every name and address) is written as it is; anything else goes
-// through encoding/json.
-func (e *labEncoder) str(s string) {
+// appendStr writes s as encoding/json does: quoted, with HTML
+// characters, control characters and invalid UTF-8 escaped. Plain
+// printable ASCII (every name and address) is written as it is;
+// anything else goes through encoding/json.
+func appendStr(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !jsonPlain(s[i]) {
 			q, _ := json.Marshal(s)
-			e.b = append(e.b, q...)
-			return
+			return append(b, q...)
 		}
 	}
-	e.b = append(e.b, '"')
-	e.b = append(e.b, s...)
-	e.b = append(e.b, '"')
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
-func (e *labEncoder) strs(ss []string) {
+func appendStrs(b []byte, ss []string) []byte {
 	if ss == nil {
-		e.raw("null")
-		return
+		return append(b, "null"...)
 	}
-	e.b = append(e.b, '[')
+	b = append(b, '[')
 	for i, s := range ss {
 		if i > 0 {
-			e.b = append(e.b, ',')
+			b = append(b, ',')
 		}
-		e.str(s)
+		b = appendStr(b, s)
 	}
-	e.b = append(e.b, ']')
+	return append(b, ']')
 }
 
-// prefix writes p's MarshalText (its AppendTo) as a JSON string: digits,
-// hex digits, '.', ':' and '/' only (or "invalid Prefix").
-func (e *labEncoder) prefix(p netip.Prefix) {
-	e.b = append(e.b, '"')
-	e.b = p.AppendTo(e.b)
-	e.b = append(e.b, '"')
+// appendPrefix writes p's MarshalText (its AppendTo) as a JSON string:
+// digits, hex digits, '.', ':' and '/' only (or "invalid Prefix").
+func appendPrefix(b []byte, p netip.Prefix) []byte {
+	b = append(b, '"')
+	b = p.AppendTo(b)
+	return append(b, '"')
 }
 
-func (e *labEncoder) prefixes(ps []netip.Prefix) {
+func appendPrefixes(b []byte, ps []netip.Prefix) []byte {
 	if ps == nil {
-		e.raw("null")
-		return
+		return append(b, "null"...)
 	}
-	e.b = append(e.b, '[')
+	b = append(b, '[')
 	for i, p := range ps {
 		if i > 0 {
-			e.b = append(e.b, ',')
+			b = append(b, ',')
 		}
-		e.prefix(p)
+		b = appendPrefix(b, p)
 	}
-	e.b = append(e.b, ']')
+	return append(b, ']')
 }
 
-// addr writes a's MarshalText as a JSON string; a zone, which may hold
-// anything, goes through str.
-func (e *labEncoder) addr(a netip.Addr) {
+// appendAddr writes a's MarshalText as a JSON string; a zone, which may
+// hold anything, goes through appendStr.
+func appendAddr(b []byte, a netip.Addr) []byte {
 	if a.Zone() != "" {
 		t, _ := a.MarshalText()
-		e.str(string(t))
-		return
+		return appendStr(b, string(t))
 	}
-	e.b = append(e.b, '"')
-	e.b = a.AppendTo(e.b)
-	e.b = append(e.b, '"')
+	b = append(b, '"')
+	b = a.AppendTo(b)
+	return append(b, '"')
 }
 
-func (e *labEncoder) end(x *End) {
-	e.raw(`{"node":`)
-	e.str(x.Node)
-	e.raw(`,"iface":`)
-	e.str(x.Iface)
-	e.raw(`,"addrs":`)
-	e.prefixes(x.Addrs)
+func appendEnd(b []byte, x *End) []byte {
+	b = append(b, `{"node":`...)
+	b = appendStr(b, x.Node)
+	b = append(b, `,"iface":`...)
+	b = appendStr(b, x.Iface)
+	b = append(b, `,"addrs":`...)
+	b = appendPrefixes(b, x.Addrs)
 	if x.Shape != "" {
-		e.raw(`,"shape":`)
-		e.str(x.Shape)
+		b = append(b, `,"shape":`...)
+		b = appendStr(b, x.Shape)
 	}
 	if len(x.ShapeArgs) > 0 {
-		e.raw(`,"shape_args":`)
-		e.strs(x.ShapeArgs)
+		b = append(b, `,"shape_args":`...)
+		b = appendStrs(b, x.ShapeArgs)
 	}
-	e.b = append(e.b, '}')
+	return append(b, '}')
 }
 
-// list encodes xs as json.Marshal encodes a slice (null when nil), each
-// element with item.
-func list[T any](e *labEncoder, xs []T, item func(*T)) {
+// appendList encodes xs as json.Marshal encodes a slice (null when nil),
+// each element with item.
+func appendList[T any](b []byte, xs []T, item func([]byte, *T) []byte) []byte {
 	if xs == nil {
-		e.raw("null")
-		return
+		return append(b, "null"...)
 	}
-	e.b = append(e.b, '[')
+	b = append(b, '[')
 	for i := range xs {
 		if i > 0 {
-			e.b = append(e.b, ',')
+			b = append(b, ',')
 		}
-		item(&xs[i])
+		b = item(b, &xs[i])
 	}
-	e.b = append(e.b, ']')
+	return append(b, ']')
 }
 
-func (e *labEncoder) lab(l *Lab) {
-	e.raw(`{"name":`)
-	e.str(l.Name)
-	e.raw(`,"ipv4_pool":`)
-	e.prefix(l.IPv4Pool)
-	if l.IPv6Pool != (netip.Prefix{}) {
-		e.raw(`,"ipv6_pool":`)
-		e.prefix(l.IPv6Pool)
+func appendNode(b []byte, n *NodeSpec) []byte {
+	b = append(b, `{"name":`...)
+	b = appendStr(b, n.Name)
+	b = append(b, `,"dns":`...)
+	b = appendStrs(b, n.DNS)
+	return append(b, '}')
+}
+
+func appendLink(b []byte, lk *LinkSpec) []byte {
+	b = append(b, `{"kind":`...)
+	b = appendStr(b, lk.Kind)
+	b = append(b, `,"a":`...)
+	b = appendEnd(b, &lk.A)
+	b = append(b, `,"b":`...)
+	b = appendEnd(b, &lk.B)
+	b = append(b, `,"subnets":`...)
+	b = appendPrefixes(b, lk.Subnets)
+	return append(b, '}')
+}
+
+func appendRoute(b []byte, r *RouteSpec) []byte {
+	b = append(b, `{"node":`...)
+	b = appendStr(b, r.Node)
+	b = append(b, `,"to":`...)
+	b = appendStr(b, r.To)
+	b = append(b, `,"via":`...)
+	b = appendAddr(b, r.Via)
+	b = append(b, `,"dev":`...)
+	b = appendStr(b, r.Dev)
+	if r.Static {
+		b = append(b, `,"static":true`...)
 	}
-	e.raw(`,"nodes":`)
-	list(e, l.Nodes, func(n *NodeSpec) {
-		e.raw(`{"name":`)
-		e.str(n.Name)
-		e.raw(`,"dns":`)
-		e.strs(n.DNS)
-		e.b = append(e.b, '}')
-	})
-	e.raw(`,"links":`)
-	list(e, l.Links, func(lk *LinkSpec) {
-		e.raw(`{"kind":`)
-		e.str(lk.Kind)
-		e.raw(`,"a":`)
-		e.end(&lk.A)
-		e.raw(`,"b":`)
-		e.end(&lk.B)
-		e.raw(`,"subnets":`)
-		e.prefixes(lk.Subnets)
-		e.b = append(e.b, '}')
-	})
-	e.raw(`,"routes":`)
-	list(e, l.Routes, func(r *RouteSpec) {
-		e.raw(`{"node":`)
-		e.str(r.Node)
-		e.raw(`,"to":`)
-		e.str(r.To)
-		e.raw(`,"via":`)
-		e.addr(r.Via)
-		e.raw(`,"dev":`)
-		e.str(r.Dev)
-		if r.Static {
-			e.raw(`,"static":true`)
-		}
-		e.b = append(e.b, '}')
-	})
+	return append(b, '}')
+}
+
+func appendLab(b []byte, l *Lab) []byte {
+	b = append(b, `{"name":`...)
+	b = appendStr(b, l.Name)
+	b = append(b, `,"ipv4_pool":`...)
+	b = appendPrefix(b, l.IPv4Pool)
+	if l.IPv6Pool != (netip.Prefix{}) {
+		b = append(b, `,"ipv6_pool":`...)
+		b = appendPrefix(b, l.IPv6Pool)
+	}
+	b = append(b, `,"nodes":`...)
+	b = appendList(b, l.Nodes, appendNode)
+	b = append(b, `,"links":`...)
+	b = appendList(b, l.Links, appendLink)
+	b = append(b, `,"routes":`...)
+	b = appendList(b, l.Routes, appendRoute)
 	if l.Uplink != nil {
 		u, err := json.Marshal(l.Uplink)
 		if err != nil {
 			panic(err) // an UplinkSpec always encodes
 		}
-		e.raw(`,"uplink":`)
-		e.b = append(e.b, u...)
+		b = append(b, `,"uplink":`...)
+		b = append(b, u...)
 	}
-	e.b = append(e.b, '}')
+	return append(b, '}')
 }
 
 // Digest is the sha256 of Encode, hex; for a lab made by Refresh, the
@@ -241,16 +243,46 @@ func DecodeRecord(b []byte) (*Lab, error) {
 // last the drop of previous.json. With nothing to change the plan holds
 // only the guards. root is the state root (/run/npte).
 func Apply(l, old *Lab, root string, argv []string) plan.Plan {
+	return apply(l, old, root, argv, old == nil && len(l.Nodes) > 0)
+}
+
+// apply is Apply. direct, for a new lab (old nil) with nodes, builds the
+// steps from the lab itself, in build order (Objects' order), without
+// listing its changes (all of them additions): the same plan
+// (TestApplyDirect), without the 12,000 changes of a 1000-node chain.
+func apply(l, old *Lab, root string, argv []string, direct bool) plan.Plan {
 	dir := RecordDir(root, l.Name)
-	changes := diff(old, l, false) // Apply uses no values of a new lab
+	var changes []Change
+	var added int // direct: the objects, all added
 	// About the number of steps, so that steps grows once or never.
-	size := 16 + 2*len(l.Nodes) + len(changes)
-	for _, c := range changes {
-		switch c.Kind {
-		case "node":
+	size := 16 + 2*len(l.Nodes)
+	if direct {
+		for _, lk := range l.Links {
+			added += 1 + len(lk.A.Addrs) + len(lk.B.Addrs)
+			size += 3 + len(lk.A.Addrs) + len(lk.B.Addrs)
+			for _, e := range [2]*End{&lk.A, &lk.B} {
+				if e.Shape != "" {
+					added++
+					size += 9
+				}
+			}
+		}
+		added += len(l.Nodes) + len(l.Routes)
+		size += 9*len(l.Nodes) + len(l.Routes)
+		if l.Uplink != nil {
+			added++
 			size += 9
-		case "link", "shape", "uplink":
-			size += 8
+		}
+	} else {
+		changes = diff(old, l, false) // Apply uses no values of a new lab
+		size += len(changes)
+		for _, c := range changes {
+			switch c.Kind {
+			case "node":
+				size += 9
+			case "link", "shape", "uplink":
+				size += 8
+			}
 		}
 	}
 	steps := make([]plan.Step, 0, size)
@@ -273,16 +305,25 @@ func Apply(l, old *Lab, root string, argv []string) plan.Plan {
 	addedNodes, removedNodes := has("+", "node"), has("-", "node")
 	// Guards.
 	for _, n := range l.Nodes {
-		if _, ok := addedNodes[n.Name]; ok {
+		if _, ok := addedNodes[n.Name]; ok || direct {
 			steps = append(steps, netns.CreateGuards(n.Name)...)
 		} else {
 			steps = append(steps, plan.RequireManaged{Name: n.Name})
 		}
 	}
-	if wantsIPv6(l, changes) {
+	if direct && labHasIPv6(l) || !direct && wantsIPv6(l, changes) {
 		steps = append(steps, netns.RequireIPv6())
 	}
 	var specs []shape.Spec
+	if direct {
+		for _, lk := range l.Links {
+			for _, e := range [2]*End{&lk.A, &lk.B} {
+				if e.Shape != "" {
+					specs = append(specs, l.specs[e.Node+" "+e.Iface])
+				}
+			}
+		}
+	}
 	for _, c := range changes {
 		if c.Kind == "shape" && c.Op != "-" {
 			specs = append(specs, l.specs[c.Key])
@@ -291,7 +332,7 @@ func Apply(l, old *Lab, root string, argv []string) plan.Plan {
 	if len(specs) > 0 {
 		steps = append(steps, shape.KernelGuard(shape.Egress, specs...)...)
 	}
-	if len(changes) == 0 {
+	if len(changes) == 0 && !direct {
 		steps = append(steps, plan.Note{Text: "lab " + l.Name + ": no changes"})
 		return plan.Plan{Argv: argv, Steps: steps}
 	}
@@ -353,8 +394,92 @@ func Apply(l, old *Lab, root string, argv []string) plan.Plan {
 			steps = append(steps, plan.IfOwned{Name: c.Key, Then: netns.DestroySteps(c.Key)})
 		}
 	}
-	// Additions and changes, in build order.
+	// Additions and changes, in build order. The argvs of links,
+	// addresses and routes are cut from slabs (one allocation for many),
+	// and the addresses of next hops are written once for a run of routes
+	// through the same one (vias).
 	var argvs []string
+	if direct { // all of them at once
+		n := 30*len(l.Links) + 11*len(l.Routes)
+		for _, lk := range l.Links {
+			n += 9 * (len(lk.A.Addrs) + len(lk.B.Addrs))
+		}
+		argvs = make([]string, n)
+	}
+	slab := func(n int) []string {
+		if len(argvs) < n {
+			argvs = make([]string, 16*256) // the argvs of about 256 steps
+		}
+		a := argvs[:0:n]
+		argvs = argvs[n:]
+		return a
+	}
+	var vias viaNames
+	addLink := func(lk *LinkSpec) {
+		// One veth link, each end born in its namespace with npte's link
+		// group; both ends up.
+		a, b := &lk.A, &lk.B
+		steps = append(steps,
+			plan.Command{Argv: append(slab(16), "ip", "link", "add", "name", a.Iface, "netns", a.Node, "group", netns.LinkGroup, "type", "veth", "peer", "name", b.Iface, "netns", b.Node, "group", netns.LinkGroup)},
+			plan.Command{Argv: append(slab(7), "ip", "-n", a.Node, "link", "set", "dev", a.Iface, "up")},
+			plan.Command{Argv: append(slab(7), "ip", "-n", b.Node, "link", "set", "dev", b.Iface, "up")})
+	}
+	addAddress := func(node, iface, prefix string) {
+		// prefix is a netip.Prefix's String; only an IPv6 one has a ':'.
+		argv := append(slab(9), "ip", "-n", node, "addr", "replace", prefix, "dev", iface)
+		if strings.Contains(prefix, ":") {
+			argv = append(argv, "nodad")
+		}
+		steps = append(steps, plan.Command{Argv: argv})
+	}
+	addRoute := func(r *RouteSpec) {
+		argv := append(slab(11), "ip", "-n", r.Node)
+		if r.Via.Is6() {
+			argv = append(argv, "-6")
+		}
+		steps = append(steps, plan.Command{Argv: append(argv, "route", "replace", r.To, "via", vias.name(r.Via), "dev", r.Dev)})
+	}
+	addShape := func(node, iface string) {
+		steps = append(steps, shape.ShapeSteps(node, iface, shape.Egress, l.specs[node+" "+iface])...)
+	}
+	addUplink := func(replace bool) {
+		u := l.Uplink
+		if replace {
+			steps = append(steps, gateway.Destroy(u.Node).Steps[1:]...)
+		}
+		cfg := gateway.Config{NS: u.Node, Subnet: u.Subnet, Subnet6: u.Subnet6, Ext: u.Iface, Firewall: gateway.Firewall(u.Firewall)}
+		steps = append(steps, gateway.Create(cfg).Steps[1:]...)
+	}
+	if direct {
+		// Objects' order: nodes, links, addresses, routes, shapings,
+		// uplink.
+		for _, n := range l.Nodes {
+			steps = append(steps, netns.CreateActions(n.Name, n.DNS)...)
+		}
+		for i := range l.Links {
+			addLink(&l.Links[i])
+		}
+		for _, lk := range l.Links {
+			for _, e := range [2]*End{&lk.A, &lk.B} {
+				for _, a := range e.Addrs {
+					addAddress(e.Node, e.Iface, a.String())
+				}
+			}
+		}
+		for i := range l.Routes {
+			addRoute(&l.Routes[i])
+		}
+		for _, lk := range l.Links {
+			for _, e := range [2]*End{&lk.A, &lk.B} {
+				if e.Shape != "" {
+					addShape(e.Node, e.Iface)
+				}
+			}
+		}
+		if l.Uplink != nil {
+			addUplink(false)
+		}
+	}
 	for _, c := range changes {
 		if c.Op == "-" {
 			continue
@@ -367,42 +492,46 @@ func Apply(l, old *Lab, root string, argv []string) plan.Plan {
 				steps = append(steps, dnsSteps(c.Key, l.Nodes[c.ref].DNS))
 			}
 		case "link":
-			steps = append(steps, linkSteps(l.Links[c.ref])...)
+			addLink(&l.Links[c.ref])
 		case "address":
 			f0, f1, f2 := fields3(c.Key)
-			p := netip.MustParsePrefix(f2)
-			argv := []string{"ip", "-n", f0, "addr", "replace", p.String(), "dev", f1, "nodad"}
-			if !p.Addr().Is6() {
-				argv = argv[:len(argv)-1]
-			}
-			steps = append(steps, plan.Command{Argv: argv})
+			addAddress(f0, f1, f2)
 		case "route":
-			r := &l.Routes[c.ref]
-			if len(argvs) < 11 {
-				argvs = make([]string, 11*256) // the argv of 256 routes, one allocation
-			}
-			argv := argvs[:0:11]
-			argvs = argvs[11:]
-			argv = append(argv, "ip", "-n", r.Node)
-			if r.Via.Is6() {
-				argv = append(argv, "-6")
-			}
-			steps = append(steps, plan.Command{Argv: append(argv, "route", "replace", r.To, "via", r.Via.String(), "dev", r.Dev)})
+			addRoute(&l.Routes[c.ref])
 		case "shape":
 			f0, f1, _ := fields3(c.Key)
-			steps = append(steps, shape.ShapeSteps(f0, f1, shape.Egress, l.specs[c.Key])...)
+			addShape(f0, f1)
 		case "uplink":
-			u := l.Uplink
-			if c.Op == "~" {
-				steps = append(steps, gateway.Destroy(u.Node).Steps[1:]...)
-			}
-			cfg := gateway.Config{NS: u.Node, Subnet: u.Subnet, Subnet6: u.Subnet6, Ext: u.Iface, Firewall: gateway.Firewall(u.Firewall)}
-			steps = append(steps, gateway.Create(cfg).Steps[1:]...)
+			addUplink(c.Op == "~")
 		}
 	}
 	steps = append(steps, plan.RemoveLabRecord{Name: l.Name, File: PreviousFile})
-	steps = append(steps, plan.Note{Text: "lab " + l.Name + " applied: " + summary(changes)})
+	sum := summary(changes)
+	if direct {
+		sum = itoa(added) + " added, 0 changed, 0 removed"
+	}
+	steps = append(steps, plan.Note{Text: "lab " + l.Name + " applied: " + sum})
 	return plan.Plan{Argv: argv, Steps: steps, Undo: []string{"lab", "destroy", l.Name}}
+}
+
+// labHasIPv6 reports whether l has an IPv6 address or route (wantsIPv6
+// of a new lab).
+func labHasIPv6(l *Lab) bool {
+	for _, lk := range l.Links {
+		for _, e := range [2]*End{&lk.A, &lk.B} {
+			for _, a := range e.Addrs {
+				if a.Addr().Is6() {
+					return true
+				}
+			}
+		}
+	}
+	for _, r := range l.Routes {
+		if r.Via.Is6() {
+			return true
+		}
+	}
+	return false
 }
 
 func summary(cs []Change) string {
@@ -451,15 +580,25 @@ func dnsSteps(name string, dns []string) plan.Step {
 	return plan.Command{Argv: []string{"install", "-D", "-m", "0644", "/dev/stdin", plan.EtcNetnsDir(name) + "/resolv.conf"}, Stdin: conf.String()}
 }
 
-// linkSteps creates one veth link, each end born in its namespace with
-// npte's link group, and brings both ends up.
-func linkSteps(lk LinkSpec) []plan.Step {
-	a, b := lk.A, lk.B
-	return []plan.Step{
-		plan.Command{Argv: []string{"ip", "link", "add", "name", a.Iface, "netns", a.Node, "group", netns.LinkGroup, "type", "veth", "peer", "name", b.Iface, "netns", b.Node, "group", netns.LinkGroup}},
-		plan.Command{Argv: []string{"ip", "-n", a.Node, "link", "set", "dev", a.Iface, "up"}},
-		plan.Command{Argv: []string{"ip", "-n", b.Node, "link", "set", "dev", b.Iface, "up"}},
+// viaNames remembers the strings of the last few next hops: a node's
+// routes go through one or two neighbours, in runs.
+type viaNames struct {
+	addrs [4]netip.Addr
+	names [4]string
+	next  int
+}
+
+// name is a.String(), made once while a stays among the last four.
+func (v *viaNames) name(a netip.Addr) string {
+	for i := range v.addrs {
+		if v.addrs[i] == a && v.names[i] != "" {
+			return v.names[i]
+		}
 	}
+	s := a.String()
+	v.addrs[v.next], v.names[v.next] = a, s
+	v.next = (v.next + 1) % len(v.addrs)
+	return s
 }
 
 func routeDel(r RouteSpec) plan.Step {

@@ -23,31 +23,50 @@ type Object struct {
 func (l *Lab) Objects() []Object { return l.objects(true) }
 
 // objects is Objects; without values, Value is left empty for nodes
-// and routes, and Key for routes (Apply of a new lab compares nothing:
-// it finds each route by its ref).
+// and routes, and Key for links and routes (Apply of a new lab compares
+// nothing: it finds each link and route by its ref).
 func (l *Lab) objects(values bool) []Object {
 	if l == nil {
 		return nil
 	}
+	out := make([]Object, 0, l.objectCap())
+	l.eachObject(values, func(o Object) { out = append(out, o) })
+	return out
+}
+
+// objectCap is at least the number of the lab's objects.
+func (l *Lab) objectCap() int {
 	n := len(l.Nodes) + len(l.Links) + len(l.Routes) + 1
 	for _, lk := range l.Links {
 		n += len(lk.A.Addrs) + len(lk.B.Addrs) + 2
 	}
-	out := make([]Object, 0, n)
+	return n
+}
+
+// eachObject calls add with each of the lab's objects, in the order of
+// Objects (see objects for values).
+func (l *Lab) eachObject(values bool, add func(Object)) {
 	for i, n := range l.Nodes {
 		v := ""
 		if values {
 			v = "dns " + strings.Join(n.DNS, ",")
 		}
-		out = append(out, Object{"node", n.Name, v, i})
+		add(Object{"node", n.Name, v, i})
 	}
 	for i, lk := range l.Links {
-		out = append(out, Object{"link", linkKey(lk), lk.Kind, i})
+		k := ""
+		if values {
+			k = linkKey(lk)
+		}
+		add(Object{"link", k, lk.Kind, i})
 	}
+	var buf []byte
 	for _, lk := range l.Links {
 		for _, e := range [2]*End{&lk.A, &lk.B} {
 			for _, a := range e.Addrs {
-				out = append(out, Object{"address", e.Node + " " + e.Iface + " " + a.String(), "", -1})
+				// NODE IFACE PREFIX, in one allocation.
+				buf = append(append(append(append(buf[:0], e.Node...), ' '), e.Iface...), ' ')
+				add(Object{"address", string(a.AppendTo(buf)), "", -1})
 			}
 		}
 	}
@@ -56,12 +75,12 @@ func (l *Lab) objects(values bool) []Object {
 		if values {
 			k, v = routeKey(r), "via "+r.Via.String()+" dev "+r.Dev
 		}
-		out = append(out, Object{"route", k, v, i})
+		add(Object{"route", k, v, i})
 	}
 	for _, lk := range l.Links {
 		for _, e := range [2]*End{&lk.A, &lk.B} {
 			if e.Shape != "" {
-				out = append(out, Object{"shape", e.Node + " " + e.Iface, e.Shape, -1})
+				add(Object{"shape", e.Node + " " + e.Iface, e.Shape, -1})
 			}
 		}
 	}
@@ -70,9 +89,8 @@ func (l *Lab) objects(values bool) []Object {
 		if u.Subnet6.IsValid() {
 			v += " subnet6 " + u.Subnet6.String()
 		}
-		out = append(out, Object{"uplink", u.Node, v + " firewall " + u.Firewall, -1})
+		add(Object{"uplink", u.Node, v + " firewall " + u.Firewall, -1})
 	}
-	return out
 }
 
 func linkKey(lk LinkSpec) string {
@@ -138,15 +156,19 @@ func diff(old, new *Lab, values bool) []Change {
 		}
 		return m
 	}
-	oldObjs, newObjs := old.objects(values || old != nil), new.objects(values || old != nil)
+	oldObjs := old.objects(values || old != nil)
 	if len(oldObjs) == 0 {
 		// Everything is added, in build order (Objects' order).
-		out := make([]Change, len(newObjs))
-		for i, o := range newObjs {
-			out[i] = Change{Op: "+", Kind: o.Kind, Key: o.Key, New: o.Value, ref: o.ref}
+		if new == nil {
+			return []Change{}
 		}
+		out := make([]Change, 0, new.objectCap())
+		new.eachObject(values || old != nil, func(o Object) {
+			out = append(out, Change{Op: "+", Kind: o.Kind, Key: o.Key, New: o.Value, ref: o.ref})
+		})
 		return out
 	}
+	newObjs := new.objects(values || old != nil)
 	om, nm := index(oldObjs), index(newObjs)
 	var removed, rest []Change
 	for _, o := range oldObjs {

@@ -47,6 +47,34 @@ type fline struct {
 type fastParser struct {
 	lines []fline
 	i     int
+	slab  fslab
+}
+
+// fslab hands out the nodes of flow values, and room for the items of
+// flow sequences, from chunks: a 1000-node file has thousands of them.
+type fslab struct {
+	nodes []fnode
+	ptrs  []*fnode
+}
+
+// node returns a new value node.
+func (a *fslab) node(kind byte, str string) *fnode {
+	if len(a.nodes) == cap(a.nodes) {
+		a.nodes = make([]fnode, 0, 256)
+	}
+	a.nodes = append(a.nodes, fnode{kind: kind, str: str})
+	return &a.nodes[len(a.nodes)-1]
+}
+
+// items returns an empty slice with room for two items (a link's
+// endpoints); a longer sequence grows it as usual.
+func (a *fslab) items() []*fnode {
+	if len(a.ptrs) < 2 {
+		a.ptrs = make([]*fnode, 512)
+	}
+	s := a.ptrs[:0:2]
+	a.ptrs = a.ptrs[2:]
+	return s
 }
 
 // split cuts data into lines, dropping blank and comment lines. Tabs,
@@ -115,7 +143,7 @@ func (p *fastParser) blockMap(indent int) (*fnode, bool) {
 		var v *fnode
 		switch {
 		case rest != "":
-			if v, ok = inline(rest); !ok {
+			if v, ok = p.inline(rest); !ok {
 				return nil, false
 			}
 		case p.i < len(p.lines) && p.lines[p.i].indent > indent:
@@ -163,7 +191,7 @@ func (p *fastParser) blockSeq(indent int) (*fnode, bool) {
 			p.lines[p.i] = fline{col, rest}
 			v, ok = p.blockMap(col)
 		} else {
-			v, ok = inline(rest)
+			v, ok = p.inline(rest)
 			p.i++
 		}
 		if !ok {
@@ -248,8 +276,8 @@ func plainString(s string) bool {
 }
 
 // inline reads a whole one-line value: a flow collection or a scalar.
-func inline(s string) (*fnode, bool) {
-	fl := flowReader{s: s}
+func (p *fastParser) inline(s string) (*fnode, bool) {
+	fl := flowReader{s: s, a: &p.slab}
 	v, ok := fl.value()
 	return v, ok && fl.i == len(s)
 }
@@ -257,6 +285,7 @@ func inline(s string) (*fnode, bool) {
 type flowReader struct {
 	s string
 	i int
+	a *fslab
 }
 
 func (r *flowReader) spaces() {
@@ -284,7 +313,7 @@ func (r *flowReader) value() (*fnode, bool) {
 			return nil, false
 		}
 		r.i += j + 2
-		return &fnode{kind: 'v', str: str}, true
+		return r.a.node('v', str), true
 	}
 	n := plainLen(r.s[r.i:])
 	str := r.s[r.i : r.i+n]
@@ -292,14 +321,16 @@ func (r *flowReader) value() (*fnode, bool) {
 		return nil, false
 	}
 	r.i += n
-	return &fnode{kind: 'v', str: str}, true
+	return r.a.node('v', str), true
 }
 
 // collection reads a flow mapping ({k: v, ...}) or sequence ([v, ...]).
 func (r *flowReader) collection(end byte) (*fnode, bool) {
-	n := &fnode{kind: 's'}
+	n := r.a.node('s', "")
 	if end == '}' {
 		n.kind = 'm'
+	} else {
+		n.items = r.a.items()
 	}
 	r.i++ // the opening bracket
 	r.spaces()
@@ -407,8 +438,10 @@ func decodeFile(root *fnode) (*File, bool) {
 				return false
 			}
 			f.Nodes = make(map[string]*Node, len(v.keys))
+			nodes := make([]Node, len(v.keys)) // one allocation for all
 			ok = v.fields(func(name string, v *fnode) bool {
-				nd := &Node{}
+				nd := &nodes[0]
+				nodes = nodes[1:]
 				f.Nodes[name] = nd
 				return v.fields(func(k string, v *fnode) (ok bool) {
 					switch k {

@@ -18,8 +18,12 @@ func newForest(g *graph) *forest {
 	n := len(g.adj)
 	edges := len(g.to) / 2
 	f := &forest{comp: make([]int32, n), parent: make([]int32, n), tin: make([]int32, n), tout: make([]int32, n), kids: make([][]int32, n)}
+	// Each node's children are at most its neighbours: a segment of one
+	// slab, filled by append without growing.
+	slab := make([]int32, len(g.to))
 	for i := range f.comp {
 		f.comp[i] = -1
+		f.kids[i] = slab[g.start[i]:g.start[i]:g.start[i+1]]
 	}
 	clock, comps := int32(0), 0
 	type frame struct{ u, next int32 }

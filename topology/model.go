@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -115,14 +116,25 @@ func Resolve(f *File) (*Lab, error) { return resolve(f, nil) }
 type resolver struct {
 	src  *source
 	errs Errors
+	// pathBudget, for tests, replaces the route computation's budget
+	// for pathRuns (0: the default; -1: never use pathRuns).
+	pathBudget int
+	// routeTo[i] is the destination of l.Routes[i] (invalid: default),
+	// names the strings of prefixes (see addRoute, prefixName).
+	routeTo []netip.Prefix
+	names   map[netip.Prefix]string
+	scratch [64]byte
 }
 
 func (r *resolver) fail(msg string, path ...any) {
 	r.errs = append(r.errs, r.src.at(msg, path...))
 }
 
-func resolve(f *File, src *source) (*Lab, error) {
-	r := &resolver{src: src}
+func resolve(f *File, src *source) (*Lab, error) { return resolveBudget(f, src, 0) }
+
+// resolveBudget is resolve with the resolver's pathBudget (tests).
+func resolveBudget(f *File, src *source, pathBudget int) (*Lab, error) {
+	r := &resolver{src: src, pathBudget: pathBudget}
 	l := &Lab{Name: f.Name, IPv4Pool: DefaultIPv4Pool}
 	if err := validate.NetnsName(f.Name); err != nil {
 		r.fail("lab "+err.Error(), "name")
@@ -209,6 +221,9 @@ func (r *resolver) pool(s string, v6 bool, bits int, path ...any) netip.Prefix {
 }
 
 func (r *resolver) links(f *File, l *Lab, nodes map[string]bool) {
+	if len(f.Links) > 0 { // else nil, as the record has it ("links":null)
+		l.Links = make([]LinkSpec, 0, len(f.Links))
+	}
 	ifaces := make(map[[2]string]bool, 2*len(f.Links)) // node, iface
 	useIface := func(node, iface string, path ...any) {
 		if ifaces[[2]string{node, iface}] {
@@ -436,6 +451,14 @@ func (r *resolver) overlaps(l *Lab) {
 	}
 }
 
+// prefixCmp orders prefixes as prefixLess does, for slices.SortFunc.
+func prefixCmp(a, b netip.Prefix) int {
+	if c := a.Addr().Compare(b.Addr()); c != 0 {
+		return c
+	}
+	return a.Bits() - b.Bits()
+}
+
 func prefixLess(a, b netip.Prefix) bool {
 	if c := a.Addr().Compare(b.Addr()); c != 0 {
 		return c < 0
@@ -494,14 +517,16 @@ func (r *resolver) allocate(l *Lab) {
 	}
 	for i := range l.Links {
 		lk := &l.Links[i]
-		sort.Slice(lk.Subnets, func(x, y int) bool { return prefixLess(lk.Subnets[x], lk.Subnets[y]) })
+		sortPrefixes(lk.Subnets)
 		sortPrefixes(lk.A.Addrs)
 		sortPrefixes(lk.B.Addrs)
 	}
 }
 
 func sortPrefixes(ps []netip.Prefix) {
-	sort.Slice(ps, func(i, j int) bool { return prefixLess(ps[i], ps[j]) })
+	if len(ps) > 1 {
+		slices.SortFunc(ps, prefixCmp)
+	}
 }
 
 func overlapping(p netip.Prefix, ps []netip.Prefix) (netip.Prefix, bool) {

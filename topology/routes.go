@@ -34,14 +34,33 @@ func newGraph(l *Lab) *graph {
 		g.names = append(g.names, n.Name)
 		g.index[n.Name] = i
 	}
-	g.adj = make([][]edge, len(g.names))
+	// Each node's edges are a segment of one slab: counted, then filled
+	// in link order.
+	n := len(g.names)
+	at := make([]int32, n+1)
+	ends := make([][2]int, len(l.Links))
 	for li, lk := range l.Links {
 		a, b := g.index[lk.A.Node], g.index[lk.B.Node]
-		g.adj[a] = append(g.adj[a], edge{b, li})
-		g.adj[b] = append(g.adj[b], edge{a, li})
+		ends[li] = [2]int{a, b}
+		at[a+1]++
+		at[b+1]++
 	}
-	g.start = make([]int32, len(g.adj)+1)
-	for i, es := range g.adj {
+	for i := range n {
+		at[i+1] += at[i]
+	}
+	slab := make([]edge, at[n])
+	fill := slices.Clone(at[:n])
+	for li, e := range ends {
+		a, b := e[0], e[1]
+		slab[fill[a]] = edge{b, li}
+		fill[a]++
+		slab[fill[b]] = edge{a, li}
+		fill[b]++
+	}
+	g.adj = make([][]edge, n)
+	g.start = make([]int32, n+1)
+	for i := range n {
+		es := slab[at[i]:at[i+1]:at[i+1]]
 		// By neighbour; of several links to one neighbour, the first
 		// (the sort is stable: links were added in file order).
 		slices.SortStableFunc(es, func(x, y edge) int { return x.to - y.to })
@@ -49,7 +68,7 @@ func newGraph(l *Lab) *graph {
 		g.adj[i] = es
 		g.start[i+1] = g.start[i] + int32(len(es))
 	}
-	g.to = make([]int32, 0, g.start[len(g.adj)])
+	g.to = make([]int32, 0, g.start[n])
 	for i := range g.adj {
 		for _, e := range g.adj[i] {
 			g.to = append(g.to, int32(e.to))
@@ -95,10 +114,16 @@ type dest struct {
 func (r *resolver) routes(f *File, l *Lab) {
 	g := newGraph(l)
 	auto := f.Routes != "none"
-	var dests []dest
+	nd := 2
+	for _, lk := range l.Links {
+		nd += len(lk.Subnets)
+	}
+	dests := make([]dest, 0, nd)
+	ats := make([]int, 0, 2*nd) // the endpoints of all, one allocation
 	for _, lk := range l.Links {
 		for _, p := range lk.Subnets {
-			dests = append(dests, dest{p, []int{g.index[lk.A.Node], g.index[lk.B.Node]}})
+			ats = append(ats, g.index[lk.A.Node], g.index[lk.B.Node])
+			dests = append(dests, dest{p, ats[len(ats)-2:]})
 		}
 	}
 	up := -1
@@ -109,10 +134,13 @@ func (r *resolver) routes(f *File, l *Lab) {
 			dests = append(dests, dest{l.Uplink.Subnet6, []int{up}})
 		}
 	}
-	sort.Slice(dests, func(i, j int) bool { return prefixLess(dests[i].p, dests[j].p) })
+	slices.SortFunc(dests, func(a, b dest) int { return prefixCmp(a.p, b.p) })
+	// About the number of prefixes the routes name: the destinations and
+	// the aggregates of a few of them each.
+	r.names = make(map[netip.Prefix]string, 3*len(dests))
 	destKeys := make([]string, len(dests))
 	for i, d := range dests {
-		destKeys[i] = d.p.String()
+		destKeys[i] = r.prefixName(d.p)
 	}
 
 	// Explicit routes, checked.
@@ -170,111 +198,188 @@ func (r *resolver) routes(f *File, l *Lab) {
 	dist, hop, queue := make([]int32, n), make([]int32, n), make([]int32, 0, n)
 	// What each destination needs, computed once: its endpoints (b is -1
 	// for the uplink's subnet), its class, and its first and last
-	// address (for the runs).
-	const (
-		pool4 = iota // in the IPv4 pool: aggregated by runs
-		pool6        // in the IPv6 pool: aggregated by runs
-		alone        // outside the pools: a route of its own
-	)
-	type dinfo struct {
-		a, b   int32
-		class  uint8
-		static bool // a static route names it
-		// In a lab without cycles: a's component and preorder number.
-		comp, tin int32
-	}
-	infos := make([]dinfo, len(dests))
+	// address (for the runs). The destinations of each class are listed
+	// apart (in destination order), and those attached to each node
+	// (CSR: attached[attStart[s]:attStart[s+1]]), so that the loop over
+	// the destinations of a node is one tight pass that labels them all,
+	// then one pass per class over the labels.
+	da, db := make([]int32, len(dests)), make([]int32, len(dests))
+	var byClass [2][]int32 // pool4, pool6
+	var lone, staticIdx []int32
+	attStart := make([]int32, n+1)
 	cv := &cover{r: r, l: l, g: g, lo: make([]u128, len(dests)), hi: make([]u128, len(dests))}
 	for i, d := range dests {
-		in := dinfo{a: int32(d.at[0]), b: -1, class: alone, static: staticDest[destKeys[i]]}
+		da[i], db[i] = int32(d.at[0]), -1
+		attStart[d.at[0]+1]++
 		if len(d.at) > 1 {
-			in.b = int32(d.at[1])
+			db[i] = int32(d.at[1])
+			attStart[d.at[1]+1]++
+		}
+		if staticDest[destKeys[i]] {
+			staticIdx = append(staticIdx, int32(i))
 		}
 		v6 := d.p.Addr().Is6()
 		pool := l.IPv4Pool
 		if v6 {
 			pool = l.IPv6Pool
 		}
-		if pool.IsValid() && pool.Contains(d.p.Addr()) && d.p.Bits() >= pool.Bits() {
-			in.class = pool4
-			if v6 {
-				in.class = pool6
-			}
+		switch {
+		case !pool.IsValid() || !pool.Contains(d.p.Addr()) || d.p.Bits() < pool.Bits():
+			lone = append(lone, int32(i))
+		case v6:
+			byClass[1] = append(byClass[1], int32(i))
+		default:
+			byClass[0] = append(byClass[0], int32(i))
 		}
-		infos[i] = in
 		cv.lo[i], cv.hi[i] = addr128(d.p.Masked().Addr()), addr128(lastAddr(d.p))
 	}
-	var runs [2][]run    // by class, reused from node to node
-	tree := newForest(g) // nil: a BFS from each node
-	if tree != nil {
-		for i := range infos {
-			infos[i].comp, infos[i].tin = tree.comp[infos[i].a], tree.tin[infos[i].a]
+	for i := range n {
+		attStart[i+1] += attStart[i]
+	}
+	attached, fill := make([]int32, attStart[n]), slices.Clone(attStart[:n])
+	for i := range dests {
+		attached[fill[da[i]]] = int32(i)
+		fill[da[i]]++
+		if db[i] >= 0 {
+			attached[fill[db[i]]] = int32(i)
+			fill[db[i]]++
 		}
 	}
+	// labels[di] is destination di's label from the node at hand: -1
+	// attached (or replaced by a static route), -2 unreachable, else the
+	// neighbour the shortest path to the nearer endpoint starts with.
+	labels := make([]int32, len(dests))
+	var runs [2][]run    // by class, reused from node to node
+	tree := newForest(g) // nil: a BFS from each node
+	var pos []int32      // in a lab without cycles: the preorder number of a
+	if tree != nil {
+		pos = make([]int32, len(dests))
+		for i, a := range da {
+			pos[i] = tree.tin[a]
+		}
+	}
+	// In a tree, the runs come from the paths between consecutive
+	// destinations (pathRuns), unless those are too long.
+	var pr *pathRuns
+	if tree != nil && auto {
+		budget := 16 * (n + len(dests))
+		if r.pathBudget != 0 {
+			budget = r.pathBudget // tests
+		}
+		if budget >= 0 {
+			pr = newPathRuns(tree, da, byClass, budget)
+		}
+	}
+	var skip []int32
+	replaced := make([]bool, len(dests))
 	for s := 0; s < n; s++ {
-		runs[pool4], runs[pool6] = runs[pool4][:0], runs[pool6][:0]
+		runs[0], runs[1] = runs[0][:0], runs[1][:0]
 		if !auto && len(staticDest) == 0 {
 			break
 		}
-		if tree == nil {
-			g.bfs(s, dist, hop, queue)
-		}
 		s32 := int32(s)
-		var sComp, sTin, sOut, sParent int32 // s in the tree
-		if tree != nil {
-			sComp, sTin, sOut, sParent = tree.comp[s], tree.tin[s], tree.tout[s], tree.parent[s]
-		}
-		for di := range infos {
-			d := &infos[di]
-			// The label: -1 attached, -2 unreachable, else the neighbour
-			// the shortest path to the nearer endpoint starts with. In a
-			// tree that is the hop toward a (forest.hop, inlined): the
-			// path from s to the farther endpoint runs through the nearer
-			// one, so both start with the same hop.
-			var lb int32 = -2
-			if d.a == s32 || d.b == s32 {
-				lb = -1
-			} else if tree != nil {
-				switch {
-				case d.comp != sComp:
-				case d.tin <= sTin || d.tin > sOut: // a is not below s
-					lb = sParent
-				default: // a is below s
-					lb = tree.child(s32, d.tin)
+		if pr != nil {
+			// The label of a destination, as in the pass below.
+			label := func(di int32) int32 {
+				if da[di] == s32 || db[di] == s32 {
+					return -1
 				}
-			} else {
-				best := int32(-1)
-				if dist[d.a] >= 0 {
-					best = d.a
-				}
-				if d.b >= 0 && dist[d.b] >= 0 && (best < 0 || dist[d.b] < dist[best] || dist[d.b] == dist[best] && d.b < best) {
-					best = d.b
-				}
-				if best >= 0 {
-					lb = hop[best]
-				}
+				return tree.hop(s32, da[di])
 			}
-			if d.static {
-				if lb >= 0 {
+			skip = append(skip[:0], attached[attStart[s]:attStart[s+1]]...)
+			for _, di := range staticIdx {
+				if lb := label(di); lb >= 0 {
 					autoHop[skey{s, destKeys[di]}] = int(lb)
 				}
 				if _, ok := statics[skey{s, destKeys[di]}]; ok {
-					lb = -1 // a static route replaces the automatic one
+					skip = append(skip, di) // a static route replaces the automatic one
+					replaced[di] = true
 				}
 			}
-			if !auto || lb < 0 {
-				continue
+			for _, di := range lone {
+				if lb := label(di); lb >= 0 && !replaced[di] {
+					r.addRoute(l, g, s, int(lb), dests[di].p, dests[di].p.Addr().Is6(), false)
+				}
 			}
-			if d.class == alone {
-				r.addRoute(l, g, s, int(lb), destKeys[di], dests[di].p.Addr().Is6(), false)
-				continue
+			for _, di := range staticIdx {
+				replaced[di] = false
 			}
-			rs := runs[d.class]
-			if k := len(rs); k > 0 && rs[k-1].label == lb {
-				rs[k-1].last = int32(di)
-				continue
+			for c := range runs {
+				runs[c] = pr.runs(s32, c, skip, da, runs[c])
 			}
-			runs[d.class] = append(rs, run{int32(di), int32(di), lb})
+		} else if tree != nil {
+			// In a tree the label is the hop toward a (forest.hop,
+			// inlined): the path from s to the farther endpoint runs
+			// through the nearer one, so both start with the same hop.
+			// a is below s when its number is in (tin, tout] of s, in
+			// s's component when it is in [tin, tout] of its root
+			// (preorder numbers a component's nodes in one range).
+			sTin, sOut, sParent := tree.tin[s], tree.tout[s], tree.parent[s]
+			root := tree.comp[s]
+			cLo, cHi := tree.tin[root], tree.tout[root]
+			below, width := uint32(sOut-sTin), uint32(cHi-cLo)
+			for di, p := range pos {
+				lb := sParent
+				if uint32(p-sTin-1) < below {
+					lb = tree.child(s32, p)
+				}
+				if uint32(p-cLo) > width {
+					lb = -2
+				}
+				labels[di] = lb
+			}
+		} else {
+			g.bfs(s, dist, hop, queue)
+			for di, a := range da {
+				b := db[di]
+				best := int32(-1)
+				if dist[a] >= 0 {
+					best = a
+				}
+				if b >= 0 && dist[b] >= 0 && (best < 0 || dist[b] < dist[best] || dist[b] == dist[best] && b < best) {
+					best = b
+				}
+				lb := int32(-2)
+				if best >= 0 {
+					lb = hop[best]
+				}
+				labels[di] = lb
+			}
+		}
+		if pr == nil {
+			for _, di := range attached[attStart[s]:attStart[s+1]] {
+				labels[di] = -1
+			}
+			for _, di := range staticIdx {
+				if lb := labels[di]; lb >= 0 {
+					autoHop[skey{s, destKeys[di]}] = int(lb)
+				}
+				if _, ok := statics[skey{s, destKeys[di]}]; ok {
+					labels[di] = -1 // a static route replaces the automatic one
+				}
+			}
+			if auto {
+				for _, di := range lone {
+					if lb := labels[di]; lb >= 0 {
+						r.addRoute(l, g, s, int(lb), dests[di].p, dests[di].p.Addr().Is6(), false)
+					}
+				}
+				for c, idx := range byClass {
+					rs := runs[c]
+					for _, di := range idx {
+						lb := labels[di]
+						if lb < 0 {
+							continue
+						}
+						if k := len(rs); k > 0 && rs[k-1].label == lb {
+							rs[k-1].last = di
+							continue
+						}
+						rs = append(rs, run{di, di, lb})
+					}
+					runs[c] = rs
+				}
+			}
 		}
 		upHop := int32(-1) // the neighbour toward the uplink's node
 		switch {
@@ -287,20 +392,21 @@ func (r *resolver) routes(f *File, l *Lab) {
 		if upHop >= 0 {
 			autoHop[skey{s, "default"}] = int(upHop)
 			if auto {
-				r.addRoute(l, g, s, int(upHop), "default", false, false)
+				r.addRoute(l, g, s, int(upHop), netip.Prefix{}, false, false)
 				if l.Uplink.Subnet6.IsValid() {
-					r.addRoute(l, g, s, int(upHop), "default", true, false)
+					r.addRoute(l, g, s, int(upHop), netip.Prefix{}, true, false)
 				}
 			}
 		}
 		cv.s = s
-		cv.runs(l.IPv4Pool, runs[pool4])
-		cv.runs(l.IPv6Pool, runs[pool6])
+		cv.runs(l.IPv4Pool, runs[0])
+		cv.runs(l.IPv6Pool, runs[1])
 		if s == n/16 && s > 0 {
 			// Room for the routes of all nodes at the rate so far: a
 			// large lab's routes grow once, not a dozen times.
 			if want := len(l.Routes)/(s+1)*n*5/4 + 16; want > cap(l.Routes) {
 				l.Routes = append(make([]RouteSpec, 0, want), l.Routes...)
+				r.routeTo = append(make([]netip.Prefix, 0, want), r.routeTo...)
 			}
 		}
 	}
@@ -308,13 +414,13 @@ func (r *resolver) routes(f *File, l *Lab) {
 		if k.to == "default" {
 			if auto && up >= 0 && k.node != up {
 				// replaces the automatic default
-				l.Routes = removeRoute(l.Routes, g.names[k.node], "default")
+				r.removeDefault(l, g.names[k.node])
 			}
-			r.addRoute(l, g, k.node, statics[k], "default", false, true)
+			r.addRoute(l, g, k.node, statics[k], netip.Prefix{}, false, true)
 			continue
 		}
 		p := netip.MustParsePrefix(k.to)
-		r.addRoute(l, g, k.node, statics[k], k.to, p.Addr().Is6(), true)
+		r.addRoute(l, g, k.node, statics[k], p, p.Addr().Is6(), true)
 	}
 	// Cycles: follow the next hops toward each static destination from
 	// every node, in order; the first walk that comes back to a node of
@@ -360,26 +466,15 @@ func (r *resolver) routes(f *File, l *Lab) {
 			}
 		}
 	}
-	sortRoutes(l.Routes)
+	sortRoutes(l.Routes, r.routeTo)
 }
 
 // sortRoutes sorts routes by node, then family (IPv4 first), then
 // destination (default first, then by prefix), keeping the order of equal
-// ones. The keys are parsed once; routes already in order (the common
-// case: they are made node by node) are left as they are.
-func sortRoutes(rs []RouteSpec) {
-	type key struct {
-		def bool
-		p   netip.Prefix
-	}
-	keys := make([]key, len(rs))
-	for i, r := range rs {
-		if r.To == "default" {
-			keys[i].def = true
-		} else {
-			keys[i].p = netip.MustParsePrefix(r.To)
-		}
-	}
+// ones. to[i] is the destination of rs[i] (invalid: default), as
+// addRoute keeps it; routes already in order (the common case: they are
+// made node by node) are left as they are.
+func sortRoutes(rs []RouteSpec, to []netip.Prefix) {
 	less := func(i, j int) bool {
 		a, b := &rs[i], &rs[j]
 		if a.Node != b.Node {
@@ -388,10 +483,11 @@ func sortRoutes(rs []RouteSpec) {
 		if a.Via.Is6() != b.Via.Is6() {
 			return !a.Via.Is6()
 		}
-		if keys[i].def || keys[j].def {
-			return keys[i].def && !keys[j].def
+		di, dj := !to[i].IsValid(), !to[j].IsValid()
+		if di || dj {
+			return di && !dj
 		}
-		return prefixLess(keys[i].p, keys[j].p)
+		return prefixLess(to[i], to[j])
 	}
 	sorted := true
 	for i := 1; i < len(rs) && sorted; i++ {
@@ -412,14 +508,31 @@ func sortRoutes(rs []RouteSpec) {
 	copy(rs, out)
 }
 
-func removeRoute(rs []RouteSpec, node, to string) []RouteSpec {
-	out := rs[:0]
-	for _, r := range rs {
-		if !(r.Node == node && r.To == to && !r.Via.Is6()) {
-			out = append(out, r)
+// removeDefault removes node's automatic IPv4 default route (from
+// l.Routes and r.routeTo alike).
+func (r *resolver) removeDefault(l *Lab, node string) {
+	k := 0
+	for i, rt := range l.Routes {
+		if !(rt.Node == node && rt.To == "default" && !rt.Via.Is6()) {
+			l.Routes[k], r.routeTo[k] = rt, r.routeTo[i]
+			k++
 		}
 	}
-	return out
+	l.Routes, r.routeTo = l.Routes[:k], r.routeTo[:k]
+}
+
+// prefixName is p.String(), made once per prefix: a large lab's routes
+// name the same aggregates from node after node.
+func (r *resolver) prefixName(p netip.Prefix) string {
+	if s, ok := r.names[p]; ok {
+		return s
+	}
+	if r.names == nil {
+		r.names = map[netip.Prefix]string{}
+	}
+	s := string(p.AppendTo(r.scratch[:0]))
+	r.names[p] = s
+	return s
 }
 
 func (g *graph) linkBetween(a, b int) int {
@@ -431,21 +544,27 @@ func (g *graph) linkBetween(a, b int) int {
 	return -1
 }
 
-// addRoute adds, on node s, a route to `to` via neighbour v, over the
-// first link between them. A neighbour without an address of the family
-// on that link gets no route.
-func (r *resolver) addRoute(l *Lab, g *graph, s, v int, to string, v6, static bool) {
+// addRoute adds, on node s, a route to p (invalid: default) via
+// neighbour v, over the first link between them. A neighbour without an
+// address of the family on that link gets no route. r.routeTo keeps p
+// beside the route (for sortRoutes).
+func (r *resolver) addRoute(l *Lab, g *graph, s, v int, p netip.Prefix, v6, static bool) {
 	li := g.linkBetween(s, v)
-	lk := l.Links[li]
-	mine, theirs := lk.A, lk.B
+	lk := &l.Links[li]
+	mine, theirs := &lk.A, &lk.B
 	if lk.A.Node != g.names[s] {
-		mine, theirs = lk.B, lk.A
+		mine, theirs = &lk.B, &lk.A
 	}
 	via := famAddr(theirs.Addrs, v6)
 	if !via.IsValid() {
 		return
 	}
+	to := "default"
+	if p.IsValid() {
+		to = r.prefixName(p)
+	}
 	l.Routes = append(l.Routes, RouteSpec{Node: g.names[s], To: to, Via: via.Addr(), Dev: mine.Iface, Static: static})
+	r.routeTo = append(r.routeTo, p)
 }
 
 // u128 is an address as a 128-bit number (an IPv4 address as its
@@ -509,7 +628,7 @@ func (c *cover) runs(p netip.Prefix, runs []run) {
 		}
 	}
 	if !mixed {
-		c.r.addRoute(c.l, c.g, c.s, int(runs[0].label), p.String(), p.Addr().Is6(), false)
+		c.r.addRoute(c.l, c.g, c.s, int(runs[0].label), p, p.Addr().Is6(), false)
 		return
 	}
 	if p.Bits() >= p.Addr().BitLen() {
@@ -517,12 +636,25 @@ func (c *cover) runs(p netip.Prefix, runs []run) {
 	}
 	lo := netip.PrefixFrom(p.Addr(), p.Bits()+1)
 	hi := nextPrefix(lo)
-	loEnd := addr128(lastAddr(lo))
+	loEnd := lastAddr128(lo.Masked())
 	// left: the runs that start in lo; right: those that end in hi.
 	i := sort.Search(len(runs), func(k int) bool { return c.lo[runs[k].first].cmp(loEnd) > 0 })
 	j := sort.Search(len(runs), func(k int) bool { return c.hi[runs[k].last].cmp(loEnd) > 0 })
 	c.runs(lo, runs[:i])
 	c.runs(hi, runs[j:])
+}
+
+// lastAddr128 is addr128(lastAddr(p)), for a masked p.
+func lastAddr128(p netip.Prefix) u128 {
+	a, n := addr128(p.Addr()), p.Addr().BitLen()-p.Bits() // host bits
+	switch {
+	case n >= 64:
+		a.lo = ^uint64(0)
+		a.hi |= 1<<(n-64) - 1
+	case n > 0:
+		a.lo |= 1<<n - 1
+	}
+	return a
 }
 
 // lastAddr is the last address of p.

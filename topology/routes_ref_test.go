@@ -177,7 +177,7 @@ func (r *resolver) refRoutes(f *File, l *Lab) {
 				continue
 			}
 			if !d.inPool {
-				r.addRoute(l, g, s, lb, destKeys[di], d.v6, false)
+				r.addRoute(l, g, s, lb, dests[di].p, d.v6, false)
 				continue
 			}
 			runs := &runs4
@@ -193,9 +193,9 @@ func (r *resolver) refRoutes(f *File, l *Lab) {
 		if up >= 0 && s != up && dist[up] >= 0 {
 			autoHop[skey{s, "default"}] = hop[up]
 			if auto {
-				r.addRoute(l, g, s, hop[up], "default", false, false)
+				r.addRoute(l, g, s, hop[up], netip.Prefix{}, false, false)
 				if l.Uplink.Subnet6.IsValid() {
-					r.addRoute(l, g, s, hop[up], "default", true, false)
+					r.addRoute(l, g, s, hop[up], netip.Prefix{}, true, false)
 				}
 			}
 		}
@@ -208,11 +208,11 @@ func (r *resolver) refRoutes(f *File, l *Lab) {
 				// replaces the automatic default
 				l.Routes = removeRoute(l.Routes, g.names[k.node], "default")
 			}
-			r.addRoute(l, g, k.node, statics[k], "default", false, true)
+			r.addRoute(l, g, k.node, statics[k], netip.Prefix{}, false, true)
 			continue
 		}
 		p := netip.MustParsePrefix(k.to)
-		r.addRoute(l, g, k.node, statics[k], k.to, p.Addr().Is6(), true)
+		r.addRoute(l, g, k.node, statics[k], p, p.Addr().Is6(), true)
 	}
 	// Cycles: follow the next hops toward each static destination from
 	// every node.
@@ -265,7 +265,7 @@ func (r *resolver) refCoverRuns(l *Lab, g *graph, s int, p netip.Prefix, runs []
 		mixed = mixed || x.label != runs[0].label
 	}
 	if !mixed {
-		r.addRoute(l, g, s, runs[0].label, p.String(), p.Addr().Is6(), false)
+		r.addRoute(l, g, s, runs[0].label, p, p.Addr().Is6(), false)
 		return
 	}
 	if p.Bits() >= p.Addr().BitLen() {
@@ -288,4 +288,14 @@ func (r *resolver) refCoverRuns(l *Lab, g *graph, s int, p netip.Prefix, runs []
 	}
 	r.refCoverRuns(l, g, s, lo, left)
 	r.refCoverRuns(l, g, s, hi, right)
+}
+
+func removeRoute(rs []RouteSpec, node, to string) []RouteSpec {
+	out := rs[:0]
+	for _, r := range rs {
+		if !(r.Node == node && r.To == to && !r.Via.Is6()) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
