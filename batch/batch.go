@@ -98,12 +98,40 @@ type run struct {
 	intents  []plan.Step
 	pre      []plan.Step // modprobe
 	host     []plan.BatchLine
-	nsKeys   [][]string // batch argv prefixes in first-appearance order
-	nsLines  map[string][]plan.BatchLine
+	nsKeys   [][]string     // batch argv prefixes in first-appearance order
+	nsAll    []nsLine       // their lines, in order (lists cuts them per prefix)
+	nsIndex  map[string]int // key(prefix) to its index in nsKeys
+	last     int            // index of the prefix of the last line + 1, or 0
 	files    []plan.Step // resolv.conf writes
 	markers  []plan.Step
 	removals []plan.Step
 	notes    []plan.Step
+}
+
+// nsLine is a line of the batch of prefix nsKeys[i].
+type nsLine struct {
+	i int
+	l plan.BatchLine
+}
+
+// lists returns the lines of each prefix of the run, in order, cut from
+// one slab.
+func (r *run) lists() [][]plan.BatchLine {
+	out := make([][]plan.BatchLine, len(r.nsKeys))
+	count := make([]int, len(r.nsKeys))
+	for _, e := range r.nsAll {
+		count[e.i]++
+	}
+	slab := make([]plan.BatchLine, len(r.nsAll))
+	off := 0
+	for i, c := range count {
+		out[i] = slab[off:off:(off + c)]
+		off += c
+	}
+	for _, e := range r.nsAll {
+		out[e.i] = append(out[e.i], e.l)
+	}
+	return out
 }
 
 func key(prefix []string) string {
@@ -228,14 +256,23 @@ func (o *optimizer) command(s plan.Command) bool {
 			return false
 		}
 		prefix := a[:n]
-		k := key(prefix)
-		if o.r.nsLines == nil {
-			o.r.nsLines = map[string][]plan.BatchLine{}
+		// Runs of one namespace's commands are the rule: the prefix of
+		// the last line is tried first, without a key or a map.
+		i := o.r.last - 1
+		if i < 0 || !slices.Equal(o.r.nsKeys[i], prefix) {
+			k := key(prefix)
+			if o.r.nsIndex == nil {
+				o.r.nsIndex = map[string]int{}
+			}
+			var ok bool
+			if i, ok = o.r.nsIndex[k]; !ok {
+				i = len(o.r.nsKeys)
+				o.r.nsIndex[k] = i
+				o.r.nsKeys = append(o.r.nsKeys, prefix)
+			}
+			o.r.last = i + 1
 		}
-		if _, ok := o.r.nsLines[k]; !ok {
-			o.r.nsKeys = append(o.r.nsKeys, prefix)
-		}
-		o.r.nsLines[k] = append(o.r.nsLines[k], plan.BatchLine{Args: a[n:], Steps: o.one()})
+		o.r.nsAll = append(o.r.nsAll, nsLine{i, plan.BatchLine{Args: a[n:], Steps: o.one()}})
 		return true
 	}
 	return false
@@ -288,15 +325,24 @@ func (o *optimizer) flush() {
 	// ip -n NS (links, addresses) before ip -n NS -6 (routes that need
 	// them) before tc -n NS (qdiscs on those links); in each class, in
 	// order of first appearance.
-	keys := slices.Clone(r.nsKeys)
-	slices.SortStableFunc(keys, func(a, b []string) int { return class(a) - class(b) })
-	if host, l, ok := lanes(r.host, keys, r.nsLines); ok {
+	order := make([]int, len(r.nsKeys))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return class(r.nsKeys[a]) - class(r.nsKeys[b]) })
+	all := r.lists()
+	keys := make([][]string, len(order))
+	lines := make([][]plan.BatchLine, len(order))
+	for i, j := range order {
+		keys[i], lines[i] = r.nsKeys[j], all[j]
+	}
+	if host, l, ok := lanes(r.host, keys, lines); ok {
 		o.out = append(o.out, batchOf([]string{"ip", "-batch", "-"}, host)...)
 		o.out = append(o.out, l)
 	} else {
 		o.out = append(o.out, batchOf([]string{"ip", "-batch", "-"}, r.host)...)
-		for _, prefix := range keys {
-			o.out = append(o.out, batchOf(slices.Concat(prefix, []string{"-batch", "-"}), r.nsLines[key(prefix)])...)
+		for i, prefix := range keys {
+			o.out = append(o.out, batchOf(slices.Concat(prefix, []string{"-batch", "-"}), lines[i])...)
 		}
 	}
 	o.out = append(o.out, files(r.files)...)
@@ -319,8 +365,8 @@ const LaneCount = 4
 const LaneMin = 8
 
 // lanes splits the per-namespace work of a run (its namespaces' sysctl
-// lines, taken out of the host batch, and their batches, keys in class
-// order) into plan.Lanes, and returns the host lines left with it; ok is
+// lines, taken out of the host batch, and their batches: prefixes in
+// class order, and the lines of each) into plan.Lanes, and returns the host lines left with it; ok is
 // false (nothing split) when the run has fewer than LaneMin such
 // namespaces, or when a namespace's line names another namespace (a
 // `link set ... netns OTHER`): then one lane could depend on another.
@@ -331,10 +377,10 @@ const LaneMin = 8
 // appearance, each to the lane with the least work so far (a process
 // counts 4, a line 1; ties to the first lane), so the result depends
 // only on the plan.
-func lanes(host []plan.BatchLine, keys [][]string, nsLines map[string][]plan.BatchLine) ([]plan.BatchLine, plan.Lanes, bool) {
+func lanes(host []plan.BatchLine, keys [][]string, nsLines [][]plan.BatchLine) ([]plan.BatchLine, plan.Lanes, bool) {
 	type unit struct {
 		sysctl []plan.BatchLine
-		keys   [][]string
+		keys   []int // indices in keys
 		cost   int
 	}
 	units := map[string]*unit{}
@@ -358,15 +404,15 @@ func lanes(host []plan.BatchLine, keys [][]string, nsLines map[string][]plan.Bat
 		}
 		rest = append(rest, l)
 	}
-	for _, k := range keys {
-		lines := nsLines[key(k)]
+	for i, k := range keys {
+		lines := nsLines[i]
 		for _, l := range lines {
 			if slices.Contains(l.Args, "netns") {
 				return nil, plan.Lanes{}, false
 			}
 		}
 		u := get(k[2])
-		u.keys = append(u.keys, k)
+		u.keys = append(u.keys, i)
 		u.cost += 4 + len(lines)
 	}
 	if len(order) < LaneMin {
@@ -386,8 +432,8 @@ func lanes(host []plan.BatchLine, keys [][]string, nsLines map[string][]plan.Bat
 		}
 		cost[j] += u.cost
 		sysctl[j] = append(sysctl[j], u.sysctl...)
-		for _, k := range u.keys {
-			work[j] = append(work[j], batchOf(slices.Concat(k, []string{"-batch", "-"}), nsLines[key(k)])...)
+		for _, i := range u.keys {
+			work[j] = append(work[j], batchOf(slices.Concat(keys[i], []string{"-batch", "-"}), nsLines[i])...)
 		}
 	}
 	l := plan.Lanes{Lanes: make([][]plan.Step, n)}

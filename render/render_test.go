@@ -552,3 +552,30 @@ func TestShellcheck(t *testing.T) {
 		t.Fatalf("shellcheck: %v\n%s\n%s", err, out, s)
 	}
 }
+
+// TestBatchTerminator: a batch's heredoc, written straight into the
+// script, feeds exactly Stdin() to its program, and a batch whose line
+// could be the terminator gets another one.
+func TestBatchTerminator(t *testing.T) {
+	for _, lines := range [][][]string{
+		{{"link", "set", "dev", "x", "up"}, {"netns", "exec", "a", "sysctl", "-q", "-w", "net.ipv4.tcp_rmem=4096 131072 6291456"}},
+		{{"NPTE_EOF"}, {"link", "set", "dev", "x", "up"}},
+		{{"NPTE_EOF_1"}, {"NPTE_EOF"}},
+		{{"NPTE_EOF", "x"}},
+	} {
+		b := plan.Batch{Argv: []string{"cat"}}
+		for _, l := range lines {
+			b.Lines = append(b.Lines, plan.BatchLine{Args: l, Steps: []plan.Step{plan.Command{Argv: append([]string{"ip"}, l...)}}})
+		}
+		script, err := render.Script(plan.Plan{Steps: []plan.Step{b}}, render.Options{Version: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := syntax.NewParser(syntax.Variant(syntax.LangPOSIX)).Parse(strings.NewReader(script), ""); err != nil {
+			t.Fatalf("lines %q: %v\n%s", lines, err, script)
+		}
+		if got := interpStdin(t, script); got != b.Stdin() {
+			t.Errorf("lines %q: interp fed %q, want %q\n%s", lines, got, b.Stdin(), script)
+		}
+	}
+}
