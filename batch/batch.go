@@ -102,7 +102,7 @@ type run struct {
 	nsAll    []nsLine       // their lines, in order (lists cuts them per prefix)
 	nsIndex  map[string]int // key(prefix) to its index in nsKeys
 	last     int            // index of the prefix of the last line + 1, or 0
-	files    []plan.Step // resolv.conf writes
+	files    []plan.Step    // resolv.conf writes
 	markers  []plan.Step
 	removals []plan.Step
 	notes    []plan.Step
