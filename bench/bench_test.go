@@ -101,3 +101,20 @@ func TestRunScript(t *testing.T) {
 		t.Errorf("namespaces left behind: %v", names)
 	}
 }
+
+// TestRatio: run.sh's ratio rounds to two decimals, carrying into the
+// units (10261/10288 once printed as "0.100").
+func TestRatio(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("bench/run.sh needs bash")
+	}
+	for _, tc := range []struct{ a, b, want string }{
+		{"10261", "10288", "1.00"}, {"795", "727", "1.09"}, {"3702", "508", "7.29"}, {"1", "3", "0.33"}, {"2", "3", "0.67"}, {"5", "5", "1.00"},
+	} {
+		script := `eval "$(sed -n '/^ratio()/,/^}/p' run.sh)"; ratio "$1" "$2"`
+		out, err := exec.Command("bash", "-c", script, "bash", tc.a, tc.b).Output()
+		if err != nil || string(out) != tc.want {
+			t.Errorf("ratio %s %s = %q (%v), want %s", tc.a, tc.b, out, err, tc.want)
+		}
+	}
+}

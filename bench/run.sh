@@ -138,7 +138,10 @@ median() {
 ms() { printf '%d.%02d' $(($1 / 1000)) $((($1 % 1000) / 10)); }
 
 # ratio prints $1/$2 with two decimals.
-ratio() { printf '%d.%02d' $(($1 / $2)) $(((($1 % $2) * 100 + $2 / 2) / $2)); }
+ratio() {
+	local h=$((($1 * 100 + $2 / 2) / $2)) # hundredths, rounded
+	printf '%d.%02d' $((h / 100)) $((h % 100))
+}
 
 teardown() {
 	ip -all netns delete 2>/dev/null || true
