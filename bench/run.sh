@@ -26,6 +26,8 @@
 # (for N >= 2), in the same sandbox and the same interleaved loop:
 #   floor  one host `ip -batch` + one `ip -n NS -batch` per namespace;
 #          teardown: one `ip -batch` of `netns del` lines;
+#   (p)    the floor's commands in 4 lanes at once, as npte's plan.Lanes
+#          runs them (lanesfloor); the same teardown;
 #   (e)    npte lab chain N: one plan under one lock, batched (package
 #          batch); teardown: npte lab chain --destroy N (batched);
 #   (f)    sh running `npte lab chain N --dry-run` (and the --destroy one);
@@ -220,6 +222,12 @@ composite() {
 		pingchain "$n" "$m"
 		t=$(timeus ip -batch "$d/c-down.batch")
 		;;
+	p)
+		b=$(timeus sh "$d/p.sh")
+		p=$(<"$work/tasks")
+		pingchain "$n" "$m"
+		t=$(timeus ip -batch "$d/c-down.batch")
+		;;
 	l)
 		b=$(timeus "$npte" lab apply "$d/chain$n.yaml")
 		p=$(<"$work/tasks")
@@ -365,6 +373,43 @@ prepare() {
 		} >"$d/c-ns$i.batch"
 		echo "ip -n ns$i -batch $d/c-ns$i.batch" >>"$d/c.sh"
 	done
+	lanesfloor "$n" "$d"
+}
+
+# lanesfloor N DIR writes DIR/p.sh: the floor's commands, run the way
+# npte's lanes run them (plan.Lanes): one host `ip -batch` of the netns
+# adds and veth pairs, then 4 background jobs at once, job j taking
+# namespaces j, j+4, ...: first one `ip -batch` of their `netns exec NS
+# sysctl` lines, then their `ip -n NS -batch` one after another.
+lanesfloor() {
+	local n=$1 d=$2 i j
+	{
+		for ((i = 1; i <= n; i++)); do
+			echo "netns add ns$i"
+		done
+		for ((i = 1; i < n; i++)); do
+			echo "link add name if-ns$((i + 1)) netns ns$i type veth peer name if-ns$i netns ns$((i + 1))"
+		done
+	} >"$d/p-host.batch"
+	{
+		echo "set -e"
+		echo "ip -batch $d/p-host.batch"
+		for ((j = 1; j <= 4 && j <= n; j++)); do
+			for ((i = j; i <= n; i += 4)); do
+				echo "netns exec ns$i sysctl -q -w net.ipv4.ip_forward=1"
+			done >"$d/p-lane$j.batch"
+			echo "("
+			echo "	ip -batch $d/p-lane$j.batch"
+			for ((i = j; i <= n; i += 4)); do
+				echo "	ip -n ns$i -batch $d/c-ns$i.batch"
+			done
+			echo ") &"
+			echo "p$j=\$!"
+		done
+		for ((j = 1; j <= 4 && j <= n; j++)); do
+			echo "wait \$p$j"
+		done
+	} >"$d/p.sh"
 }
 
 # timed N METHOD runs one method once and prints its wall time in µs.
@@ -402,7 +447,7 @@ for n in $sizes; do
 	fi
 	cm=()
 	if ((n >= 2)); then
-		cm=(floor l s e f)
+		cm=(floor p l s e f)
 		((n > perop_max)) || cm+=(g)
 		if [ "$mininet" != 0 ] && [ -x /usr/bin/python3 ] && [ -d /usr/lib/python3/dist-packages/mininet ]; then
 			cm+=(m)
@@ -478,10 +523,11 @@ if ((${#cb[@]} > 0)); then
 			# shellcheck disable=SC2086
 			mb=$(median ${cb["$n m"]})
 		fi
-		for m in floor l s e f g m; do
+		for m in floor p l s e f g m; do
 			[ -n "${cb["$n $m"]:-}" ] || continue
 			case $m in
 			floor) label='iproute2 floor (ip -batch)' ;;
+			p) label='(p) the floor in 4 lanes' ;;
 			l) label='(l) npte lab apply FILE' ;;
 			s) label='(s) sh of its --dry-run script' ;;
 			e) label='(e) npte lab chain, batched' ;;
