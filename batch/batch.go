@@ -20,7 +20,8 @@
 //   - when LaneMin or more namespaces have work of their own, that work
 //     (their sysctl lines, out of the host batch, and their batches) runs
 //     in plan.Lanes: LaneCount lanes at once, each namespace whole in one
-//     lane, so that the start-up of their processes overlaps;
+//     lane, so that the start-up of their processes overlaps, each
+//     program entering its namespace with nsenter (plan.EnterNetns);
 //   - a run of namespace-creation guards (RequireAbsent and
 //     RequireEtcNetnsAbsent of each name) becomes one
 //     plan.RequireAllAbsent, which checks /run/netns and /etc/netns once
@@ -371,9 +372,14 @@ const LaneMin = 8
 // namespaces, or when a namespace's line names another namespace (a
 // `link set ... netns OTHER`): then one lane could depend on another.
 //
-// Each namespace goes whole to one lane: its sysctl line (one `ip
-// -batch -` per lane holds the lines of all its namespaces, first), then
-// its batches in class order. Namespaces are dealt in order of first
+// Each namespace goes whole to one lane: in each lane, the sysctl lines
+// of its namespaces first, then their batches, each namespace's in class
+// order. Inside lanes, the programs enter their namespace with nsenter
+// (plan.EnterNetns): `nsenter --net=/run/netns/NS sysctl ...` for a sysctl
+// line, `nsenter --net=/run/netns/NS ip -batch -` (or tc) for a batch,
+// whose start-up does not grow with the number of namespaces as that of
+// `ip -n NS` and `ip netns exec NS` does; a batch of one line stays the
+// command it was. Namespaces are dealt in order of first
 // appearance, each to the lane with the least work so far (a process
 // counts 4, a line 1; ties to the first lane), so the result depends
 // only on the plan.
@@ -433,12 +439,19 @@ func lanes(host []plan.BatchLine, keys [][]string, nsLines [][]plan.BatchLine) (
 		cost[j] += u.cost
 		sysctl[j] = append(sysctl[j], u.sysctl...)
 		for _, i := range u.keys {
-			work[j] = append(work[j], batchOf(slices.Concat(keys[i], []string{"-batch", "-"}), nsLines[i])...)
+			// ip -n NS [-6] LINE...: nsenter --net=/run/netns/NS ip [-6] -batch -
+			k := keys[i]
+			argv := slices.Concat(plan.EnterNetns(k[2]), k[:1], k[3:], []string{"-batch", "-"})
+			work[j] = append(work[j], batchOf(argv, nsLines[i])...)
 		}
 	}
 	l := plan.Lanes{Lanes: make([][]plan.Step, n)}
 	for j := range l.Lanes {
-		l.Lanes[j] = append(batchOf([]string{"ip", "-batch", "-"}, sysctl[j]), work[j]...)
+		for _, line := range sysctl[j] {
+			// netns exec NS sysctl ARGS: nsenter --net=/run/netns/NS sysctl ARGS
+			l.Lanes[j] = append(l.Lanes[j], plan.Command{Argv: slices.Concat(plan.EnterNetns(line.Args[2]), line.Args[3:])})
+		}
+		l.Lanes[j] = append(l.Lanes[j], work[j]...)
 	}
 	return rest, l, true
 }

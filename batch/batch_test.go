@@ -72,7 +72,7 @@ func clonePlan(p plan.Plan) plan.Plan {
 
 // TestOptimizeProcesses: a chain of N is built with one host batch, one
 // batch per namespace, one modprobe, and two processes for all its
-// resolv.conf files (and, with lanes, one batch of sysctl lines per lane), and no guard that needs a program after the first change;
+// resolv.conf files (and, with lanes, one sysctl process per namespace), and no guard that needs a program after the first change;
 // torn down, when npte's records hold exactly the chain, with one rm and
 // one ip -batch.
 func TestOptimizeProcesses(t *testing.T) {
@@ -81,7 +81,7 @@ func TestOptimizeProcesses(t *testing.T) {
 		procs, lines := programs(p.Steps)
 		want := n + 4 // modprobe, host batch, n namespace batches, install -d, awk
 		if n >= batch.LaneMin {
-			want += batch.LaneCount // the sysctl lines, one ip -batch per lane
+			want += n // in lanes, each namespace's sysctls are a process of their own (nsenter)
 		}
 		if procs != want {
 			t.Errorf("Chain(%d) batched starts %d programs, want %d", n, procs, want)

@@ -47,10 +47,12 @@ func commands(steps []plan.Step) []string {
 }
 
 // namespaceOf is the namespace whose own work a command is (ip -n NS, tc
-// -n NS, ip netns exec NS), or "".
+// -n NS, ip netns exec NS, nsenter --net=/run/netns/NS), or "".
 func namespaceOf(c string) string {
 	f := strings.Fields(c)
 	switch {
+	case len(f) > 2 && f[0] == "nsenter":
+		return strings.TrimPrefix(f[1], "--net="+plan.RunNetns+"/")
 	case len(f) > 3 && f[1] == "-n":
 		return f[2]
 	case len(f) > 3 && f[1] == "netns" && f[2] == "exec":
@@ -122,26 +124,40 @@ func TestLanes(t *testing.T) {
 			}
 			before, after := commands(bench.Chain(n).Steps), commands(got.Steps)
 			for ns := range owner {
-				var sys, rest, y []string
+				var settings, rest, sys, y []string
 				for _, c := range before {
 					switch {
 					case namespaceOf(c) != ns:
 					case strings.Contains(c, " sysctl "):
-						sys = append(sys, c)
+						settings = append(settings, strings.Fields(c)[7:]...)
 					default:
 						rest = append(rest, c)
 					}
 				}
 				for _, c := range after {
-					if namespaceOf(c) == ns {
+					switch {
+					case namespaceOf(c) != ns:
+					case strings.Contains(c, " sysctl "):
+						sys = append(sys, c)
+					default:
 						y = append(y, c)
 					}
+				}
+				// Its sysctls: one nsenter sysctl -e with every setting,
+				// in the lane before its batches.
+				want := strings.Join(slices.Concat(plan.EnterNetns(ns), []string{"sysctl", "-q", "-e", "-w"}, settings), " ")
+				if len(sys) != 1 || sys[0] != want {
+					t.Errorf("%s: sysctls %q, want %q", ns, sys, want)
+				}
+				lane := commands(ls[0].Lanes[owner[ns]])
+				if i, k := slices.Index(lane, want), slices.IndexFunc(lane, func(c string) bool { return namespaceOf(c) == ns && !strings.Contains(c, " sysctl ") }); i < 0 || k < i {
+					t.Errorf("%s: its sysctls come after its batches in its lane", ns)
 				}
 				// The guards the pass proves (ip -n NS link show) are
 				// dropped; everything else stays, in order.
 				rest = slices.DeleteFunc(rest, func(c string) bool { return strings.Contains(c, " link show ") })
-				if x := append(sys, rest...); !reflect.DeepEqual(x, y) {
-					t.Errorf("%s: its work in its lane differs from the plan before the pass:\nbefore %q\nafter  %q", ns, x, y)
+				if !reflect.DeepEqual(rest, y) {
+					t.Errorf("%s: its work in its lane differs from the plan before the pass:\nbefore %q\nafter  %q", ns, rest, y)
 				}
 			}
 		})
@@ -192,9 +208,9 @@ func TestLanesFidelity(t *testing.T) {
 		w    fidelity.World
 		want []string
 	}{
-		{"one lane", failing("ip -n ns6 -batch -"), []string{"npte: step 13/24 failed: ip -n ns6 -batch - (7 commands): exit status 1 (lane 2 of 4)\n",
-			"possibly part of ip -n ns6 -batch -", "ip -n ns8 route replace 10.0.1.0/24 via 10.0.7.1", "to clean up, run: npte lab chain --destroy 10"}},
-		{"two lanes", failing("ip -n ns6 -batch -", "ip -n ns3 -batch -"), []string{"(lane 2 of 4; 2 lanes failed, the first is shown)", "possibly part of ip -n ns3 -batch -"}},
+		{"one lane", failing("nsenter --net=/run/netns/ns6 ip -batch -"), []string{"npte: step 17/30 failed: nsenter --net=/run/netns/ns6 ip -batch - (7 commands): exit status 1 (lane 2 of 4)\n",
+			"possibly part of nsenter '--net=/run/netns/ns6' ip -batch -", "ip -n ns8 route replace 10.0.1.0/24 via 10.0.7.1", "to clean up, run: npte lab chain --destroy 10"}},
+		{"two lanes", failing("nsenter --net=/run/netns/ns6 ip -batch -", "nsenter --net=/run/netns/ns3 ip -batch -"), []string{"(lane 2 of 4; 2 lanes failed, the first is shown)", "possibly part of nsenter '--net=/run/netns/ns3' ip -batch -"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var first string

@@ -26,8 +26,9 @@
 # (for N >= 2), in the same sandbox and the same interleaved loop:
 #   floor  one host `ip -batch` + one `ip -n NS -batch` per namespace;
 #          teardown: one `ip -batch` of `netns del` lines;
-#   (p)    the floor's commands in 4 lanes at once, as npte's plan.Lanes
-#          runs them (lanesfloor); the same teardown;
+#   (p)    the floor's commands in 4 lanes at once, entering each
+#          namespace with nsenter, as npte's plan.Lanes runs them
+#          (lanesfloor); the same teardown;
 #   (e)    npte lab chain N: one plan under one lock, batched (package
 #          batch); teardown: npte lab chain --destroy N (batched);
 #   (f)    sh running `npte lab chain N --dry-run` (and the --destroy one);
@@ -379,8 +380,10 @@ prepare() {
 # lanesfloor N DIR writes DIR/p.sh: the floor's commands, run the way
 # npte's lanes run them (plan.Lanes): one host `ip -batch` of the netns
 # adds and veth pairs, then 4 background jobs at once, job j taking
-# namespaces j, j+4, ...: first one `ip -batch` of their `netns exec NS
-# sysctl` lines, then their `ip -n NS -batch` one after another.
+# namespaces j, j+4, ...: first their sysctls, then their batches, one
+# after another, each entering its namespace with nsenter (`nsenter
+# --net=/run/netns/NS sysctl ...`, `nsenter --net=/run/netns/NS ip -batch
+# FILE`), as npte does inside lanes.
 lanesfloor() {
 	local n=$1 d=$2 i j
 	{
@@ -395,13 +398,12 @@ lanesfloor() {
 		echo "set -e"
 		echo "ip -batch $d/p-host.batch"
 		for ((j = 1; j <= 4 && j <= n; j++)); do
-			for ((i = j; i <= n; i += 4)); do
-				echo "netns exec ns$i sysctl -q -w net.ipv4.ip_forward=1"
-			done >"$d/p-lane$j.batch"
 			echo "("
-			echo "	ip -batch $d/p-lane$j.batch"
 			for ((i = j; i <= n; i += 4)); do
-				echo "	ip -n ns$i -batch $d/c-ns$i.batch"
+				echo "	nsenter --net=/run/netns/ns$i sysctl -q -w net.ipv4.ip_forward=1"
+			done
+			for ((i = j; i <= n; i += 4)); do
+				echo "	nsenter --net=/run/netns/ns$i ip -batch $d/c-ns$i.batch"
 			done
 			echo ") &"
 			echo "p$j=\$!"

@@ -35,6 +35,7 @@ func Tools() []Tool {
 		{"bwrap", "bubblewrap", false, "netns run --sandbox"},
 		{"debootstrap", "debootstrap", false, "container create (a Debian tree)"},
 		{"systemd-nspawn", "systemd-container", false, "container run and container boot"},
+		{"nsenter", "util-linux", true, "the lanes of a lab of 8 or more namespaces: each namespace's own batch and sysctls run inside it"},
 		{"unshare", "util-linux", false, "doctor's kernel feature probes and the qdisc guard of netem apply and lab netem, run in a throwaway network namespace"},
 	}
 }

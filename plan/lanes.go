@@ -7,8 +7,8 @@ import "strconv"
 // first failed step while the others run to their end; Lanes fails when
 // any lane failed. The batching pass builds it from the per-namespace
 // work of a run (package batch): each lane holds the work of its own
-// namespaces (their sysctl line in one `ip -batch -`, then their `ip -n
-// NS -batch -` and `tc -n NS -batch -`), so no lane depends on another,
+// namespaces (their sysctls, then their ip and tc batches, each program
+// entering its namespace with nsenter: EnterNetns), so no lane depends on another,
 // and every lane runs after the steps before Lanes and before the steps
 // after it. A lane holds only Batch and Command steps that read no
 // standard input but their heredoc (a script's background job reads
