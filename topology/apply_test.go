@@ -2,7 +2,6 @@ package topology
 
 import (
 	"math/rand/v2"
-	"os"
 	"reflect"
 	"testing"
 )
@@ -13,18 +12,7 @@ import (
 // chains, stars, grids and trees (dual-stack, with an uplink, with
 // static routes) and random forests (randomForestLab).
 func TestApplyDirect(t *testing.T) {
-	var labs []*Lab
-	for _, f := range examples(t) {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		l, err := LoadBytes(f, data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		labs = append(labs, l)
-	}
+	labs := exampleLabs(t)
 	gen := []struct{ shape, extra string }{
 		{"chain", "addressing: {ipv4: 10.0.0.0/12, ipv6: 'fd00:6e70::/48'}\n"},
 		{"star", "addressing: {ipv4: 10.0.0.0/12, ipv6: 'fd00:6e70::/48'}\n"},

@@ -13,18 +13,7 @@ import (
 // labs, and labs with the odd values a decoded record can hold (nil and
 // empty slices, zero and zoned addresses, strings JSON escapes).
 func TestEncodeIsMarshal(t *testing.T) {
-	var labs []*Lab
-	for _, f := range examples(t) {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		l, err := LoadBytes(f, data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		labs = append(labs, l)
-	}
+	labs := exampleLabs(t)
 	for _, shape := range []string{"chain", "star", "grid"} {
 		l, err := LoadBytes(shape, genLab(shape, 30, "addressing: {ipv4: 10.0.0.0/12, ipv6: 'fd00:6e70::/48'}\n"))
 		if err != nil {
@@ -52,4 +41,22 @@ func TestEncodeIsMarshal(t *testing.T) {
 			t.Errorf("lab %d (%s): Encode\n%s\nwant (json.Marshal)\n%s", i, l.Name, got, want)
 		}
 	}
+}
+
+// exampleLabs loads every example.
+func exampleLabs(t *testing.T) []*Lab {
+	t.Helper()
+	var labs []*Lab
+	for _, f := range examples(t) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := LoadBytes(f, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		labs = append(labs, l)
+	}
+	return labs
 }
