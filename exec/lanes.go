@@ -83,8 +83,8 @@ func (r *Runner) lanes(ctx context.Context, st *state, s plan.Lanes) error {
 	}
 	mu := &sync.Mutex{}
 	lr := *r
-	lr.Stdout = syncWriter{mu, r.Stdout}
-	lr.Stderr = syncWriter{mu, r.Stderr}
+	lr.Stdout = SyncWriter(r.Stdout, mu)
+	lr.Stderr = SyncWriter(r.Stderr, mu)
 	sg := &laneSignal{sigs: st.sigs, stop: make(chan struct{})}
 	res := make([]laneResult, len(s.Lanes))
 	var wg sync.WaitGroup

@@ -19,8 +19,13 @@ func (r *renderer) lanes(s plan.Lanes, indent string) error {
 	r.line(indent, Comment("Run "+s.Describe()+", then wait for all of them."))
 	for i, l := range s.Lanes {
 		for _, x := range l {
-			switch x.(type) {
-			case plan.Batch, plan.Command:
+			switch x := x.(type) {
+			case plan.Batch:
+			case plan.Command:
+				// As the live executor: a lane's command fails the lane.
+				if x.Handoff || x.Tolerant {
+					return fmt.Errorf("render: a handoff or tolerated command in a lane: %s", x.Describe())
+				}
 			default:
 				return fmt.Errorf("render: %T in a lane", x)
 			}

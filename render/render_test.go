@@ -579,3 +579,19 @@ func TestBatchTerminator(t *testing.T) {
 		}
 	}
 }
+
+// TestLanesRefuseWhatCannotFail: a lane holds batches and plain commands
+// only; a tolerated command or a handoff in a lane is a bug of the pass,
+// refused by render as by the live executor.
+func TestLanesRefuseWhatCannotFail(t *testing.T) {
+	for _, bad := range []plan.Step{
+		plan.Command{Argv: []string{"modprobe", "-q", "x"}, Tolerant: true},
+		plan.Command{Argv: []string{"ip", "netns", "exec", "a", "sh"}, Handoff: true},
+		plan.WriteMarker{Name: "a"},
+	} {
+		p := plan.Plan{Steps: []plan.Step{plan.Lanes{Lanes: [][]plan.Step{{bad}, {plan.Command{Argv: []string{"ip", "-n", "b", "link", "set", "dev", "lo", "up"}}}}}}}
+		if _, err := render.Script(p, render.Options{Version: "test"}); err == nil {
+			t.Errorf("%T %v in a lane was rendered", bad, bad)
+		}
+	}
+}
