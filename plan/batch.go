@@ -80,6 +80,13 @@ func (s Batch) Stdin() string {
 	}
 	var b strings.Builder
 	b.Grow(n)
+	s.WriteStdin(&b)
+	return b.String()
+}
+
+// WriteStdin writes Stdin's bytes into b (render writes them straight
+// into the script).
+func (s Batch) WriteStdin(b *strings.Builder) {
 	for _, l := range s.Lines {
 		for i, w := range l.Args {
 			if i > 0 {
@@ -90,7 +97,6 @@ func (s Batch) Stdin() string {
 		}
 		b.WriteByte('\n')
 	}
-	return b.String()
 }
 
 // Describe implements Step.

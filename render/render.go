@@ -636,16 +636,7 @@ func (r *renderer) batch(s plan.Batch, indent string) error {
 		return err
 	}
 	r.line(" <<'NPTE_EOF' || exit 1")
-	for _, l := range s.Lines {
-		for i, w := range l.Args {
-			if i > 0 {
-				r.b.WriteByte(' ')
-			}
-			q, _ := plan.BatchWord(w)
-			r.b.WriteString(q)
-		}
-		r.b.WriteByte('\n')
-	}
+	s.WriteStdin(&r.b)
 	r.line("NPTE_EOF")
 	return nil
 }

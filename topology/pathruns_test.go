@@ -111,15 +111,12 @@ func TestPathRunsMatchReference(t *testing.T) {
 		if !reflect.DeepEqual(paths.Routes, labelled.Routes) {
 			t.Fatalf("%s:\npathRuns: %+v\nlabelled: %+v", data, paths.Routes, labelled.Routes)
 		}
-		ref := *labelled
-		ref.Routes = nil
-		r := &resolver{src: src}
-		r.refRoutes(f, &ref)
-		if len(r.errs) > 0 {
-			t.Fatal(r.errs)
+		ref, err := referenceRoutes(f, src, labelled)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(paths.Routes, ref.Routes) {
-			t.Fatalf("%s:\npathRuns:  %+v\nreference: %+v", data, paths.Routes, ref.Routes)
+		if !reflect.DeepEqual(paths.Routes, ref) {
+			t.Fatalf("%s:\npathRuns:  %+v\nreference: %+v", data, paths.Routes, ref)
 		}
 		used++
 	}

@@ -43,6 +43,19 @@ func (g *graph) refBFS(s int, dist, hop, queue []int) {
 	}
 }
 
+// referenceRoutes returns the routes the reference pass gives l (made
+// from f, whose source is src), and the errors it finds (nil when none).
+func referenceRoutes(f *File, src *source, l *Lab) ([]RouteSpec, error) {
+	ref := *l
+	ref.Routes = nil
+	r := &resolver{src: src}
+	r.refRoutes(f, &ref)
+	if len(r.errs) > 0 {
+		return ref.Routes, r.errs
+	}
+	return ref.Routes, nil
+}
+
 func (r *resolver) refRoutes(f *File, l *Lab) {
 	g := newGraph(l)
 	auto := f.Routes != "none"

@@ -129,24 +129,21 @@ func TestRoutesMatchReference(t *testing.T) {
 			if len(l.Routes) == 0 && !strings.Contains(c.name, "none") && len(l.Links) > 1 {
 				t.Fatalf("no routes")
 			}
-			ref := *l
-			ref.Routes = nil
-			r := &resolver{src: src}
-			r.refRoutes(f, &ref)
-			if len(r.errs) > 0 {
-				t.Fatal(r.errs)
+			ref, err := referenceRoutes(f, src, l)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(l.Routes, ref.Routes) {
-				for i := range max(len(l.Routes), len(ref.Routes)) {
+			if !reflect.DeepEqual(l.Routes, ref) {
+				for i := range max(len(l.Routes), len(ref)) {
 					var a, b RouteSpec
 					if i < len(l.Routes) {
 						a = l.Routes[i]
 					}
-					if i < len(ref.Routes) {
-						b = ref.Routes[i]
+					if i < len(ref) {
+						b = ref[i]
 					}
 					if !reflect.DeepEqual(a, b) {
-						t.Fatalf("route %d: got %+v, reference %+v (%d vs %d routes)", i, a, b, len(l.Routes), len(ref.Routes))
+						t.Fatalf("route %d: got %+v, reference %+v (%d vs %d routes)", i, a, b, len(l.Routes), len(ref))
 					}
 				}
 			}
@@ -193,13 +190,8 @@ func TestRouteLoopsMatchReference(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ref := *l
-		ref.Routes = nil
-		r := &resolver{src: src}
-		r.refRoutes(f, &ref)
-		var want error
-		if len(r.errs) > 0 {
-			want = r.errs
+		_, want := referenceRoutes(f, src, l)
+		if want != nil {
 			loops++
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
